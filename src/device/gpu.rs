@@ -1,0 +1,258 @@
+//! The opened device: adapter facts, queue, pipeline cache, buffer pool and error capture.
+
+use std::sync::{Arc, Mutex};
+
+use wgpu::util::DeviceExt;
+
+use super::adapter::{choose_adapter, create_instance, describe};
+use super::buffer_pool::{BufferPool, POOL_USAGE, PoolStats, PooledBuffer};
+use super::pipeline_cache::{KernelDef, Pipeline, PipelineCache, Specialisation};
+use super::{DeviceError, Launch};
+
+/// Environment variable that turns on checked shader modules (runtime bounds checks).
+pub const CHECKED_ENV: &str = "NASGPU_CHECKED";
+
+/// How to open the device.
+#[derive(Debug, Clone, Default)]
+pub struct DeviceOptions {
+    /// Adapter index or name substring; falls back to `NASGPU_ADAPTER`, then the best adapter.
+    pub adapter: Option<String>,
+    /// Shader runtime bounds checks on (slower; for debugging). Also on when `NASGPU_CHECKED=1`
+    /// or in debug builds.
+    pub checked: bool,
+}
+
+/// An open GPU device with everything the kernels need. Shared as `Arc<Gpu>`.
+pub struct Gpu {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub info: wgpu::AdapterInfo,
+    pub limits: wgpu::Limits,
+    /// Timestamp queries can be written at compute-pass boundaries.
+    pub has_timestamps: bool,
+    /// Shader modules keep runtime bounds checks.
+    pub checked: bool,
+    pipelines: PipelineCache,
+    pool: Arc<BufferPool>,
+    first_error: Arc<Mutex<Option<String>>>,
+}
+
+impl std::fmt::Debug for Gpu {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Gpu({})", describe(&self.info))
+    }
+}
+
+/// Limits we ask for: the adapter's own, not wgpu's conservative defaults.
+fn wanted_limits(adapter: &wgpu::Adapter) -> wgpu::Limits {
+    adapter.limits()
+}
+
+impl Gpu {
+    /// Opens the chosen adapter with its own limits and, where present, timestamp queries.
+    pub fn open(options: &DeviceOptions) -> Result<Arc<Gpu>, DeviceError> {
+        let instance = create_instance();
+        let adapter = choose_adapter(&instance, options.adapter.as_deref())?;
+        let info = adapter.get_info();
+        let has_timestamps = adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
+        let mut features = wgpu::Features::empty();
+        if has_timestamps {
+            features |= wgpu::Features::TIMESTAMP_QUERY;
+        }
+        let limits = wanted_limits(&adapter);
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("nasgpu"),
+            required_features: features,
+            required_limits: limits.clone(),
+            experimental_features: wgpu::ExperimentalFeatures::disabled(),
+            memory_hints: wgpu::MemoryHints::Performance,
+            trace: wgpu::Trace::Off,
+        }))
+        .map_err(|e| DeviceError::RequestDevice { adapter: describe(&info), reason: e.to_string() })?;
+
+        let first_error: Arc<Mutex<Option<String>>> = Arc::default();
+        let sink = first_error.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            let mut slot = sink.lock().unwrap_or_else(|p| p.into_inner());
+            if slot.is_none() {
+                *slot = Some(e.to_string());
+            }
+        }));
+        let checked = options.checked
+            || cfg!(debug_assertions)
+            || std::env::var(CHECKED_ENV).is_ok_and(|v| v != "0" && !v.is_empty());
+        Ok(Arc::new(Gpu {
+            device,
+            queue,
+            info,
+            limits,
+            has_timestamps,
+            checked,
+            pipelines: PipelineCache::default(),
+            pool: Arc::default(),
+            first_error,
+        }))
+    }
+
+    /// One line naming the adapter, for logs and reports.
+    pub fn describe(&self) -> String {
+        describe(&self.info)
+    }
+
+    /// The cached pipeline of a kernel with the given template values.
+    pub fn pipeline(&self, kernel: &'static KernelDef, spec: &Specialisation) -> Arc<Pipeline> {
+        self.pipelines.get_or_create(&self.device, self.checked, kernel, spec)
+    }
+
+    /// Number of distinct pipelines compiled so far.
+    pub fn pipeline_count(&self) -> usize {
+        self.pipelines.len()
+    }
+
+    /// Largest storage binding the device accepts, in bytes.
+    pub fn max_binding_bytes(&self) -> u64 {
+        (self.limits.max_storage_buffer_binding_size as u64).min(self.limits.max_buffer_size)
+    }
+
+    /// A storage buffer of at least `bytes` from the pool. Out of memory is an error, not a panic.
+    pub fn storage(&self, bytes: u64, label: &str) -> Result<PooledBuffer, DeviceError> {
+        let limit = self.max_binding_bytes();
+        if bytes > limit {
+            return Err(DeviceError::TooLarge { bytes, limit, label: label.to_string() });
+        }
+        self.pool.take(bytes, |class| self.create_buffer(class.min(limit), POOL_USAGE, label))
+    }
+
+    /// Creates an unpooled buffer, turning an out-of-memory error into `DeviceError`.
+    pub fn create_buffer(
+        &self,
+        bytes: u64,
+        usage: wgpu::BufferUsages,
+        label: &str,
+    ) -> Result<wgpu::Buffer, DeviceError> {
+        if bytes > self.limits.max_buffer_size {
+            return Err(DeviceError::TooLarge {
+                bytes,
+                limit: self.limits.max_buffer_size,
+                label: label.to_string(),
+            });
+        }
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: bytes.max(4),
+            usage,
+            mapped_at_creation: false,
+        });
+        match pollster::block_on(scope.pop()) {
+            None => Ok(buffer),
+            Some(_) => Err(DeviceError::OutOfMemory { bytes, label: label.to_string() }),
+        }
+    }
+
+    /// A uniform buffer holding `bytes` (shapes and scalars of one launch).
+    pub fn uniform(&self, bytes: &[u8], label: &str) -> wgpu::Buffer {
+        let mut padded = bytes.to_vec();
+        padded.resize(bytes.len().max(16).next_multiple_of(16), 0);
+        self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(label),
+            contents: &padded,
+            usage: wgpu::BufferUsages::UNIFORM,
+        })
+    }
+
+    /// Statistics of the buffer pool.
+    pub fn pool_stats(&self) -> PoolStats {
+        self.pool.stats()
+    }
+
+    /// Releases idle pooled buffers.
+    pub fn trim_pool(&self) {
+        self.pool.trim()
+    }
+
+    /// Encodes the launches into one compute pass of one encoder and submits it (no wait).
+    pub fn run(&self, launches: &[&Launch]) -> Result<(), DeviceError> {
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            for launch in launches {
+                launch.encode(&mut pass);
+            }
+        }
+        self.queue.submit([encoder.finish()]);
+        self.check_errors()
+    }
+
+    /// Blocks until all submitted work has finished, then reports any captured GPU error.
+    pub fn sync(&self) -> Result<(), DeviceError> {
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| DeviceError::Backend { message: e.to_string() })?;
+        self.check_errors()
+    }
+
+    /// Returns the first error wgpu reported since the device was opened, if any.
+    pub fn check_errors(&self) -> Result<(), DeviceError> {
+        match self.first_error.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            None => Ok(()),
+            Some(message) => Err(DeviceError::Backend { message: message.clone() }),
+        }
+    }
+
+    /// Copies `bytes` bytes from the start of `buffer` to the host (waits for the GPU).
+    pub fn read_bytes(&self, buffer: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>, DeviceError> {
+        let bytes = bytes.next_multiple_of(4);
+        if bytes == 0 {
+            return Ok(Vec::new());
+        }
+        let staging = self.create_buffer(
+            bytes,
+            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            "readback",
+        )?;
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, bytes);
+        self.queue.submit([encoder.finish()]);
+        read_mapped(self, &staging, bytes)
+    }
+
+    /// Writes host bytes to the start of `buffer` and flushes them to the queue at once
+    /// (unflushed `write_buffer` calls are a known source of corruption).
+    pub fn write_bytes(&self, buffer: &wgpu::Buffer, data: &[u8]) {
+        if data.is_empty() {
+            return;
+        }
+        let mut padded;
+        let data = if data.len() % 4 == 0 {
+            data
+        } else {
+            padded = data.to_vec();
+            padded.resize(data.len().next_multiple_of(4), 0);
+            &padded
+        };
+        self.queue.write_buffer(buffer, 0, data);
+        self.queue.submit(std::iter::empty());
+    }
+}
+
+/// Maps a MAP_READ buffer whose copy has been submitted, waits, and copies it out.
+pub fn read_mapped(gpu: &Gpu, staging: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>, DeviceError> {
+    let slice = staging.slice(..bytes);
+    let (tx, rx) = std::sync::mpsc::channel();
+    slice.map_async(wgpu::MapMode::Read, move |r| {
+        let _ = tx.send(r);
+    });
+    gpu.sync()?;
+    match rx.recv() {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(DeviceError::Readback { reason: e.to_string() }),
+        Err(_) => return Err(DeviceError::Readback { reason: "map callback never ran".into() }),
+    }
+    let data = slice
+        .get_mapped_range()
+        .map_err(|e| DeviceError::Readback { reason: e.to_string() })?
+        .to_vec();
+    staging.unmap();
+    Ok(data)
+}

@@ -1,0 +1,15 @@
+//! The device layer: adapter choice, the opened `Gpu`, buffers, pipelines and launches.
+
+mod adapter;
+mod buffer_pool;
+mod error;
+mod gpu;
+mod launch;
+mod pipeline_cache;
+
+pub use adapter::{ADAPTER_ENV, create_instance, describe, list_adapters};
+pub use buffer_pool::{PoolStats, PooledBuffer, size_class};
+pub use error::DeviceError;
+pub use gpu::{CHECKED_ENV, DeviceOptions, Gpu, read_mapped};
+pub use launch::{Binding, Launch, grid_1d};
+pub use pipeline_cache::{Access, KernelDef, Pipeline, Specialisation, specialise};

@@ -1,0 +1,9 @@
+//! nasgpu: neural architecture search whose every number is computed by our own WGSL kernels.
+//!
+//! Layers, each using only those below it: `device` (adapter, buffers, pipelines) ->
+//! `kernels` (WGSL launchers) -> autograd -> nn -> search; `cli` on top.
+
+pub mod device;
+pub mod kernels;
+pub mod tensor;
+pub mod util;
