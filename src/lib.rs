@@ -3,6 +3,10 @@
 //! Layers, each using only those below it: `device` (adapter, buffers, pipelines) ->
 //! `kernels` (WGSL launchers) -> autograd -> nn -> search; `cli` on top.
 
+pub mod autograd;
+pub mod bench;
+pub mod cli;
+pub mod data;
 pub mod device;
 pub mod kernels;
 pub mod tensor;

@@ -37,12 +37,21 @@ impl Tensor {
     pub fn empty(gpu: &Arc<Gpu>, shape: &[usize], dtype: DType) -> Result<Tensor, DeviceError> {
         let bytes = (numel(shape) * 4) as u64;
         let buffer = gpu.storage(bytes, "tensor")?;
-        Ok(Tensor { gpu: gpu.clone(), buffer: Arc::new(buffer), shape: shape.to_vec(), dtype })
+        Ok(Tensor {
+            gpu: gpu.clone(),
+            buffer: Arc::new(buffer),
+            shape: shape.to_vec(),
+            dtype,
+        })
     }
 
     /// A tensor holding `data` (length must equal the shape's element count).
     pub fn from_f32(gpu: &Arc<Gpu>, shape: &[usize], data: &[f32]) -> Result<Tensor, DeviceError> {
-        assert_eq!(numel(shape), data.len(), "data length does not match shape {shape:?}");
+        assert_eq!(
+            numel(shape),
+            data.len(),
+            "data length does not match shape {shape:?}"
+        );
         let t = Tensor::empty(gpu, shape, DType::F32)?;
         gpu.write_bytes(t.raw(), bytemuck::cast_slice(data));
         Ok(t)
@@ -50,7 +59,11 @@ impl Tensor {
 
     /// A u32 tensor holding `data` (indices, labels, counters).
     pub fn from_u32(gpu: &Arc<Gpu>, shape: &[usize], data: &[u32]) -> Result<Tensor, DeviceError> {
-        assert_eq!(numel(shape), data.len(), "data length does not match shape {shape:?}");
+        assert_eq!(
+            numel(shape),
+            data.len(),
+            "data length does not match shape {shape:?}"
+        );
         let t = Tensor::empty(gpu, shape, DType::U32)?;
         gpu.write_bytes(t.raw(), bytemuck::cast_slice(data));
         Ok(t)
@@ -68,28 +81,51 @@ impl Tensor {
 
     /// Overwrites the contents from the host.
     pub fn write_f32(&self, data: &[f32]) {
-        assert_eq!(self.numel(), data.len(), "data length does not match shape {:?}", self.shape);
+        assert_eq!(
+            self.numel(),
+            data.len(),
+            "data length does not match shape {:?}",
+            self.shape
+        );
         self.gpu.write_bytes(self.raw(), bytemuck::cast_slice(data));
     }
 
     /// Downloads an f32 tensor (waits for the GPU).
     pub fn to_f32(&self) -> Result<Vec<f32>, DeviceError> {
-        assert_eq!(self.dtype, DType::F32, "to_f32 on a {:?} tensor", self.dtype);
+        assert_eq!(
+            self.dtype,
+            DType::F32,
+            "to_f32 on a {:?} tensor",
+            self.dtype
+        );
         let bytes = self.gpu.read_bytes(self.raw(), self.bytes())?;
         Ok(bytemuck::cast_slice(&bytes).to_vec())
     }
 
     /// Downloads a u32 tensor (waits for the GPU).
     pub fn to_u32(&self) -> Result<Vec<u32>, DeviceError> {
-        assert_eq!(self.dtype, DType::U32, "to_u32 on a {:?} tensor", self.dtype);
+        assert_eq!(
+            self.dtype,
+            DType::U32,
+            "to_u32 on a {:?} tensor",
+            self.dtype
+        );
         let bytes = self.gpu.read_bytes(self.raw(), self.bytes())?;
         Ok(bytemuck::cast_slice(&bytes).to_vec())
     }
 
     /// The same buffer under another shape with the same element count.
     pub fn reshape(&self, shape: &[usize]) -> Tensor {
-        assert_eq!(numel(shape), self.numel(), "reshape {:?} -> {shape:?}", self.shape);
-        Tensor { shape: shape.to_vec(), ..self.clone() }
+        assert_eq!(
+            numel(shape),
+            self.numel(),
+            "reshape {:?} -> {shape:?}",
+            self.shape
+        );
+        Tensor {
+            shape: shape.to_vec(),
+            ..self.clone()
+        }
     }
 
     pub fn shape(&self) -> &[usize] {
@@ -120,7 +156,10 @@ impl Tensor {
 
     /// This tensor as a launch binding (its logical bytes).
     pub fn binding(&self) -> Binding<'_> {
-        Binding { buffer: self.raw(), bytes: self.bytes() }
+        Binding {
+            buffer: self.raw(),
+            bytes: self.bytes(),
+        }
     }
 
     /// True if both tensors live in the same buffer (aliasing checks for in-place kernels).

@@ -29,7 +29,12 @@ fn tolerance(op: Unary) -> (f64, f64) {
     }
 }
 
-const UNARY_OPS: [Unary; 4] = [Unary::Relu, Unary::Sigmoid, Unary::Tanh, Unary::Scale(-1.75)];
+const UNARY_OPS: [Unary; 4] = [
+    Unary::Relu,
+    Unary::Sigmoid,
+    Unary::Tanh,
+    Unary::Scale(-1.75),
+];
 
 #[test]
 fn unary_forward_matches_reference() {
@@ -49,7 +54,14 @@ fn unary_forward_matches_reference() {
             run(&gpu, &[&elementwise::unary(&gpu, op, &xt, &y).unwrap()]);
             let x32 = to_f64(&to_f32(&x));
             let (atol, rtol) = tolerance(op);
-            assert_close(&format!("{op:?} n={n}"), seed, &download(&y), &unary_reference(op, &x32), atol, rtol);
+            assert_close(
+                &format!("{op:?} n={n}"),
+                seed,
+                &download(&y),
+                &unary_reference(op, &x32),
+                atol,
+                rtol,
+            );
         }
     }
 }
@@ -63,13 +75,27 @@ fn binary_forward_matches_reference() {
             let mut r = rng(seed);
             let a = to_f64(&to_f32(&uniform(&mut r, n)));
             let b = to_f64(&to_f32(&uniform(&mut r, n)));
-            let (at, bt, c) = (upload(&gpu, &[n], &a), upload(&gpu, &[n], &b), poisoned(&gpu, &[n]));
-            run(&gpu, &[&elementwise::binary(&gpu, op, &at, &bt, &c).unwrap()]);
+            let (at, bt, c) = (
+                upload(&gpu, &[n], &a),
+                upload(&gpu, &[n], &b),
+                poisoned(&gpu, &[n]),
+            );
+            run(
+                &gpu,
+                &[&elementwise::binary(&gpu, op, &at, &bt, &c).unwrap()],
+            );
             let want = match op {
                 Binary::Add => cpu::add(&a, &b),
                 Binary::Mul => cpu::mul(&a, &b),
             };
-            assert_close(&format!("{op:?} n={n}"), seed, &download(&c), &want, 1e-7, 1e-6);
+            assert_close(
+                &format!("{op:?} n={n}"),
+                seed,
+                &download(&c),
+                &want,
+                1e-7,
+                1e-6,
+            );
         }
     }
 }
@@ -83,13 +109,30 @@ fn accumulate_and_fill() {
         let x = to_f64(&to_f32(&uniform(&mut r, n)));
         let acc0 = to_f64(&to_f32(&uniform(&mut r, n)));
         let (xt, acc) = (upload(&gpu, &[n], &x), upload(&gpu, &[n], &acc0));
-        run(&gpu, &[&elementwise::accumulate(&gpu, &xt, &acc, 0.5).unwrap()]);
+        run(
+            &gpu,
+            &[&elementwise::accumulate(&gpu, &xt, &acc, 0.5).unwrap()],
+        );
         let want: Vec<f64> = acc0.iter().zip(&x).map(|(a, b)| a + 0.5 * b).collect();
-        assert_close(&format!("accumulate n={n}"), seed, &download(&acc), &want, 1e-7, 1e-6);
+        assert_close(
+            &format!("accumulate n={n}"),
+            seed,
+            &download(&acc),
+            &want,
+            1e-7,
+            1e-6,
+        );
 
         let t = poisoned(&gpu, &[n]);
         run(&gpu, &[&elementwise::fill(&gpu, &t, 3.25).unwrap()]);
-        assert_close(&format!("fill n={n}"), seed, &download(&t), &vec![3.25; n], 0.0, 0.0);
+        assert_close(
+            &format!("fill n={n}"),
+            seed,
+            &download(&t),
+            &vec![3.25; n],
+            0.0,
+            0.0,
+        );
     }
 }
 
@@ -114,8 +157,15 @@ fn unary_backward_matches_reference_and_finite_differences() {
                 Unary::Relu | Unary::Scale(_) => x.clone(),
                 _ => to_f64(&to_f32(&y)),
             };
-            let (st, gt, dx) = (upload(&gpu, &[n], &saved), upload(&gpu, &[n], &g), poisoned(&gpu, &[n]));
-            run(&gpu, &[&elementwise::unary_backward(&gpu, op, &st, &gt, &dx).unwrap()]);
+            let (st, gt, dx) = (
+                upload(&gpu, &[n], &saved),
+                upload(&gpu, &[n], &g),
+                poisoned(&gpu, &[n]),
+            );
+            run(
+                &gpu,
+                &[&elementwise::unary_backward(&gpu, op, &st, &gt, &dx).unwrap()],
+            );
             let got = download(&dx);
 
             let analytic: Vec<f64> = (0..n)
@@ -130,10 +180,24 @@ fn unary_backward_matches_reference_and_finite_differences() {
                 })
                 .collect();
             let (atol, rtol) = tolerance(op);
-            assert_close(&format!("{op:?} backward n={n}"), seed, &got, &analytic, atol, rtol);
+            assert_close(
+                &format!("{op:?} backward n={n}"),
+                seed,
+                &got,
+                &analytic,
+                atol,
+                rtol,
+            );
 
             let fd = finite_difference(|xs| dot(&g, &unary_reference(op, xs)), &x, 1e-6);
-            assert_close(&format!("{op:?} backward vs finite differences n={n}"), seed, &got, &fd, 1e-5, 1e-4);
+            assert_close(
+                &format!("{op:?} backward vs finite differences n={n}"),
+                seed,
+                &got,
+                &fd,
+                1e-5,
+                1e-4,
+            );
         }
     }
 }
@@ -146,7 +210,10 @@ fn mismatched_shapes_are_errors_naming_both_shapes() {
     let c = poisoned(&gpu, &[2, 3]);
     match elementwise::binary(&gpu, Binary::Add, &a, &b, &c) {
         Err(KernelError::Shape { message, .. }) => {
-            assert!(message.contains("[2, 3]") && message.contains("[3, 2]"), "{message}");
+            assert!(
+                message.contains("[2, 3]") && message.contains("[3, 2]"),
+                "{message}"
+            );
         }
         other => panic!("expected a shape error, got {other:?}"),
     }
@@ -155,5 +222,8 @@ fn mismatched_shapes_are_errors_naming_both_shapes() {
         other => panic!("expected a shape error, got {other:?}"),
     }
     // An output aliasing an input is refused before wgpu sees it.
-    assert!(matches!(elementwise::unary(&gpu, Unary::Relu, &a, &a), Err(KernelError::Argument { .. })));
+    assert!(matches!(
+        elementwise::unary(&gpu, Unary::Relu, &a, &a),
+        Err(KernelError::Argument { .. })
+    ));
 }

@@ -51,9 +51,13 @@ pub fn choose_adapter(
     let adapters = list_adapters(instance);
     if adapters.is_empty() {
         let backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::PRIMARY);
-        return Err(DeviceError::NoAdapter { backends: format!("{backends:?}") });
+        return Err(DeviceError::NoAdapter {
+            backends: format!("{backends:?}"),
+        });
     }
-    let env_choice = std::env::var(ADAPTER_ENV).ok().filter(|s| !s.trim().is_empty());
+    let env_choice = std::env::var(ADAPTER_ENV)
+        .ok()
+        .filter(|s| !s.trim().is_empty());
     let wanted = wanted.map(str::to_string).or(env_choice);
     let Some(wanted) = wanted else {
         let best = (0..adapters.len())

@@ -74,7 +74,9 @@ impl std::fmt::Debug for PooledBuffer {
 
 impl Drop for PooledBuffer {
     fn drop(&mut self) {
-        let Some(buffer) = self.buffer.take() else { return };
+        let Some(buffer) = self.buffer.take() else {
+            return;
+        };
         self.pool.stats.lock().expect("pool poisoned").live_bytes -= self.class;
         let mut idle = self.pool.idle.lock().expect("pool poisoned");
         if idle.bytes + self.class <= MAX_IDLE_BYTES {
@@ -112,7 +114,11 @@ impl BufferPool {
             stats.created += 1;
         }
         stats.live_bytes += class;
-        Ok(PooledBuffer { buffer: Some(buffer), class, pool: self.clone() })
+        Ok(PooledBuffer {
+            buffer: Some(buffer),
+            class,
+            pool: self.clone(),
+        })
     }
 
     pub fn stats(&self) -> PoolStats {
@@ -142,7 +148,10 @@ mod tests {
             assert!(c >= bytes && c % 16 == 0, "{bytes} -> {c}");
             assert!(c >= last, "class of {bytes} shrank");
             if bytes > 65536 {
-                assert!((c - bytes) as f64 <= bytes as f64 * 0.125 + 16.0, "{bytes} -> {c}");
+                assert!(
+                    (c - bytes) as f64 <= bytes as f64 * 0.125 + 16.0,
+                    "{bytes} -> {c}"
+                );
             }
             last = c;
         }

@@ -8,13 +8,20 @@ pub enum DeviceError {
     /// No adapter at all was found on any enabled backend.
     NoAdapter { backends: String },
     /// `--adapter` / `NASGPU_ADAPTER` matched nothing.
-    AdapterNotFound { wanted: String, available: Vec<String> },
+    AdapterNotFound {
+        wanted: String,
+        available: Vec<String>,
+    },
     /// The adapter refused to open a device.
     RequestDevice { adapter: String, reason: String },
     /// A buffer allocation failed because the device is out of memory.
     OutOfMemory { bytes: u64, label: String },
     /// A buffer larger than the device can bind or allocate.
-    TooLarge { bytes: u64, limit: u64, label: String },
+    TooLarge {
+        bytes: u64,
+        limit: u64,
+        label: String,
+    },
     /// wgpu reported an error (validation, internal) from earlier work.
     Backend { message: String },
     /// The device was lost (driver reset, removed GPU).
@@ -34,7 +41,10 @@ impl fmt::Display for DeviceError {
                  `sudo apt-get install mesa-vulkan-drivers libvulkan1`."
             ),
             DeviceError::AdapterNotFound { wanted, available } => {
-                write!(f, "no adapter matches --adapter/NASGPU_ADAPTER '{wanted}'; available:")?;
+                write!(
+                    f,
+                    "no adapter matches --adapter/NASGPU_ADAPTER '{wanted}'; available:"
+                )?;
                 for (i, a) in available.iter().enumerate() {
                     write!(f, "\n  [{i}] {a}")?;
                 }
@@ -48,7 +58,11 @@ impl fmt::Display for DeviceError {
                 "out of device memory allocating {} for '{label}'",
                 crate::util::human_bytes(*bytes)
             ),
-            DeviceError::TooLarge { bytes, limit, label } => write!(
+            DeviceError::TooLarge {
+                bytes,
+                limit,
+                label,
+            } => write!(
                 f,
                 "buffer '{label}' needs {} but the device allows at most {}",
                 crate::util::human_bytes(*bytes),

@@ -68,7 +68,10 @@ impl Gpu {
             memory_hints: wgpu::MemoryHints::Performance,
             trace: wgpu::Trace::Off,
         }))
-        .map_err(|e| DeviceError::RequestDevice { adapter: describe(&info), reason: e.to_string() })?;
+        .map_err(|e| DeviceError::RequestDevice {
+            adapter: describe(&info),
+            reason: e.to_string(),
+        })?;
 
         let first_error: Arc<Mutex<Option<String>>> = Arc::default();
         let sink = first_error.clone();
@@ -101,7 +104,8 @@ impl Gpu {
 
     /// The cached pipeline of a kernel with the given template values.
     pub fn pipeline(&self, kernel: &'static KernelDef, spec: &Specialisation) -> Arc<Pipeline> {
-        self.pipelines.get_or_create(&self.device, self.checked, kernel, spec)
+        self.pipelines
+            .get_or_create(&self.device, self.checked, kernel, spec)
     }
 
     /// Number of distinct pipelines compiled so far.
@@ -118,9 +122,15 @@ impl Gpu {
     pub fn storage(&self, bytes: u64, label: &str) -> Result<PooledBuffer, DeviceError> {
         let limit = self.max_binding_bytes();
         if bytes > limit {
-            return Err(DeviceError::TooLarge { bytes, limit, label: label.to_string() });
+            return Err(DeviceError::TooLarge {
+                bytes,
+                limit,
+                label: label.to_string(),
+            });
         }
-        self.pool.take(bytes, |class| self.create_buffer(class.min(limit), POOL_USAGE, label))
+        self.pool.take(bytes, |class| {
+            self.create_buffer(class.min(limit), POOL_USAGE, label)
+        })
     }
 
     /// Creates an unpooled buffer, turning an out-of-memory error into `DeviceError`.
@@ -146,7 +156,10 @@ impl Gpu {
         });
         match pollster::block_on(scope.pop()) {
             None => Ok(buffer),
-            Some(_) => Err(DeviceError::OutOfMemory { bytes, label: label.to_string() }),
+            Some(_) => Err(DeviceError::OutOfMemory {
+                bytes,
+                label: label.to_string(),
+            }),
         }
     }
 
@@ -154,11 +167,12 @@ impl Gpu {
     pub fn uniform(&self, bytes: &[u8], label: &str) -> wgpu::Buffer {
         let mut padded = bytes.to_vec();
         padded.resize(bytes.len().max(16).next_multiple_of(16), 0);
-        self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some(label),
-            contents: &padded,
-            usage: wgpu::BufferUsages::UNIFORM,
-        })
+        self.device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents: &padded,
+                usage: wgpu::BufferUsages::UNIFORM,
+            })
     }
 
     /// Statistics of the buffer pool.
@@ -188,15 +202,24 @@ impl Gpu {
     pub fn sync(&self) -> Result<(), DeviceError> {
         self.device
             .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| DeviceError::Backend { message: e.to_string() })?;
+            .map_err(|e| DeviceError::Backend {
+                message: e.to_string(),
+            })?;
         self.check_errors()
     }
 
     /// Returns the first error wgpu reported since the device was opened, if any.
     pub fn check_errors(&self) -> Result<(), DeviceError> {
-        match self.first_error.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        match self
+            .first_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
             None => Ok(()),
-            Some(message) => Err(DeviceError::Backend { message: message.clone() }),
+            Some(message) => Err(DeviceError::Backend {
+                message: message.clone(),
+            }),
         }
     }
 
@@ -246,12 +269,22 @@ pub fn read_mapped(gpu: &Gpu, staging: &wgpu::Buffer, bytes: u64) -> Result<Vec<
     gpu.sync()?;
     match rx.recv() {
         Ok(Ok(())) => {}
-        Ok(Err(e)) => return Err(DeviceError::Readback { reason: e.to_string() }),
-        Err(_) => return Err(DeviceError::Readback { reason: "map callback never ran".into() }),
+        Ok(Err(e)) => {
+            return Err(DeviceError::Readback {
+                reason: e.to_string(),
+            });
+        }
+        Err(_) => {
+            return Err(DeviceError::Readback {
+                reason: "map callback never ran".into(),
+            });
+        }
     }
     let data = slice
         .get_mapped_range()
-        .map_err(|e| DeviceError::Readback { reason: e.to_string() })?
+        .map_err(|e| DeviceError::Readback {
+            reason: e.to_string(),
+        })?
         .to_vec();
     staging.unmap();
     Ok(data)

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use super::pipeline_cache::{Access, KernelDef, Pipeline, Specialisation};
 use super::Gpu;
+use super::pipeline_cache::{Access, KernelDef, Pipeline, Specialisation};
 
 /// One buffer bound to a launch: the buffer and how many bytes of it (from offset 0) are bound.
 #[derive(Debug, Clone, Copy)]
@@ -14,12 +14,20 @@ pub struct Binding<'a> {
 }
 
 /// A ready-to-encode dispatch. Holds its uniform buffer and bind group alive.
-#[derive(Debug)]
 pub struct Launch {
     pipeline: Arc<Pipeline>,
     bind_group: wgpu::BindGroup,
     /// Workgroup counts in x, y, z.
     pub grid: [u32; 3],
+    /// Scratch resources this launch alone uses (e.g. a pooled partial-sum buffer): kept alive
+    /// as long as the launch, so the pool cannot hand them out while the launch may still run.
+    keep_alive: Vec<Arc<dyn std::any::Any + Send + Sync>>,
+}
+
+impl std::fmt::Debug for Launch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Launch({}, {:?})", self.pipeline.name, self.grid)
+    }
 }
 
 /// Workgroup grid for `n` independent items, `per_group` per workgroup. Splits over x and y
@@ -59,7 +67,10 @@ impl Launch {
         let uniform = has_uniform.then(|| gpu.uniform(params, kernel.name));
         let mut entries = Vec::with_capacity(kernel.bindings.len());
         if let Some(u) = &uniform {
-            entries.push(wgpu::BindGroupEntry { binding: 0, resource: u.as_entire_binding() });
+            entries.push(wgpu::BindGroupEntry {
+                binding: 0,
+                resource: u.as_entire_binding(),
+            });
         }
         for (i, b) in buffers.iter().enumerate() {
             entries.push(wgpu::BindGroupEntry {
@@ -76,7 +87,18 @@ impl Launch {
             layout: &pipeline.layout,
             entries: &entries,
         });
-        Launch { pipeline, bind_group, grid }
+        Launch {
+            pipeline,
+            bind_group,
+            grid,
+            keep_alive: Vec::new(),
+        }
+    }
+
+    /// Keeps `thing` (typically a scratch `Tensor`) alive for as long as this launch exists.
+    pub fn keep_alive<T: Send + Sync + 'static>(mut self, thing: T) -> Launch {
+        self.keep_alive.push(Arc::new(thing));
+        self
     }
 
     /// Name of the kernel, for profiles and dispatch counts.

@@ -60,7 +60,10 @@ fn spec_key(spec: &Specialisation) -> String {
 
 impl PipelineCache {
     pub fn len(&self) -> usize {
-        self.pipelines.lock().expect("pipeline cache poisoned").len()
+        self.pipelines
+            .lock()
+            .expect("pipeline cache poisoned")
+            .len()
     }
 
     pub fn get_or_create(
@@ -71,7 +74,12 @@ impl PipelineCache {
         spec: &Specialisation,
     ) -> Arc<Pipeline> {
         let key = (kernel.name, spec_key(spec));
-        if let Some(p) = self.pipelines.lock().expect("pipeline cache poisoned").get(&key) {
+        if let Some(p) = self
+            .pipelines
+            .lock()
+            .expect("pipeline cache poisoned")
+            .get(&key)
+        {
             return p.clone();
         }
         let pipeline = Arc::new(compile(device, checked, kernel, spec));
@@ -121,7 +129,9 @@ fn compile(
                     min_binding_size: None,
                 },
                 Access::Read | Access::ReadWrite => wgpu::BindingType::Buffer {
-                    ty: wgpu::BufferBindingType::Storage { read_only: *access == Access::Read },
+                    ty: wgpu::BufferBindingType::Storage {
+                        read_only: *access == Access::Read,
+                    },
                     has_dynamic_offset: false,
                     min_binding_size: None,
                 },
@@ -150,5 +160,9 @@ fn compile(
         },
         cache: None,
     });
-    Pipeline { pipeline, layout, name: kernel.name }
+    Pipeline {
+        pipeline,
+        layout,
+        name: kernel.name,
+    }
 }

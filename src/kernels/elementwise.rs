@@ -19,13 +19,23 @@ struct Params {
 }
 
 const UNARY_BINDINGS: &[Access] = &[Access::Uniform, Access::Read, Access::ReadWrite];
-const BINARY_BINDINGS: &[Access] = &[Access::Uniform, Access::Read, Access::Read, Access::ReadWrite];
+const BINARY_BINDINGS: &[Access] = &[
+    Access::Uniform,
+    Access::Read,
+    Access::Read,
+    Access::ReadWrite,
+];
 const UNARY_SRC: &str = include_str!("../../shaders/elementwise_unary.wgsl");
 const BINARY_SRC: &str = include_str!("../../shaders/elementwise.wgsl");
 
 macro_rules! kernel {
     ($id:ident, $name:literal, $src:expr, $entry:literal, $bind:expr) => {
-        static $id: KernelDef = KernelDef { name: $name, source: $src, entry: $entry, bindings: $bind };
+        static $id: KernelDef = KernelDef {
+            name: $name,
+            source: $src,
+            entry: $entry,
+            bindings: $bind,
+        };
     };
 }
 
@@ -33,12 +43,36 @@ kernel!(RELU, "relu", UNARY_SRC, "relu", UNARY_BINDINGS);
 kernel!(SIGMOID, "sigmoid", UNARY_SRC, "sigmoid", UNARY_BINDINGS);
 kernel!(TANH, "tanh", UNARY_SRC, "tanh_forward", UNARY_BINDINGS);
 kernel!(SCALE, "scale", UNARY_SRC, "scale", UNARY_BINDINGS);
-kernel!(ACCUMULATE, "accumulate", UNARY_SRC, "accumulate", UNARY_BINDINGS);
+kernel!(
+    ACCUMULATE,
+    "accumulate",
+    UNARY_SRC,
+    "accumulate",
+    UNARY_BINDINGS
+);
 kernel!(ADD, "add", BINARY_SRC, "add", BINARY_BINDINGS);
 kernel!(MUL, "mul", BINARY_SRC, "mul", BINARY_BINDINGS);
-kernel!(RELU_BACKWARD, "relu_backward", BINARY_SRC, "relu_backward", BINARY_BINDINGS);
-kernel!(SIGMOID_BACKWARD, "sigmoid_backward", BINARY_SRC, "sigmoid_backward", BINARY_BINDINGS);
-kernel!(TANH_BACKWARD, "tanh_backward", BINARY_SRC, "tanh_backward", BINARY_BINDINGS);
+kernel!(
+    RELU_BACKWARD,
+    "relu_backward",
+    BINARY_SRC,
+    "relu_backward",
+    BINARY_BINDINGS
+);
+kernel!(
+    SIGMOID_BACKWARD,
+    "sigmoid_backward",
+    BINARY_SRC,
+    "sigmoid_backward",
+    BINARY_BINDINGS
+);
+kernel!(
+    TANH_BACKWARD,
+    "tanh_backward",
+    BINARY_SRC,
+    "tanh_backward",
+    BINARY_BINDINGS
+);
 static FILL: KernelDef = KernelDef {
     name: "fill",
     source: include_str!("../../shaders/fill.wgsl"),
@@ -64,7 +98,11 @@ pub enum Binary {
 }
 
 fn params(n: u32, alpha: f32) -> Params {
-    Params { n, alpha, _pad: [0; 2] }
+    Params {
+        n,
+        alpha,
+        _pad: [0; 2],
+    }
 }
 
 /// `y = op(x)`.
@@ -80,7 +118,14 @@ pub fn unary(gpu: &Gpu, op: Unary, x: &Tensor, y: &Tensor) -> Result<Launch, Ker
     distinct(kernel.name, ("y", y), &[("x", x)])?;
     let n = fits_u32(kernel.name, "elements", x.numel())?;
     let p = params(n, alpha);
-    Ok(Launch::new(gpu, kernel, &vec![], bytemuck::bytes_of(&p), &[x.binding(), y.binding()], grid_1d(gpu, x.numel(), WG)))
+    Ok(Launch::new(
+        gpu,
+        kernel,
+        &vec![],
+        bytemuck::bytes_of(&p),
+        &[x.binding(), y.binding()],
+        grid_1d(gpu, x.numel(), WG),
+    ))
 }
 
 /// Gradient of a unary op: `dx = dy * op'(.)`. `saved` is the forward input `x` for relu and the
@@ -105,11 +150,24 @@ pub fn unary_backward(
     let n = fits_u32(kernel.name, "elements", dy.numel())?;
     let p = params(n, 0.0);
     let bindings = [saved.binding(), dy.binding(), dx.binding()];
-    Ok(Launch::new(gpu, kernel, &vec![], bytemuck::bytes_of(&p), &bindings, grid_1d(gpu, dy.numel(), WG)))
+    Ok(Launch::new(
+        gpu,
+        kernel,
+        &vec![],
+        bytemuck::bytes_of(&p),
+        &bindings,
+        grid_1d(gpu, dy.numel(), WG),
+    ))
 }
 
 /// `c = a op b`, elementwise over identical shapes.
-pub fn binary(gpu: &Gpu, op: Binary, a: &Tensor, b: &Tensor, c: &Tensor) -> Result<Launch, KernelError> {
+pub fn binary(
+    gpu: &Gpu,
+    op: Binary,
+    a: &Tensor,
+    b: &Tensor,
+    c: &Tensor,
+) -> Result<Launch, KernelError> {
     let kernel = match op {
         Binary::Add => &ADD,
         Binary::Mul => &MUL,
@@ -120,7 +178,14 @@ pub fn binary(gpu: &Gpu, op: Binary, a: &Tensor, b: &Tensor, c: &Tensor) -> Resu
     let n = fits_u32(kernel.name, "elements", a.numel())?;
     let p = params(n, 0.0);
     let bindings = [a.binding(), b.binding(), c.binding()];
-    Ok(Launch::new(gpu, kernel, &vec![], bytemuck::bytes_of(&p), &bindings, grid_1d(gpu, a.numel(), WG)))
+    Ok(Launch::new(
+        gpu,
+        kernel,
+        &vec![],
+        bytemuck::bytes_of(&p),
+        &bindings,
+        grid_1d(gpu, a.numel(), WG),
+    ))
 }
 
 /// `acc += alpha * x` (gradient accumulation).
@@ -129,12 +194,26 @@ pub fn accumulate(gpu: &Gpu, x: &Tensor, acc: &Tensor, alpha: f32) -> Result<Lau
     distinct(ACCUMULATE.name, ("acc", acc), &[("x", x)])?;
     let n = fits_u32(ACCUMULATE.name, "elements", x.numel())?;
     let p = params(n, alpha);
-    Ok(Launch::new(gpu, &ACCUMULATE, &vec![], bytemuck::bytes_of(&p), &[x.binding(), acc.binding()], grid_1d(gpu, x.numel(), WG)))
+    Ok(Launch::new(
+        gpu,
+        &ACCUMULATE,
+        &vec![],
+        bytemuck::bytes_of(&p),
+        &[x.binding(), acc.binding()],
+        grid_1d(gpu, x.numel(), WG),
+    ))
 }
 
 /// Sets every element of `t` to `value` (works for u32 tensors too when `value` is 0.0).
 pub fn fill(gpu: &Gpu, t: &Tensor, value: f32) -> Result<Launch, KernelError> {
     let n = fits_u32(FILL.name, "elements", t.numel())?;
     let p = params(n, value);
-    Ok(Launch::new(gpu, &FILL, &vec![], bytemuck::bytes_of(&p), &[t.binding()], grid_1d(gpu, t.numel(), WG)))
+    Ok(Launch::new(
+        gpu,
+        &FILL,
+        &vec![],
+        bytemuck::bytes_of(&p),
+        &[t.binding()],
+        grid_1d(gpu, t.numel(), WG),
+    ))
 }

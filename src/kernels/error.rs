@@ -8,9 +8,15 @@ use crate::device::DeviceError;
 #[derive(Debug, Clone, PartialEq)]
 pub enum KernelError {
     /// Operand shapes do not fit the kernel; the message names every shape involved.
-    Shape { kernel: &'static str, message: String },
+    Shape {
+        kernel: &'static str,
+        message: String,
+    },
     /// An argument other than a shape is out of range (stride 0, filter 9x9, ...).
-    Argument { kernel: &'static str, message: String },
+    Argument {
+        kernel: &'static str,
+        message: String,
+    },
     /// The device failed underneath (out of memory, lost device).
     Device(DeviceError),
 }
@@ -18,7 +24,9 @@ pub enum KernelError {
 impl fmt::Display for KernelError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            KernelError::Shape { kernel, message } => write!(f, "{kernel}: shape mismatch: {message}"),
+            KernelError::Shape { kernel, message } => {
+                write!(f, "{kernel}: shape mismatch: {message}")
+            }
             KernelError::Argument { kernel, message } => write!(f, "{kernel}: {message}"),
             KernelError::Device(e) => write!(f, "{e}"),
         }
@@ -35,10 +43,16 @@ impl From<DeviceError> for KernelError {
 
 /// Shorthand for a shape error.
 pub fn shape_error(kernel: &'static str, message: impl Into<String>) -> KernelError {
-    KernelError::Shape { kernel, message: message.into() }
+    KernelError::Shape {
+        kernel,
+        message: message.into(),
+    }
 }
 
 /// Shorthand for an argument error.
 pub fn argument_error(kernel: &'static str, message: impl Into<String>) -> KernelError {
-    KernelError::Argument { kernel, message: message.into() }
+    KernelError::Argument {
+        kernel,
+        message: message.into(),
+    }
 }

@@ -1,8 +1,18 @@
 //! Launchers for the WGSL kernels in `shaders/`: one file per kernel family. Each launcher checks
 //! shapes on the host and returns a `Launch` that can be encoded once (eager) or every step (plans).
 
+pub mod batchnorm;
 pub mod checks;
+pub mod concat;
+pub mod conv2d;
 pub mod elementwise;
+pub mod embedding;
 mod error;
+pub mod loss;
+pub mod matmul;
+pub mod optim;
+pub mod pool;
+pub mod reduce;
+pub mod sample;
 
 pub use error::{KernelError, argument_error, shape_error};

@@ -4,8 +4,8 @@
 
 pub mod reference;
 
-use std::sync::{Arc, OnceLock};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use nasgpu::device::{DeviceOptions, Gpu, Launch};
 use nasgpu::tensor::Tensor;
@@ -31,7 +31,10 @@ pub fn fresh_seed() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0);
-    nanos ^ COUNTER.fetch_add(1, Ordering::Relaxed).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    nanos
+        ^ COUNTER
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 pub type TestRng = rand::rngs::Xoshiro256PlusPlus;
@@ -84,7 +87,13 @@ pub fn download(t: &Tensor) -> Vec<f32> {
 /// Asserts |gpu - ref| <= atol + rtol * |ref| elementwise; NaN on either side fails.
 /// The message names the case, the seed, the worst element and the first mismatches.
 pub fn assert_close(case: &str, seed: u64, got: &[f32], want: &[f64], atol: f64, rtol: f64) {
-    assert_eq!(got.len(), want.len(), "{case} (seed {seed}): length {} vs reference {}", got.len(), want.len());
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "{case} (seed {seed}): length {} vs reference {}",
+        got.len(),
+        want.len()
+    );
     let mut bad = Vec::new();
     let mut worst = (0usize, 0.0f64);
     for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
@@ -93,7 +102,9 @@ pub fn assert_close(case: &str, seed: u64, got: &[f32], want: &[f64], atol: f64,
         let tol = atol + rtol * w.abs();
         if !(err <= tol) {
             if bad.len() < 8 {
-                bad.push(format!("  [{i}] gpu {g:e} ref {w:e} err {err:e} tol {tol:e}"));
+                bad.push(format!(
+                    "  [{i}] gpu {g:e} ref {w:e} err {err:e} tol {tol:e}"
+                ));
             }
         }
         // A NaN error is the worst possible and stays reported.

@@ -1,0 +1,58 @@
+//! Command-line interface: `nasgpu search | train | bench | devices`.
+
+use clap::{Parser, Subcommand};
+
+pub mod bench;
+pub mod devices;
+mod error;
+
+pub use error::CliError;
+
+use crate::device::DeviceOptions;
+
+/// Neural architecture search on any GPU, with our own WGSL kernels.
+#[derive(Debug, Parser)]
+#[command(name = "nasgpu", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options that pick and configure the GPU, shared by every subcommand.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DeviceArgs {
+    /// Adapter to use: its index in `nasgpu devices` or a substring of its name
+    /// (default: NASGPU_ADAPTER, else discrete > integrated > CPU). WGPU_BACKEND picks backends.
+    #[arg(long, global = true)]
+    pub adapter: Option<String>,
+    /// Compile kernels with runtime bounds checks (slower; for debugging a kernel).
+    #[arg(long, global = true)]
+    pub checked: bool,
+}
+
+impl DeviceArgs {
+    pub fn options(&self) -> DeviceOptions {
+        DeviceOptions {
+            adapter: self.adapter.clone(),
+            checked: self.checked,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List every GPU adapter with its backend, type, driver, compute limits and timestamp support.
+    Devices(devices::DevicesArgs),
+    /// Time every kernel over NAS-sized shapes and an sgemm sweep, against the device's own ceilings.
+    Bench(bench::BenchArgs),
+}
+
+/// Runs the parsed command.
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Devices(args) => devices::run(&cli.device, &args),
+        Command::Bench(args) => bench::run(&cli.device, &args),
+    }
+}

@@ -1,0 +1,1 @@
+//! loss kernels (to be written).

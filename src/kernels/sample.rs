@@ -1,0 +1,1 @@
+//! sample kernels (to be written).
