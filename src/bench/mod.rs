@@ -2,5 +2,7 @@
 
 mod case;
 pub mod cases;
+pub mod timing;
 
 pub use case::BenchCase;
+pub use timing::{Timing, summarise, time_wall_clock};
