@@ -1,8 +1,24 @@
-//! Kernel benchmarking: cases per kernel family and the harness that times them.
+//! Kernel benchmarking: cases per kernel family, the device's ceilings, the timers, and the
+//! report with its table and JSON forms. `nasgpu bench` and `cargo bench` both run `run_suite`.
 
 mod case;
 pub mod cases;
-pub mod timing;
+mod ceilings;
+mod date;
+mod error;
+mod report;
+mod suite;
+pub mod table;
+mod timestamps;
+mod timing;
 
 pub use case::BenchCase;
-pub use timing::{Timing, summarise, time_wall_clock};
+pub use ceilings::{CeilingKernels, Ceilings};
+pub use date::utc_string;
+pub use error::BenchError;
+pub use report::{AdapterSummary, Report, Row};
+pub use suite::{BenchOptions, SuiteEvent, run_suite, run_suite_with, split_filters};
+pub use timestamps::{MAX_TIMESTAMP_SAMPLES, TimestampSamples, sample_timestamps};
+pub use timing::{
+    Timer, TimerKind, Timing, choose_timer, sample_wall_clock, summarise, time_launches,
+};

@@ -1,43 +1,59 @@
-//! `nasgpu bench`: the kernel benchmark table.
+//! `nasgpu bench`: the kernel benchmark table, optionally saved as JSON.
+
+use std::path::{Path, PathBuf};
 
 use super::{CliError, DeviceArgs};
-use crate::bench::{cases::all_cases, time_wall_clock};
-use crate::device::Gpu;
+use crate::bench::table::print_progress;
+use crate::bench::{BenchOptions, MAX_TIMESTAMP_SAMPLES, run_suite_with};
 
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
-    /// Only kernels whose name contains this text.
-    #[arg(long)]
-    pub filter: Option<String>,
-    /// Timed samples per case (after warm-up).
-    #[arg(long, default_value_t = 15)]
-    pub samples: usize,
+    /// Only kernels whose name contains this text (repeat it, or separate terms with commas).
+    #[arg(long, value_name = "TEXT", value_delimiter = ',')]
+    pub filter: Vec<String>,
+    /// Timed samples per case, after the warm-up.
+    #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u32).range(1..=MAX_TIMESTAMP_SAMPLES as i64))]
+    pub samples: u32,
+    /// Untimed warm-up runs per case.
+    #[arg(long, default_value_t = 3)]
+    pub warmup: u32,
+    /// Also write the report as JSON to this file (atomically: never half-written).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
 }
 
+/// Runs the suite, printing the table as it goes, then writes the JSON report if asked.
 pub fn run(device: &DeviceArgs, args: &BenchArgs) -> Result<(), CliError> {
-    let gpu = Gpu::open(&device.options())?;
-    println!("adapter: {}", gpu.describe());
-    let cases = all_cases(&gpu)?;
-    println!(
-        "{:<28} {:<34} {:>10} {:>10} {:>10} {:>9} {:>9}",
-        "kernel", "shape", "median ms", "min ms", "max ms", "GFLOPS", "GB/s"
-    );
-    for case in cases.iter().filter(|c| {
-        args.filter
-            .as_ref()
-            .is_none_or(|f| c.kernel.contains(f.as_str()))
-    }) {
-        let t = time_wall_clock(&gpu, case, 3, args.samples)?;
-        println!(
-            "{:<28} {:<34} {:>10.3} {:>10.3} {:>10.3} {:>9.2} {:>9.2}",
-            case.kernel,
-            case.shape,
-            t.median * 1e3,
-            t.min * 1e3,
-            t.max * 1e3,
-            case.flops / t.median / 1e9,
-            case.bytes / t.median / 1e9
-        );
+    if let Some(path) = &args.json {
+        check_writable_dir(path)?;
+    }
+    let options = BenchOptions {
+        device: device.options(),
+        filters: args.filter.clone(),
+        warmup: args.warmup as usize,
+        samples: args.samples as usize,
+    };
+    let report = run_suite_with(&options, &mut print_progress)?;
+    if let Some(path) = &args.json {
+        report.write_json(path)?;
+        println!("\nwrote {}", path.display());
     }
     Ok(())
+}
+
+/// Fails before the (long) run if the JSON file's folder does not exist.
+fn check_writable_dir(path: &Path) -> Result<(), CliError> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if dir.is_dir() {
+        Ok(())
+    } else {
+        Err(CliError(format!(
+            "--json {}: folder '{}' does not exist",
+            path.display(),
+            dir.display()
+        )))
+    }
 }

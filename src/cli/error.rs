@@ -25,3 +25,9 @@ impl From<crate::kernels::KernelError> for CliError {
         CliError(e.to_string())
     }
 }
+
+impl From<crate::bench::BenchError> for CliError {
+    fn from(e: crate::bench::BenchError) -> Self {
+        CliError(e.to_string())
+    }
+}

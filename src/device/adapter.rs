@@ -49,6 +49,16 @@ pub fn choose_adapter(
     wanted: Option<&str>,
 ) -> Result<wgpu::Adapter, DeviceError> {
     let adapters = list_adapters(instance);
+    let i = chosen_index(&adapters, wanted)?;
+    Ok(adapters.into_iter().nth(i).expect("index in range"))
+}
+
+/// Index in `adapters` of the one `choose_adapter` would pick for `wanted` (so `nasgpu devices`
+/// can mark it); `NoAdapter` if the list is empty, `AdapterNotFound` if `wanted` matches none.
+pub fn chosen_index(
+    adapters: &[wgpu::Adapter],
+    wanted: Option<&str>,
+) -> Result<usize, DeviceError> {
     if adapters.is_empty() {
         let backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::PRIMARY);
         return Err(DeviceError::NoAdapter {
@@ -60,22 +70,22 @@ pub fn choose_adapter(
         .filter(|s| !s.trim().is_empty());
     let wanted = wanted.map(str::to_string).or(env_choice);
     let Some(wanted) = wanted else {
-        let best = (0..adapters.len())
+        return Ok((0..adapters.len())
             .max_by_key(|&i| (preference(&adapters[i].get_info()), std::cmp::Reverse(i)))
-            .expect("non-empty");
-        return Ok(adapters.into_iter().nth(best).expect("index in range"));
+            .expect("non-empty"));
     };
     let wanted = wanted.trim();
     let index = wanted.parse::<usize>().ok();
     let needle = wanted.to_lowercase();
-    let found = adapters.iter().enumerate().position(|(i, a)| {
-        Some(i) == index || (index.is_none() && a.get_info().name.to_lowercase().contains(&needle))
-    });
-    match found {
-        Some(i) => Ok(adapters.into_iter().nth(i).expect("index in range")),
-        None => Err(DeviceError::AdapterNotFound {
+    adapters
+        .iter()
+        .enumerate()
+        .position(|(i, a)| {
+            Some(i) == index
+                || (index.is_none() && a.get_info().name.to_lowercase().contains(&needle))
+        })
+        .ok_or_else(|| DeviceError::AdapterNotFound {
             wanted: wanted.to_string(),
             available: adapters.iter().map(|a| describe(&a.get_info())).collect(),
-        }),
-    }
+        })
 }

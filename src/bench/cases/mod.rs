@@ -1,4 +1,4 @@
-//! Benchmark cases, one file per kernel family.
+//! Benchmark cases, one file per kernel family, plus the launchers of the ceiling kernels.
 
 use std::sync::Arc;
 
@@ -7,6 +7,7 @@ use crate::device::Gpu;
 use crate::kernels::KernelError;
 
 pub mod batchnorm;
+pub mod ceilings;
 pub mod concat;
 pub mod conv2d;
 pub mod elementwise;
@@ -17,22 +18,27 @@ pub mod pool;
 pub mod reduce;
 pub mod sample;
 
+/// A family's case builder.
+pub type Family = fn(&Arc<Gpu>) -> Result<Vec<BenchCase>, KernelError>;
+
+/// Every family, in table order.
+pub const FAMILIES: [Family; 10] = [
+    matmul::cases,
+    conv2d::cases,
+    pool::cases,
+    batchnorm::cases,
+    elementwise::cases,
+    concat::cases,
+    reduce::cases,
+    loss::cases,
+    optim::cases,
+    sample::cases,
+];
+
 /// Every family's cases, in table order.
 pub fn all_cases(gpu: &Arc<Gpu>) -> Result<Vec<BenchCase>, KernelError> {
-    let families: [fn(&Arc<Gpu>) -> Result<Vec<BenchCase>, KernelError>; 10] = [
-        matmul::cases,
-        conv2d::cases,
-        pool::cases,
-        batchnorm::cases,
-        elementwise::cases,
-        concat::cases,
-        reduce::cases,
-        loss::cases,
-        optim::cases,
-        sample::cases,
-    ];
     let mut all = Vec::new();
-    for family in families {
+    for family in FAMILIES {
         all.extend(family(gpu)?);
     }
     Ok(all)
