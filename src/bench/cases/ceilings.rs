@@ -9,9 +9,9 @@ const WG: u32 = 256;
 /// Independent vec4 FMA chains per invocation. Four fill AVX2's 16 registers on lavapipe (one
 /// vec4 is four 8-lane registers there) and beat 2, 3, 5, 6 and 8 in a sweep; on a GPU they are
 /// 16 independent FMAs per thread, ample to hide latency.
-const FMA_CHAINS: usize = 4;
+pub const FMA_CHAINS: usize = 4;
 /// FMA steps per chain per loop trip: 4 beat 1, 2 and 8 on lavapipe (loop overhead vs code size).
-const FMA_UNROLL: usize = 4;
+pub const FMA_UNROLL: usize = 4;
 /// vec4 elements each copy invocation moves (4 matched or beat 1, 2, 8, 16 on lavapipe).
 const COPY_PER_THREAD: u32 = 4;
 
@@ -36,6 +36,11 @@ static NOOP: KernelDef = KernelDef {
     bindings: &[Access::ReadWrite],
 };
 
+/// Each FMA step is `x <- x * FMA_MUL + FMA_ADD`: converges to 1, so values stay normal.
+pub const FMA_MUL: f32 = 0.999;
+/// See `FMA_MUL`.
+pub const FMA_ADD: f32 = 0.001;
+
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct FmaParams {
@@ -56,7 +61,7 @@ struct CopyParams {
 /// The unrolled chain code substituted into `bench_fma.wgsl`.
 fn fma_spec() -> Specialisation {
     let declare: String = (0..FMA_CHAINS)
-        .map(|j| format!("    var x{j} = seed + vec4<f32>({:.4});\n", j as f32 / 64.0))
+        .map(|j| format!("    var x{j} = seed + vec4<f32>(f32({j}) * 0.015625);\n"))
         .collect();
     let step: String = (0..FMA_UNROLL)
         .flat_map(|_| (0..FMA_CHAINS).map(|j| format!("        x{j} = fma(x{j}, m, c);\n")))
@@ -100,8 +105,8 @@ pub fn peak_fma(gpu: &Gpu, out: &Tensor, iterations: u32) -> Result<Launch, Kern
     let params = FmaParams {
         iterations,
         _pad: 0,
-        mul: 0.999_9,
-        add: 1e-4,
+        mul: FMA_MUL,
+        add: FMA_ADD,
     };
     let grid = grid_1d(gpu, fma_invocations(out), WG);
     Ok(Launch::new(
