@@ -12,9 +12,13 @@ use super::timestamps::sample_timestamps;
 /// Median, min and max seconds of one run over the samples.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Timing {
+    /// Median seconds (mean of the middle two for an even count).
     pub median: f64,
+    /// Fastest sample, seconds.
     pub min: f64,
+    /// Slowest sample, seconds.
     pub max: f64,
+    /// Number of samples.
     pub samples: usize,
 }
 
@@ -59,7 +63,9 @@ impl TimerKind {
 /// The timer a benchmark run uses, and why (shown in the report header).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Timer {
+    /// The clock used.
     pub kind: TimerKind,
+    /// Why: no timestamp queries, or how the timestamps compared with the wall clock.
     pub note: String,
 }
 

@@ -6,6 +6,7 @@ use super::{CliError, DeviceArgs};
 use crate::bench::table::print_progress;
 use crate::bench::{BenchOptions, MAX_TIMESTAMP_SAMPLES, run_suite_with};
 
+/// Options of `nasgpu bench`.
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
     /// Only kernels whose name contains this text (repeat it, or separate terms with commas).

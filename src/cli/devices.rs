@@ -6,6 +6,7 @@ use crate::bench::AdapterSummary;
 use crate::device::{chosen_index, create_instance, list_adapters};
 use crate::util::human_bytes;
 
+/// Options of `nasgpu devices`.
 #[derive(Debug, clap::Args)]
 pub struct DevicesArgs {
     /// Print machine-readable JSON instead of text.
