@@ -9,5 +9,6 @@ pub mod cli;
 pub mod data;
 pub mod device;
 pub mod kernels;
+
 pub mod tensor;
 pub mod util;
