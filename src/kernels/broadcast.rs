@@ -24,18 +24,38 @@ struct Params {
 
 /// `y = alpha * x` repeated along `axis` of `y`; `x` has `y`'s shape without that axis
 /// (or `[1]` when `y` is rank 1).
-pub fn broadcast_axis(gpu: &Gpu, x: &Tensor, axis: usize, alpha: f32, y: &Tensor) -> Result<Launch, KernelError> {
+pub fn broadcast_axis(
+    gpu: &Gpu,
+    x: &Tensor,
+    axis: usize,
+    alpha: f32,
+    y: &Tensor,
+) -> Result<Launch, KernelError> {
     let name = BROADCAST.name;
     let ys = y.shape();
     if axis >= ys.len() {
-        return Err(shape_error(name, format!("axis {axis} out of range for y {ys:?}")));
+        return Err(shape_error(
+            name,
+            format!("axis {axis} out of range for y {ys:?}"),
+        ));
     }
-    let mut want: Vec<usize> = ys.iter().enumerate().filter(|&(i, _)| i != axis).map(|(_, &d)| d).collect();
+    let mut want: Vec<usize> = ys
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i != axis)
+        .map(|(_, &d)| d)
+        .collect();
     if want.is_empty() {
         want.push(1);
     }
     if x.shape() != want.as_slice() {
-        return Err(shape_error(name, format!("x is {:?} but y {ys:?} without axis {axis} is {want:?}", x.shape())));
+        return Err(shape_error(
+            name,
+            format!(
+                "x is {:?} but y {ys:?} without axis {axis} is {want:?}",
+                x.shape()
+            ),
+        ));
     }
     distinct(name, ("y", y), &[("x", x)])?;
     let p = Params {
@@ -44,5 +64,12 @@ pub fn broadcast_axis(gpu: &Gpu, x: &Tensor, axis: usize, alpha: f32, y: &Tensor
         inner: fits_u32(name, "inner", ys[axis + 1..].iter().product())?,
         alpha,
     };
-    Ok(Launch::new(gpu, &BROADCAST, &vec![], bytemuck::bytes_of(&p), &[x.binding(), y.binding()], grid_1d(gpu, y.numel(), 256)))
+    Ok(Launch::new(
+        gpu,
+        &BROADCAST,
+        &vec![],
+        bytemuck::bytes_of(&p),
+        &[x.binding(), y.binding()],
+        grid_1d(gpu, y.numel(), 256),
+    ))
 }

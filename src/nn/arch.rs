@@ -67,18 +67,99 @@ impl fmt::Display for ArchError {
 impl std::error::Error for ArchError {}
 
 fn field_error(field: impl Into<String>, message: impl Into<String>) -> ArchError {
-    ArchError { source: "architecture".into(), field: field.into(), message: message.into() }
+    ArchError {
+        source: "architecture".into(),
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+/// `value` as a JSON object whose keys are all in `allowed`.
+fn object<'a>(
+    value: &'a serde_json::Value,
+    path: &str,
+    allowed: &[&str],
+) -> Result<&'a serde_json::Map<String, serde_json::Value>, ArchError> {
+    let Some(map) = value.as_object() else {
+        let at = if path.is_empty() {
+            "top level".to_string()
+        } else {
+            path.trim_end_matches('.').to_string()
+        };
+        return Err(field_error(
+            at,
+            format!("expected a JSON object, got {value}"),
+        ));
+    };
+    if let Some(unknown) = map.keys().find(|k| !allowed.contains(&k.as_str())) {
+        return Err(field_error(
+            format!("{path}{unknown}"),
+            format!("unknown field (expected one of {allowed:?})"),
+        ));
+    }
+    Ok(map)
+}
+
+/// A required field of an object, deserialised to `T`, with errors naming `path` + `key`.
+fn required<T: serde::de::DeserializeOwned>(
+    map: &serde_json::Map<String, serde_json::Value>,
+    path: &str,
+    key: &str,
+) -> Result<T, ArchError> {
+    let value = map
+        .get(key)
+        .ok_or_else(|| field_error(format!("{path}{key}"), "missing"))?;
+    serde_json::from_value(value.clone())
+        .map_err(|e| field_error(format!("{path}{key}"), e.to_string()))
 }
 
 impl Architecture {
     /// Parses and validates JSON text; `source` names it in errors (usually the file path).
+    /// Fields are read one by one so that a wrong type names its field, not just a column.
     pub fn from_json(text: &str, source: &str) -> Result<Architecture, ArchError> {
-        let arch: Architecture = serde_json::from_str(text).map_err(|e| ArchError {
+        let with_source = |e: ArchError| ArchError {
             source: source.to_string(),
-            field: String::new(),
-            message: format!("not a valid architecture file: {e}"),
+            ..e
+        };
+        let root: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            with_source(field_error(
+                "",
+                format!("not a valid architecture file: {e}"),
+            ))
         })?;
-        arch.validate().map_err(|e| ArchError { source: source.to_string(), ..e })?;
+        let top = object(&root, "", &["input", "classes", "layers"]).map_err(with_source)?;
+        let input: [usize; 3] = required(top, "", "input").map_err(with_source)?;
+        let classes: usize = required(top, "", "classes").map_err(with_source)?;
+        let raw_layers: Vec<serde_json::Value> =
+            required(top, "", "layers").map_err(with_source)?;
+        let mut layers = Vec::with_capacity(raw_layers.len());
+        for (i, raw) in raw_layers.iter().enumerate() {
+            let path = format!("layers[{i}].");
+            let keys = [
+                "filter_height",
+                "filter_width",
+                "filters",
+                "stride",
+                "inputs",
+            ];
+            let l = object(raw, &path, &keys).map_err(with_source)?;
+            layers.push(LayerSpec {
+                filter_height: required(l, &path, "filter_height").map_err(with_source)?,
+                filter_width: required(l, &path, "filter_width").map_err(with_source)?,
+                filters: required(l, &path, "filters").map_err(with_source)?,
+                stride: required(l, &path, "stride").map_err(with_source)?,
+                inputs: match l.get("inputs") {
+                    None => Vec::new(),
+                    Some(_) => required(l, &path, "inputs").map_err(with_source)?,
+                },
+            });
+        }
+        let arch = Architecture {
+            input,
+            classes,
+            layers,
+        };
+        arch.validate().map_err(with_source)?;
         Ok(arch)
     }
 
@@ -102,33 +183,50 @@ impl Architecture {
     pub fn validate(&self) -> Result<(), ArchError> {
         let [c, h, w] = self.input;
         if c == 0 || h == 0 || w == 0 {
-            return Err(field_error("input", format!("{:?} has a zero dimension", self.input)));
+            return Err(field_error(
+                "input",
+                format!("{:?} has a zero dimension", self.input),
+            ));
         }
         if self.classes < 2 {
-            return Err(field_error("classes", format!("{} (need at least 2)", self.classes)));
+            return Err(field_error(
+                "classes",
+                format!("{} (need at least 2)", self.classes),
+            ));
         }
         if self.layers.is_empty() {
             return Err(field_error("layers", "empty (need at least one layer)"));
         }
         for (i, layer) in self.layers.iter().enumerate() {
             let field = |name: &str| format!("layers[{i}].{name}");
-            for (name, value) in [("filter_height", layer.filter_height), ("filter_width", layer.filter_width)] {
+            for (name, value) in [
+                ("filter_height", layer.filter_height),
+                ("filter_width", layer.filter_width),
+            ] {
                 if !(1..=MAX_FILTER).contains(&value) {
-                    return Err(field_error(field(name), format!("{value} is not in 1..={MAX_FILTER}")));
+                    return Err(field_error(
+                        field(name),
+                        format!("{value} is not in 1..={MAX_FILTER}"),
+                    ));
                 }
             }
             if layer.filters == 0 {
                 return Err(field_error(field("filters"), "0 (need at least 1)"));
             }
             if !(1..=MAX_STRIDE).contains(&layer.stride) {
-                return Err(field_error(field("stride"), format!("{} is not in 1..={MAX_STRIDE}", layer.stride)));
+                return Err(field_error(
+                    field("stride"),
+                    format!("{} is not in 1..={MAX_STRIDE}", layer.stride),
+                ));
             }
             let mut seen = Vec::new();
             for &j in &layer.inputs {
                 if j >= i {
                     return Err(field_error(
                         field("inputs"),
-                        format!("{j} is not an earlier layer (layer {i} may only read layers 0..{i})"),
+                        format!(
+                            "{j} is not an earlier layer (layer {i} may only read layers 0..{i})"
+                        ),
                     ));
                 }
                 if seen.contains(&j) {
@@ -198,7 +296,11 @@ impl Architecture {
             .zip(&cin)
             .map(|(l, &c)| l.filters * c * l.filter_height * l.filter_width + 2 * l.filters)
             .sum();
-        let features: usize = self.output_layers().iter().map(|&i| self.layers[i].filters).sum();
+        let features: usize = self
+            .output_layers()
+            .iter()
+            .map(|&i| self.layers[i].filters)
+            .sum();
         convs + features * self.classes + self.classes
     }
 
@@ -211,9 +313,15 @@ impl Architecture {
             .iter()
             .zip(&cin)
             .zip(&sizes)
-            .map(|((l, &c), s)| 2.0 * (s[0] * s[1] * l.filters * c * l.filter_height * l.filter_width) as f64)
+            .map(|((l, &c), s)| {
+                2.0 * (s[0] * s[1] * l.filters * c * l.filter_height * l.filter_width) as f64
+            })
             .sum();
-        let features: usize = self.output_layers().iter().map(|&i| self.layers[i].filters).sum();
+        let features: usize = self
+            .output_layers()
+            .iter()
+            .map(|&i| self.layers[i].filters)
+            .sum();
         convs + 2.0 * (features * self.classes) as f64
     }
 }

@@ -12,9 +12,13 @@ use crate::util::SeededRng;
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Init {
     /// He/Kaiming normal for layers followed by relu: N(0, 2 / fan_in).
-    HeNormal { fan_in: usize },
+    HeNormal {
+        fan_in: usize,
+    },
     /// He/Kaiming uniform: U(-b, b) with b = sqrt(6 / fan_in).
-    HeUniform { fan_in: usize },
+    HeUniform {
+        fan_in: usize,
+    },
     /// U(-a, a) (the controller uses a = 0.08).
     Uniform(f32),
     Constant(f32),
@@ -44,6 +48,11 @@ fn normal(rng: &mut SeededRng) -> f64 {
 }
 
 /// A device tensor of `shape` filled by `init`.
-pub fn tensor(gpu: &Arc<Gpu>, shape: &[usize], init: Init, rng: &mut SeededRng) -> Result<Tensor, DeviceError> {
+pub fn tensor(
+    gpu: &Arc<Gpu>,
+    shape: &[usize],
+    init: Init,
+    rng: &mut SeededRng,
+) -> Result<Tensor, DeviceError> {
     Tensor::from_f32(gpu, shape, &values(init, shape.iter().product(), rng))
 }

@@ -3,11 +3,8 @@
 
 pub mod arch;
 pub mod init;
-pub mod layers;
-pub mod network;
 pub mod param;
 pub mod weights;
 
 pub use arch::{ArchError, Architecture, LayerSpec};
-pub use network::Network;
 pub use param::{Binder, Parameter};

@@ -24,7 +24,10 @@ pub fn to_bytes(tensors: &[NamedTensor], metadata: &BTreeMap<String, String>) ->
     let mut offset = 0usize;
     for t in tensors {
         let bytes = t.data.len() * 4;
-        header.insert(t.name.clone(), json!({ "dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + bytes] }));
+        header.insert(
+            t.name.clone(),
+            json!({ "dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + bytes] }),
+        );
         offset += bytes;
     }
     let mut head = serde_json::to_vec(&Json::Object(header)).expect("header serialises");
@@ -44,22 +47,38 @@ pub fn to_bytes(tensors: &[NamedTensor], metadata: &BTreeMap<String, String>) ->
 }
 
 /// Writes a weights file atomically.
-pub fn save(path: &Path, tensors: &[NamedTensor], metadata: &BTreeMap<String, String>) -> std::io::Result<()> {
+pub fn save(
+    path: &Path,
+    tensors: &[NamedTensor],
+    metadata: &BTreeMap<String, String>,
+) -> std::io::Result<()> {
     crate::util::atomic_write(path, &to_bytes(tensors, metadata))
 }
 
 /// Parses a weights file's bytes; `source` names it in errors.
-pub fn from_bytes(bytes: &[u8], source: &str) -> Result<(Vec<NamedTensor>, BTreeMap<String, String>), String> {
+pub fn from_bytes(
+    bytes: &[u8],
+    source: &str,
+) -> Result<(Vec<NamedTensor>, BTreeMap<String, String>), String> {
     let err = |m: String| format!("{source}: {m}");
     if bytes.len() < 8 {
-        return Err(err(format!("{} bytes is too short for a weights file", bytes.len())));
+        return Err(err(format!(
+            "{} bytes is too short for a weights file",
+            bytes.len()
+        )));
     }
     let head_len = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
-    let data_start = 8usize.checked_add(head_len).filter(|&e| e <= bytes.len()).ok_or_else(|| {
-        err(format!("header length {head_len} at offset 0 runs past the end of the file ({} bytes)", bytes.len()))
-    })?;
-    let header: serde_json::Map<String, Json> =
-        serde_json::from_slice(&bytes[8..data_start]).map_err(|e| err(format!("header at offset 8 is not JSON: {e}")))?;
+    let data_start = 8usize
+        .checked_add(head_len)
+        .filter(|&e| e <= bytes.len())
+        .ok_or_else(|| {
+            err(format!(
+                "header length {head_len} at offset 0 runs past the end of the file ({} bytes)",
+                bytes.len()
+            ))
+        })?;
+    let header: serde_json::Map<String, Json> = serde_json::from_slice(&bytes[8..data_start])
+        .map_err(|e| err(format!("header at offset 8 is not JSON: {e}")))?;
     let data = &bytes[data_start..];
     let mut metadata = BTreeMap::new();
     let mut tensors = Vec::new();
@@ -74,7 +93,9 @@ pub fn from_bytes(bytes: &[u8], source: &str) -> Result<(Vec<NamedTensor>, BTree
         }
         let dtype = entry["dtype"].as_str().unwrap_or("");
         if dtype != "F32" {
-            return Err(err(format!("tensor '{name}' has dtype '{dtype}', only F32 is supported")));
+            return Err(err(format!(
+                "tensor '{name}' has dtype '{dtype}', only F32 is supported"
+            )));
         }
         let shape: Vec<usize> = serde_json::from_value(entry["shape"].clone())
             .map_err(|e| err(format!("tensor '{name}': bad shape: {e}")))?;
@@ -88,8 +109,15 @@ pub fn from_bytes(bytes: &[u8], source: &str) -> Result<(Vec<NamedTensor>, BTree
                 data_start + range[0]
             )));
         }
-        let values = data[range[0]..range[1]].chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect();
-        tensors.push(NamedTensor { name, shape, data: values });
+        let values = data[range[0]..range[1]]
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+            .collect();
+        tensors.push(NamedTensor {
+            name,
+            shape,
+            data: values,
+        });
     }
     Ok((tensors, metadata))
 }
