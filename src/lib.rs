@@ -9,5 +9,8 @@ pub mod cli;
 pub mod data;
 pub mod device;
 pub mod kernels;
+pub mod nn;
+pub mod search;
+
 pub mod tensor;
 pub mod util;

@@ -114,6 +114,22 @@ impl Tensor {
         Ok(bytemuck::cast_slice(&bytes).to_vec())
     }
 
+    /// The same buffer seen with another shape and dtype, using at most the buffer's capacity
+    /// (the planner places several values in one physical buffer over a step).
+    pub fn alias(&self, shape: &[usize], dtype: DType) -> Tensor {
+        let bytes = (numel(shape) * 4) as u64;
+        assert!(
+            bytes <= self.raw().size(),
+            "alias {shape:?} exceeds buffer of {} bytes",
+            self.raw().size()
+        );
+        Tensor {
+            shape: shape.to_vec(),
+            dtype,
+            ..self.clone()
+        }
+    }
+
     /// The same buffer under another shape with the same element count.
     pub fn reshape(&self, shape: &[usize]) -> Tensor {
         assert_eq!(

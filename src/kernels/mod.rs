@@ -2,6 +2,7 @@
 //! shapes on the host and returns a `Launch` that can be encoded once (eager) or every step (plans).
 
 pub mod batchnorm;
+pub mod broadcast;
 pub mod checks;
 pub mod concat;
 pub mod conv2d;

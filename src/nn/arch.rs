@@ -1,0 +1,327 @@
+//! The architecture file: what `nasgpu search` emits and `nasgpu train --arch` reads.
+//!
+//! ```json
+//! { "input": [1, 28, 28], "classes": 10,
+//!   "layers": [ { "filter_height": 3, "filter_width": 3, "filters": 36, "stride": 1, "inputs": [] },
+//!               { "filter_height": 5, "filter_width": 1, "filters": 48, "stride": 2, "inputs": [0] } ] }
+//! ```
+//! Each layer is conv -> batch norm -> relu. `inputs` lists earlier layer indices (skip
+//! connections); an empty list means the image. Inputs of different spatial sizes are
+//! zero-padded to the largest and concatenated along channels. Every layer that feeds no other
+//! is concatenated into the final feature map, then global average pooling and a linear classifier.
+
+use std::fmt;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// Largest filter side the conv kernels support.
+pub const MAX_FILTER: usize = 7;
+/// Largest stride the conv kernels support.
+pub const MAX_STRIDE: usize = 3;
+
+/// One conv layer of a child network.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LayerSpec {
+    pub filter_height: usize,
+    pub filter_width: usize,
+    /// Number of output channels.
+    pub filters: usize,
+    /// Stride in both directions (the search space's stride token).
+    pub stride: usize,
+    /// Indices of earlier layers feeding this one; empty means the image.
+    #[serde(default)]
+    pub inputs: Vec<usize>,
+}
+
+/// A whole child network.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Architecture {
+    /// Input image shape `[channels, height, width]`.
+    pub input: [usize; 3],
+    /// Number of classes of the classifier.
+    pub classes: usize,
+    pub layers: Vec<LayerSpec>,
+}
+
+/// A malformed or unreadable architecture, naming the file and the field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArchError {
+    pub source: String,
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for ArchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.field.is_empty() {
+            write!(f, "{}: {}", self.source, self.message)
+        } else {
+            write!(f, "{}: {}: {}", self.source, self.field, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ArchError {}
+
+fn field_error(field: impl Into<String>, message: impl Into<String>) -> ArchError {
+    ArchError {
+        source: "architecture".into(),
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+/// `value` as a JSON object whose keys are all in `allowed`.
+fn object<'a>(
+    value: &'a serde_json::Value,
+    path: &str,
+    allowed: &[&str],
+) -> Result<&'a serde_json::Map<String, serde_json::Value>, ArchError> {
+    let Some(map) = value.as_object() else {
+        let at = if path.is_empty() {
+            "top level".to_string()
+        } else {
+            path.trim_end_matches('.').to_string()
+        };
+        return Err(field_error(
+            at,
+            format!("expected a JSON object, got {value}"),
+        ));
+    };
+    if let Some(unknown) = map.keys().find(|k| !allowed.contains(&k.as_str())) {
+        return Err(field_error(
+            format!("{path}{unknown}"),
+            format!("unknown field (expected one of {allowed:?})"),
+        ));
+    }
+    Ok(map)
+}
+
+/// A required field of an object, deserialised to `T`, with errors naming `path` + `key`.
+fn required<T: serde::de::DeserializeOwned>(
+    map: &serde_json::Map<String, serde_json::Value>,
+    path: &str,
+    key: &str,
+) -> Result<T, ArchError> {
+    let value = map
+        .get(key)
+        .ok_or_else(|| field_error(format!("{path}{key}"), "missing"))?;
+    serde_json::from_value(value.clone())
+        .map_err(|e| field_error(format!("{path}{key}"), e.to_string()))
+}
+
+impl Architecture {
+    /// Parses and validates JSON text; `source` names it in errors (usually the file path).
+    /// Fields are read one by one so that a wrong type names its field, not just a column.
+    pub fn from_json(text: &str, source: &str) -> Result<Architecture, ArchError> {
+        let with_source = |e: ArchError| ArchError {
+            source: source.to_string(),
+            ..e
+        };
+        let root: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            with_source(field_error(
+                "",
+                format!("not a valid architecture file: {e}"),
+            ))
+        })?;
+        let top = object(&root, "", &["input", "classes", "layers"]).map_err(with_source)?;
+        let input: [usize; 3] = required(top, "", "input").map_err(with_source)?;
+        let classes: usize = required(top, "", "classes").map_err(with_source)?;
+        let raw_layers: Vec<serde_json::Value> =
+            required(top, "", "layers").map_err(with_source)?;
+        let mut layers = Vec::with_capacity(raw_layers.len());
+        for (i, raw) in raw_layers.iter().enumerate() {
+            let path = format!("layers[{i}].");
+            let keys = [
+                "filter_height",
+                "filter_width",
+                "filters",
+                "stride",
+                "inputs",
+            ];
+            let l = object(raw, &path, &keys).map_err(with_source)?;
+            layers.push(LayerSpec {
+                filter_height: required(l, &path, "filter_height").map_err(with_source)?,
+                filter_width: required(l, &path, "filter_width").map_err(with_source)?,
+                filters: required(l, &path, "filters").map_err(with_source)?,
+                stride: required(l, &path, "stride").map_err(with_source)?,
+                inputs: match l.get("inputs") {
+                    None => Vec::new(),
+                    Some(_) => required(l, &path, "inputs").map_err(with_source)?,
+                },
+            });
+        }
+        let arch = Architecture {
+            input,
+            classes,
+            layers,
+        };
+        arch.validate().map_err(with_source)?;
+        Ok(arch)
+    }
+
+    /// Reads, parses and validates an architecture file.
+    pub fn load(path: &Path) -> Result<Architecture, ArchError> {
+        let source = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ArchError {
+            source: source.clone(),
+            field: String::new(),
+            message: format!("cannot read: {e}"),
+        })?;
+        Architecture::from_json(&text, &source)
+    }
+
+    /// Pretty JSON, as written to `best.json`.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("architecture serialises")
+    }
+
+    /// Checks every field against what the engine can build.
+    pub fn validate(&self) -> Result<(), ArchError> {
+        let [c, h, w] = self.input;
+        if c == 0 || h == 0 || w == 0 {
+            return Err(field_error(
+                "input",
+                format!("{:?} has a zero dimension", self.input),
+            ));
+        }
+        if self.classes < 2 {
+            return Err(field_error(
+                "classes",
+                format!("{} (need at least 2)", self.classes),
+            ));
+        }
+        if self.layers.is_empty() {
+            return Err(field_error("layers", "empty (need at least one layer)"));
+        }
+        for (i, layer) in self.layers.iter().enumerate() {
+            let field = |name: &str| format!("layers[{i}].{name}");
+            for (name, value) in [
+                ("filter_height", layer.filter_height),
+                ("filter_width", layer.filter_width),
+            ] {
+                if !(1..=MAX_FILTER).contains(&value) {
+                    return Err(field_error(
+                        field(name),
+                        format!("{value} is not in 1..={MAX_FILTER}"),
+                    ));
+                }
+            }
+            if layer.filters == 0 {
+                return Err(field_error(field("filters"), "0 (need at least 1)"));
+            }
+            if !(1..=MAX_STRIDE).contains(&layer.stride) {
+                return Err(field_error(
+                    field("stride"),
+                    format!("{} is not in 1..={MAX_STRIDE}", layer.stride),
+                ));
+            }
+            let mut seen = Vec::new();
+            for &j in &layer.inputs {
+                if j >= i {
+                    return Err(field_error(
+                        field("inputs"),
+                        format!(
+                            "{j} is not an earlier layer (layer {i} may only read layers 0..{i})"
+                        ),
+                    ));
+                }
+                if seen.contains(&j) {
+                    return Err(field_error(field("inputs"), format!("{j} is listed twice")));
+                }
+                seen.push(j);
+            }
+        }
+        Ok(())
+    }
+
+    /// Spatial size of each layer's output, following the "same"-padding rule and the largest
+    /// input of each concatenation.
+    pub fn spatial_sizes(&self) -> Vec<[usize; 2]> {
+        let mut sizes: Vec<[usize; 2]> = Vec::with_capacity(self.layers.len());
+        for layer in &self.layers {
+            let [ih, iw] = self.input_size(&sizes, layer);
+            sizes.push([ih.div_ceil(layer.stride), iw.div_ceil(layer.stride)]);
+        }
+        sizes
+    }
+
+    /// Channels and size entering `layer` given the sizes of the layers before it.
+    fn input_size(&self, sizes: &[[usize; 2]], layer: &LayerSpec) -> [usize; 2] {
+        if layer.inputs.is_empty() {
+            [self.input[1], self.input[2]]
+        } else {
+            let h = layer.inputs.iter().map(|&j| sizes[j][0]).max().unwrap_or(0);
+            let w = layer.inputs.iter().map(|&j| sizes[j][1]).max().unwrap_or(0);
+            [h, w]
+        }
+    }
+
+    /// Input channels of each layer (sum of its inputs' filters, or the image's channels).
+    pub fn input_channels(&self) -> Vec<usize> {
+        self.layers
+            .iter()
+            .map(|l| {
+                if l.inputs.is_empty() {
+                    self.input[0]
+                } else {
+                    l.inputs.iter().map(|&j| self.layers[j].filters).sum()
+                }
+            })
+            .collect()
+    }
+
+    /// Layers whose output feeds no other layer: concatenated before the classifier.
+    pub fn output_layers(&self) -> Vec<usize> {
+        let n = self.layers.len();
+        let mut used = vec![false; n];
+        for l in &self.layers {
+            for &j in &l.inputs {
+                used[j] = true;
+            }
+        }
+        (0..n).filter(|&i| !used[i]).collect()
+    }
+
+    /// Trainable parameters: conv weights (no conv bias: batch norm follows), batch-norm scale and
+    /// shift, and the classifier.
+    pub fn parameter_count(&self) -> usize {
+        let cin = self.input_channels();
+        let convs: usize = self
+            .layers
+            .iter()
+            .zip(&cin)
+            .map(|(l, &c)| l.filters * c * l.filter_height * l.filter_width + 2 * l.filters)
+            .sum();
+        let features: usize = self
+            .output_layers()
+            .iter()
+            .map(|&i| self.layers[i].filters)
+            .sum();
+        convs + features * self.classes + self.classes
+    }
+
+    /// Multiply-add FLOPs (2 per MAC) of one forward pass for one image.
+    pub fn forward_flops(&self) -> f64 {
+        let cin = self.input_channels();
+        let sizes = self.spatial_sizes();
+        let convs: f64 = self
+            .layers
+            .iter()
+            .zip(&cin)
+            .zip(&sizes)
+            .map(|((l, &c), s)| {
+                2.0 * (s[0] * s[1] * l.filters * c * l.filter_height * l.filter_width) as f64
+            })
+            .sum();
+        let features: usize = self
+            .output_layers()
+            .iter()
+            .map(|&i| self.layers[i].filters)
+            .sum();
+        convs + 2.0 * (features * self.classes) as f64
+    }
+}

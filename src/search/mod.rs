@@ -1,0 +1,17 @@
+//! Architecture search: the space, its configuration, the strategies (REINFORCE controller,
+//! random) and the run directory that makes a search resumable.
+
+pub mod config;
+mod error;
+pub mod random;
+pub mod record;
+pub mod run_dir;
+pub mod space;
+pub mod state;
+
+pub use config::{ConfigError, SearchConfig, Strategy};
+pub use error::{SearchError, run_dir_error};
+pub use record::{ChildRecord, ChildStatus, reward};
+pub use run_dir::RunDir;
+pub use space::{Decisions, SearchSpace, TokenKind};
+pub use state::{PendingStep, SearchState};

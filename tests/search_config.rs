@@ -1,0 +1,142 @@
+//! Search configuration: defaults are the paper's space, every field can be changed, and a bad
+//! value is an error naming the file and the field.
+
+use nasgpu::search::{SearchConfig, SearchSpace, Strategy, TokenKind, random};
+use nasgpu::util::seeded_rng;
+
+#[test]
+fn defaults_reproduce_the_papers_cifar10_space() {
+    let c = SearchConfig::from_json("{}", "empty.json").unwrap();
+    assert_eq!(c.space.filter_heights, vec![1, 3, 5, 7]);
+    assert_eq!(c.space.filter_widths, vec![1, 3, 5, 7]);
+    assert_eq!(c.space.filter_counts, vec![24, 36, 48, 64]);
+    assert_eq!(c.space.strides, vec![1]);
+    assert!(c.space.skip_connections);
+    assert_eq!(
+        (
+            c.space.layers,
+            c.space.depth_increment,
+            c.space.depth_increment_every
+        ),
+        (6, 2, 1600)
+    );
+    assert_eq!((c.controller.hidden, c.controller.layers), (35, 2));
+    assert_eq!(
+        (c.controller.init_range, c.controller.learning_rate),
+        (0.08, 6e-4)
+    );
+    assert_eq!(
+        (c.reinforce.reward_power, c.reinforce.reward_window),
+        (3.0, 5)
+    );
+    assert_eq!(c.space.depth_after(0), 6);
+    assert_eq!(c.space.depth_after(1599), 6);
+    assert_eq!(c.space.depth_after(1600), 8);
+    assert_eq!(c.space.depth_after(100_000), 15);
+}
+
+#[test]
+fn every_choice_list_can_be_changed() {
+    let text = r#"{ "space": { "filter_heights": [1, 3], "filter_widths": [7], "filter_counts": [8, 16, 32],
+                   "strides": [1, 2, 3], "skip_connections": false, "layers": 4, "max_layers": 4 },
+                   "run": { "strategy": "random", "budget": 10, "seed": 7 } }"#;
+    let c = SearchConfig::from_json(text, "c.json").unwrap();
+    assert_eq!(
+        c.space.token_kinds(),
+        vec![
+            TokenKind::FilterHeight,
+            TokenKind::FilterWidth,
+            TokenKind::FilterCount,
+            TokenKind::Stride
+        ]
+    );
+    assert_eq!(c.space.choices(TokenKind::FilterCount), &[8, 16, 32]);
+    assert_eq!(c.run.strategy, Strategy::Random);
+}
+
+#[test]
+fn bad_values_name_file_and_field() {
+    let cases: &[(&str, &str)] = &[
+        (
+            r#"{"space": {"filter_heights": [3, 9]}}"#,
+            "space.filter_heights[1]",
+        ),
+        (r#"{"space": {"filter_counts": []}}"#, "space.filter_counts"),
+        (r#"{"space": {"strides": [1, 1]}}"#, "space.strides[1]"),
+        (r#"{"space": {"layers": 0}}"#, "space.layers"),
+        (r#"{"space": {"layers": "six"}}"#, "space.layers"),
+        (r#"{"space": {"colour": 1}}"#, "space.colour"),
+        (
+            r#"{"controller": {"learning_rate": -1}}"#,
+            "controller.learning_rate",
+        ),
+        (
+            r#"{"reinforce": {"baseline_decay": 1.5}}"#,
+            "reinforce.baseline_decay",
+        ),
+        (
+            r#"{"reinforce": {"children_per_step": 0}}"#,
+            "reinforce.children_per_step",
+        ),
+        (r#"{"child": {"epochs": 0}}"#, "child.epochs"),
+        (r#"{"run": {"strategy": "evolution"}}"#, "run.strategy"),
+        (r#"{"runs": {}}"#, "runs"),
+        (r#"{"space": [1]}"#, "space"),
+        (r#"{"space": {"#, "not valid JSON"),
+    ];
+    for (text, field) in cases {
+        let err = SearchConfig::from_json(text, "my.json")
+            .expect_err(text)
+            .to_string();
+        assert!(
+            err.starts_with("my.json: "),
+            "error does not name the file: {err}"
+        );
+        assert!(
+            err.contains(field),
+            "error for {text} should name {field}: {err}"
+        );
+    }
+}
+
+#[test]
+fn quick_profile_is_valid_and_small() {
+    let q = SearchConfig::quick();
+    q.validate().unwrap();
+    assert!(q.run.budget <= 16 && q.child.epochs <= 2);
+}
+
+#[test]
+fn decoding_and_random_sampling_respect_the_space() {
+    let space = SearchSpace {
+        strides: vec![1, 2],
+        ..SearchSpace::default()
+    };
+    let mut rng = seeded_rng(3);
+    for depth in [1, 6, 15] {
+        let d = random::sample(&space, depth, &mut rng);
+        let arch = space.decode(&d, [3, 32, 32], 10);
+        arch.validate().unwrap();
+        assert_eq!(arch.layers.len(), depth);
+        for l in &arch.layers {
+            assert!(
+                space.filter_heights.contains(&l.filter_height)
+                    && space.filter_counts.contains(&l.filters)
+            );
+            assert!(space.strides.contains(&l.stride));
+        }
+    }
+    let chain = SearchSpace {
+        skip_connections: false,
+        ..SearchSpace::default()
+    };
+    let d = random::sample(&chain, 4, &mut rng);
+    let arch = chain.decode(&d, [1, 28, 28], 10);
+    let inputs: Vec<Vec<usize>> = arch.layers.iter().map(|l| l.inputs.clone()).collect();
+    assert_eq!(inputs, vec![vec![], vec![0], vec![1], vec![2]]);
+    // Same seed, same architectures.
+    assert_eq!(
+        random::sample(&space, 6, &mut seeded_rng(9)),
+        random::sample(&space, 6, &mut seeded_rng(9))
+    );
+}
