@@ -61,7 +61,6 @@ impl DeviceDataset {
         stats: &ChannelStats,
         window_bytes: u64,
     ) -> Result<DeviceDataset, DataError> {
-        let [c, _, _] = data.image_shape;
         check_stats(data, stats)?;
         if data.is_empty() {
             return Err(argument(format!("{}: no images to upload", data.name)));
@@ -93,10 +92,7 @@ impl DeviceDataset {
             labels,
             image_shape: data.image_shape,
             classes: data.classes,
-            stats: ChannelStats {
-                mean: stats.mean[..c].to_vec(),
-                std: stats.std[..c].to_vec(),
-            },
+            stats: stats.clone(),
         })
     }
 
