@@ -15,8 +15,8 @@ use std::sync::Arc;
 use common::reference::data::{self as cpu, GatherCall, HostData};
 use common::*;
 use nasgpu::data::{
-    Augment, BatchCursor, ChannelStats, DataError, Dataset, DeviceDataset, IGNORE_LABEL, bundled,
-    gather_batch, shuffled,
+    Augment, BatchCursor, ChannelStats, DataError, Dataset, DeviceDataset, Format, IGNORE_LABEL,
+    bundled, gather_batch, shuffled,
 };
 use nasgpu::device::Gpu;
 use nasgpu::tensor::{DType, Tensor};
@@ -476,4 +476,48 @@ fn bad_arguments_are_errors() {
     };
     assert!(DeviceDataset::upload(&gpu, &data, &zero_std).is_err());
     assert_eq!(order.dtype(), DType::U32);
+}
+
+/// A CIFAR-10-sized training set (50,000 x 3x32x32 = 153.6 MB) with the device's own binding
+/// limit: more than one chunk wherever a binding is capped at 128 MiB (lavapipe, most GPUs).
+#[test]
+fn cifar10_sized_dataset_spans_bindings() {
+    let gpu = gpu();
+    let seed = fresh_seed();
+    let mut r = rng(seed);
+    let (n, per_image) = (50_000usize, 3072usize);
+    // A random block repeated, with each image's first 4 bytes set to its index (cheap to build
+    // in a debug test, yet every image is distinct).
+    let block: Vec<u8> = (0..per_image * 7 + 1)
+        .map(|_| r.random_range(0..256u32) as u8)
+        .collect();
+    let mut pixels = Vec::with_capacity(n * per_image);
+    while pixels.len() < n * per_image {
+        let take = block.len().min(n * per_image - pixels.len());
+        pixels.extend_from_slice(&block[..take]);
+    }
+    for i in 0..n {
+        pixels[i * per_image..i * per_image + 4].copy_from_slice(&(i as u32).to_le_bytes());
+    }
+    let labels = (0..n).map(|i| (i % 10) as u32).collect();
+    let data = Dataset::new("cifar10-sized", pixels, labels, [3, 32, 32], 10).unwrap();
+    let stats = random_stats(&mut r, 3);
+    let device = DeviceDataset::upload(&gpu, &data, &stats).unwrap();
+    let expected_chunks =
+        (n as u64 * per_image as u64).div_ceil(gpu.max_binding_bytes() / 3072 * 3072);
+    assert_eq!(device.chunk_count() as u64, expected_chunks);
+    let per_chunk = (gpu.max_binding_bytes() / 3072) as u32;
+    let mut order: Vec<u32> = vec![0, 49_999, per_chunk - 1, per_chunk.min(49_999), 12_345];
+    order.extend((0..59).map(|_| r.random_range(0..n as u32)));
+    let aug = Format::Cifar10.default_augment();
+    check(
+        "cifar10-sized",
+        seed,
+        &data,
+        &device,
+        &order,
+        64,
+        (0, 64, 77),
+        aug,
+    );
 }
