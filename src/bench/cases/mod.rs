@@ -10,6 +10,7 @@ pub mod batchnorm;
 pub mod concat;
 pub mod conv2d;
 pub mod elementwise;
+pub mod gather;
 pub mod loss;
 pub mod matmul;
 pub mod optim;
@@ -19,7 +20,7 @@ pub mod sample;
 
 /// Every family's cases, in table order.
 pub fn all_cases(gpu: &Arc<Gpu>) -> Result<Vec<BenchCase>, KernelError> {
-    let families: [fn(&Arc<Gpu>) -> Result<Vec<BenchCase>, KernelError>; 10] = [
+    let families: [fn(&Arc<Gpu>) -> Result<Vec<BenchCase>, KernelError>; 11] = [
         matmul::cases,
         conv2d::cases,
         pool::cases,
@@ -30,6 +31,7 @@ pub fn all_cases(gpu: &Arc<Gpu>) -> Result<Vec<BenchCase>, KernelError> {
         loss::cases,
         optim::cases,
         sample::cases,
+        gather::cases,
     ];
     let mut all = Vec::new();
     for family in families {
