@@ -495,6 +495,21 @@ fn named_datasets_search_nasgpu_data_and_explain_misses() {
         DatasetName::parse("cifar-10").unwrap(),
         DatasetName::Cifar10
     );
+    use data::DataSource;
+    let src = |d: Option<&str>, n: Option<&str>| DataSource::from_args(d.map(Path::new), n);
+    assert_eq!(
+        src(None, None).unwrap(),
+        DataSource::Named(DatasetName::Bundled)
+    );
+    assert_eq!(
+        src(None, Some("mnist")).unwrap(),
+        DataSource::Named(DatasetName::Mnist)
+    );
+    assert_eq!(
+        src(Some("d"), None).unwrap(),
+        DataSource::Dir(PathBuf::from("d"))
+    );
+    assert!(src(Some("d"), Some("mnist")).is_err());
     let unknown = DatasetName::parse("imagenet").unwrap_err();
     assert!(unknown.to_string().contains("fashion-mnist"), "{unknown}");
 

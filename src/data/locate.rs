@@ -143,11 +143,31 @@ impl std::str::FromStr for DatasetName {
     }
 }
 
-/// Where to load a dataset from: `--dataset NAME` or `--data DIR`.
+/// Where to load a dataset from: `--dataset NAME` or `--data DIR`; the bundled subset by default.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DataSource {
     Named(DatasetName),
     Dir(PathBuf),
+}
+
+impl Default for DataSource {
+    fn default() -> Self {
+        DataSource::Named(DatasetName::Bundled)
+    }
+}
+
+impl DataSource {
+    /// The source the CLI options `--data DIR` and `--dataset NAME` ask for (at most one).
+    pub fn from_args(dir: Option<&Path>, name: Option<&str>) -> Result<DataSource, DataError> {
+        match (dir, name) {
+            (Some(_), Some(_)) => Err(DataError::Argument {
+                message: "give either --data DIR or --dataset NAME, not both".to_string(),
+            }),
+            (Some(dir), None) => Ok(DataSource::Dir(dir.to_path_buf())),
+            (None, Some(name)) => Ok(DataSource::Named(DatasetName::parse(name)?)),
+            (None, None) => Ok(DataSource::default()),
+        }
+    }
 }
 
 /// The files of a dataset found in a directory.
