@@ -143,6 +143,7 @@ pub fn gather_batch(
         )));
     }
     let elements = fits_u32(name, "batch elements", images.numel())?;
+    let order_len = fits_u32(name, "order length", order.numel())?;
     let stats = data.stats();
     let mut scale = [0.0f32; 4];
     let mut bias = [0.0f32; 4];
@@ -165,7 +166,7 @@ pub fn gather_batch(
                 chunk_first: chunk.first,
                 chunk_count: chunk.count,
                 dataset_len: data.len() as u32,
-                order_len: order.numel() as u32,
+                order_len,
                 pad: augment.crop_padding,
                 flip: augment.horizontal_flip as u32,
                 writes_invalid: (k == 0) as u32,
