@@ -11,6 +11,7 @@ pub mod ceilings;
 pub mod concat;
 pub mod conv2d;
 pub mod elementwise;
+pub mod gather;
 pub mod loss;
 pub mod matmul;
 pub mod optim;
@@ -22,7 +23,7 @@ pub mod sample;
 pub type Family = fn(&Arc<Gpu>) -> Result<Vec<BenchCase>, KernelError>;
 
 /// Every family, in table order.
-pub const FAMILIES: [Family; 10] = [
+pub const FAMILIES: &[Family] = &[
     matmul::cases,
     conv2d::cases,
     pool::cases,
@@ -33,12 +34,13 @@ pub const FAMILIES: [Family; 10] = [
     loss::cases,
     optim::cases,
     sample::cases,
+    gather::cases,
 ];
 
 /// Every family's cases, in table order.
 pub fn all_cases(gpu: &Arc<Gpu>) -> Result<Vec<BenchCase>, KernelError> {
     let mut all = Vec::new();
-    for family in FAMILIES {
+    for family in FAMILIES.iter() {
         all.extend(family(gpu)?);
     }
     Ok(all)
