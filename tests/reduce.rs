@@ -112,15 +112,15 @@ fn reruns_are_bit_identical() {
 fn bad_shapes_are_errors_naming_the_shapes() {
     let gpu = gpu();
     let x = poisoned(&gpu, &[2, 3, 4]);
-    let expect_shape_error =
-        |r: Result<Vec<nasgpu::device::Launch>, KernelError>, needles: &[&str]| match r {
-            Err(KernelError::Shape { message, .. }) => {
-                for n in needles {
-                    assert!(message.contains(n), "{message} lacks {n}");
-                }
+    let expect_shape_error = |r: Result<Vec<nasgpu::device::Launch>, KernelError>,
+                              needles: &[&str]| match r {
+        Err(KernelError::Shape { message, .. }) => {
+            for n in needles {
+                assert!(message.contains(n), "{message} lacks {n}");
             }
-            other => panic!("expected a shape error, got {other:?}"),
-        };
+        }
+        other => panic!("expected a shape error, got {other:?}"),
+    };
     let y = poisoned(&gpu, &[2, 4]);
     expect_shape_error(
         reduce_axis(&gpu, &x, 3, Reduction::Sum, &y),
