@@ -26,11 +26,13 @@ fn bn_backward_partial(
     let end = min(start + p.chunk, p.m);
     var s1 = 0.0;
     var s2 = 0.0;
+    var at = cursor(start + lid);
     for (var j = start + lid; j < end; j += WG) {
-        let i = element(c, j);
+        let i = element(c, at);
         let d = dy[i];
         s1 += d;
         s2 += d * (x[i] - mu);
+        at = advance(at);
     }
     w1[lid] = s1;
     w2[lid] = s2;

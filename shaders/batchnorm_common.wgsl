@@ -13,6 +13,12 @@ struct Params {
     momentum: f32,
     // Apply kernel: 1 when `stat` holds a variance (inference), 0 when it holds invstd.
     from_var: u32,
+    // 1/hw and 1/c for `udiv` (udiv.wgsl).
+    rhw: f32,
+    rc: f32,
+    // WG = step_b * hw + step_s: how far (batch, position) moves per WG elements of a channel.
+    step_b: u32,
+    step_s: u32,
     _pad0: u32,
     _pad1: u32,
     _pad2: u32,
@@ -20,15 +26,36 @@ struct Params {
 
 const WG: u32 = 256u;
 
-// Flat index of element j (0 <= j < m) of channel c.
-fn element(c: u32, j: u32) -> u32 {
-    let b = j / p.hw;
-    return (b * p.c + c) * p.hw + (j - b * p.hw);
+// Walks elements j, j + WG, j + 2 WG, ... of one channel as (batch, position) without dividing
+// in the loop.
+struct Cursor {
+    b: u32,
+    s: u32,
+}
+
+fn cursor(j: u32) -> Cursor {
+    let b = udiv(j, p.hw, p.rhw);
+    return Cursor(b, j - b * p.hw);
+}
+
+fn advance(at: Cursor) -> Cursor {
+    var next = Cursor(at.b + p.step_b, at.s + p.step_s);
+    if next.s >= p.hw {
+        next.s -= p.hw;
+        next.b += 1u;
+    }
+    return next;
+}
+
+// Flat index of the cursor's element in channel c.
+fn element(c: u32, at: Cursor) -> u32 {
+    return (at.b * p.c + c) * p.hw + at.s;
 }
 
 // Channel of flat element t.
 fn channel_of(t: u32) -> u32 {
-    return (t / p.hw) % p.c;
+    let q = udiv(t, p.hw, p.rhw);
+    return q - udiv(q, p.c, p.rc) * p.c;
 }
 
 // Elements in chunk k of a channel.

@@ -25,15 +25,17 @@ fn bn_stats_partial(
     let c = g / p.nchunks;
     let start = (g % p.nchunks) * p.chunk;
     let end = min(start + p.chunk, p.m);
-    let shift = x[element(c, 0u)];
+    let shift = x[c * p.hw];
     var n = 0.0;
     var s1 = 0.0;
     var s2 = 0.0;
+    var at = cursor(start + lid);
     for (var j = start + lid; j < end; j += WG) {
-        let d = x[element(c, j)] - shift;
+        let d = x[element(c, at)] - shift;
         s1 += d;
         s2 += d * d;
         n += 1.0;
+        at = advance(at);
     }
     let inv = select(0.0, 1.0 / n, n > 0.0);
     wn[lid] = n;

@@ -29,7 +29,7 @@ fn bn_stats_finalize(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
         m2 += partials[2u * (base + k) + 1u] + d * d * n * wb;
         n = nab;
     }
-    mean += x[element(c, 0u)];
+    mean += x[c * p.hw];
     let m = f32(p.m);
     saved_mean[c] = mean;
     saved_invstd[c] = 1.0 / sqrt(m2 / m + p.eps);

@@ -15,6 +15,15 @@ struct Params {
     off_w: u32,
     total: u32,
     _pad: u32,
+    // f32 reciprocals of wmax, hmax, wi, hi, ci for `udiv` (udiv.wgsl).
+    rwmax: f32,
+    rhmax: f32,
+    rwi: f32,
+    rhi: f32,
+    rci: f32,
+    _pad1: u32,
+    _pad2: u32,
+    _pad3: u32,
 }
 
 const WG: u32 = 256u;
@@ -31,12 +40,12 @@ fn concat_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
     if t >= p.total {
         return;
     }
-    let w = t % p.wmax;
-    let r = t / p.wmax;
-    let h = r % p.hmax;
-    let nc = r / p.hmax;
-    let c = nc % p.ci;
-    let b = nc / p.ci;
+    let r = udiv(t, p.wmax, p.rwmax);
+    let w = t - r * p.wmax;
+    let nc = udiv(r, p.hmax, p.rhmax);
+    let h = r - nc * p.hmax;
+    let b = udiv(nc, p.ci, p.rci);
+    let c = nc - b * p.ci;
     // Unsigned wrap-around makes positions left of / above the input fail the bound test too.
     let i = h - p.off_h;
     let j = w - p.off_w;
@@ -54,11 +63,11 @@ fn concat_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
     if t >= p.total {
         return;
     }
-    let j = t % p.wi;
-    let r = t / p.wi;
-    let i = r % p.hi;
-    let nc = r / p.hi;
-    let c = nc % p.ci;
-    let b = nc / p.ci;
+    let r = udiv(t, p.wi, p.rwi);
+    let j = t - r * p.wi;
+    let nc = udiv(r, p.hi, p.rhi);
+    let i = r - nc * p.hi;
+    let b = udiv(nc, p.ci, p.rci);
+    let c = nc - b * p.ci;
     dst[t] = src[((b * p.c_total + p.c_off + c) * p.hmax + i + p.off_h) * p.wmax + j + p.off_w];
 }

@@ -18,10 +18,11 @@ fn avg_pool_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
     if t >= p.total {
         return;
     }
-    let ox = t % p.ow;
-    let r = t / p.ow;
-    let oy = r % p.oh;
-    let base = (r / p.oh) * p.h * p.w;
+    let r = udiv(t, p.ow, p.row);
+    let ox = t - r * p.ow;
+    let plane = udiv(r, p.oh, p.roh);
+    let oy = r - plane * p.oh;
+    let base = plane * p.h * p.w;
     let rows = window(oy, p.sh, p.ph, p.kh, p.h);
     let cols = window(ox, p.sw, p.pw, p.kw, p.w);
     var acc = 0.0;
@@ -41,12 +42,13 @@ fn avg_pool_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
     if t >= p.total {
         return;
     }
-    let j = t % p.w;
-    let r = t / p.w;
-    let i = r % p.h;
-    let base = (r / p.h) * p.oh * p.ow;
-    let rows = covering(i, p.sh, p.ph, p.kh, p.oh);
-    let cols = covering(j, p.sw, p.pw, p.kw, p.ow);
+    let r = udiv(t, p.w, p.rw);
+    let j = t - r * p.w;
+    let plane = udiv(r, p.h, p.rh);
+    let i = r - plane * p.h;
+    let base = plane * p.oh * p.ow;
+    let rows = covering(i, p.sh, p.rsh, p.ph, p.kh, p.oh);
+    let cols = covering(j, p.sw, p.rsw, p.pw, p.kw, p.ow);
     var acc = 0.0;
     for (var oy = rows.x; oy < rows.y; oy++) {
         for (var ox = cols.x; ox < cols.y; ox++) {

@@ -15,6 +15,15 @@ struct Params {
     ph: u32,
     pw: u32,
     total: u32,
+    // f32 reciprocals of h, w, oh, ow, sh, sw for `udiv` (udiv.wgsl).
+    rh: f32,
+    rw: f32,
+    roh: f32,
+    row: f32,
+    rsh: f32,
+    rsw: f32,
+    _pad0: u32,
+    _pad1: u32,
 }
 
 const WG: u32 = 256u;
@@ -25,10 +34,11 @@ fn window(o: u32, stride: u32, pad: u32, k: u32, size: u32) -> vec2<u32> {
     return vec2<u32>(u32(max(origin, 0)), u32(min(origin + i32(k), i32(size))));
 }
 
-// Output positions [first, last + 1) whose windows contain input position i along one axis.
-fn covering(i: u32, stride: u32, pad: u32, k: u32, out_size: u32) -> vec2<u32> {
+// Output positions [first, last + 1) whose windows contain input position i along one axis
+// (rs = 1 / stride).
+fn covering(i: u32, stride: u32, rs: f32, pad: u32, k: u32, out_size: u32) -> vec2<u32> {
     let a = i + pad;
-    let first = select(0u, (a - k) / stride + 1u, a >= k);
-    let last = min(a / stride, out_size - 1u);
+    let first = select(0u, udiv(a - k, stride, rs) + 1u, a >= k);
+    let last = min(udiv(a, stride, rs), out_size - 1u);
     return vec2<u32>(first, last + 1u);
 }

@@ -3,8 +3,9 @@
 struct Params {
     planes: u32,
     hw: u32,
+    // 1 / hw for `udiv` (udiv.wgsl).
+    rhw: f32,
     _pad0: u32,
-    _pad1: u32,
 }
 
 const WG: u32 = 64u;
@@ -50,6 +51,6 @@ fn global_avg_pool_forward(
 fn global_avg_pool_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let t = gid.x + gid.y * nwg.x * WG;
     if t < p.planes * p.hw {
-        dst[t] = src[t / p.hw] / f32(p.hw);
+        dst[t] = src[udiv(t, p.hw, p.rhw)] / f32(p.hw);
     }
 }

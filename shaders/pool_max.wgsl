@@ -12,10 +12,11 @@ fn max_pool_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
     if t >= p.total {
         return;
     }
-    let ox = t % p.ow;
-    let r = t / p.ow;
-    let oy = r % p.oh;
-    let base = (r / p.oh) * p.h * p.w;
+    let r = udiv(t, p.ow, p.row);
+    let ox = t - r * p.ow;
+    let plane = udiv(r, p.oh, p.roh);
+    let oy = r - plane * p.oh;
+    let base = plane * p.h * p.w;
     let rows = window(oy, p.sh, p.ph, p.kh, p.h);
     let cols = window(ox, p.sw, p.pw, p.kw, p.w);
     var best_at = rows.x * p.w + cols.x;

@@ -17,6 +17,7 @@ const CHUNK: usize = 4096;
 macro_rules! source {
     ($file:literal) => {
         concat!(
+            include_str!("../../shaders/udiv.wgsl"),
             include_str!("../../shaders/batchnorm_common.wgsl"),
             include_str!(concat!("../../shaders/", $file))
         )
@@ -92,6 +93,12 @@ struct Params {
     eps: f32,
     momentum: f32,
     from_var: u32,
+    /// 1/hw and 1/c for the shaders' division-free `udiv`.
+    rhw: f32,
+    rc: f32,
+    /// WG = step_b * hw + step_s (walking a channel WG elements at a time).
+    step_b: u32,
+    step_s: u32,
     _pad: [u32; 3],
 }
 
@@ -140,6 +147,10 @@ fn geometry(
         eps: spec.eps,
         momentum: spec.momentum,
         from_var: from_var as u32,
+        rhw: (1.0 / hw as f64) as f32,
+        rc: (1.0 / c as f64) as f32,
+        step_b: (WG as usize / hw) as u32,
+        step_s: (WG as usize % hw) as u32,
         _pad: [0; 3],
     })
 }

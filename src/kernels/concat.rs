@@ -9,7 +9,10 @@ use super::checks::{distinct, fits_u32, has_dtype};
 use super::error::{KernelError, shape_error};
 
 const WG: u32 = 256;
-const SRC: &str = include_str!("../../shaders/concat.wgsl");
+const SRC: &str = concat!(
+    include_str!("../../shaders/udiv.wgsl"),
+    include_str!("../../shaders/concat.wgsl")
+);
 const BINDINGS: &[Access] = &[Access::Uniform, Access::Read, Access::ReadWrite];
 
 static FORWARD: KernelDef = KernelDef {
@@ -40,6 +43,9 @@ struct Params {
     off_w: u32,
     total: u32,
     _pad: u32,
+    /// Reciprocals of wmax, hmax, wi, hi, ci for the shaders' division-free `udiv`.
+    reciprocals: [f32; 5],
+    _pad2: [u32; 3],
 }
 
 /// Output shape [N, sum Ci, max Hi, max Wi] of concatenating NCHW inputs of these shapes.
@@ -105,6 +111,8 @@ fn plan(
             off_w: ((out[3] - s[3]) / 2) as u32,
             total: 0,
             _pad: 0,
+            reciprocals: [out[3], out[2], s[3], s[2], s[1]].map(|d| (1.0 / d as f64) as f32),
+            _pad2: [0; 3],
         });
         c_off += s[1];
     }

@@ -13,18 +13,24 @@ const WG: u32 = 256;
 const GLOBAL_WG: u32 = 64;
 
 const MAX_SRC: &str = concat!(
+    include_str!("../../shaders/udiv.wgsl"),
     include_str!("../../shaders/pool_common.wgsl"),
     include_str!("../../shaders/pool_max.wgsl")
 );
 const MAX_BACKWARD_SRC: &str = concat!(
+    include_str!("../../shaders/udiv.wgsl"),
     include_str!("../../shaders/pool_common.wgsl"),
     include_str!("../../shaders/pool_max_backward.wgsl")
 );
 const AVG_SRC: &str = concat!(
+    include_str!("../../shaders/udiv.wgsl"),
     include_str!("../../shaders/pool_common.wgsl"),
     include_str!("../../shaders/pool_avg.wgsl")
 );
-const GLOBAL_SRC: &str = include_str!("../../shaders/pool_global.wgsl");
+const GLOBAL_SRC: &str = concat!(
+    include_str!("../../shaders/udiv.wgsl"),
+    include_str!("../../shaders/pool_global.wgsl")
+);
 const ONE_IN_ONE_OUT: &[Access] = &[Access::Uniform, Access::Read, Access::ReadWrite];
 
 static MAX_FORWARD: KernelDef = KernelDef {
@@ -162,6 +168,14 @@ struct Params {
     ph: u32,
     pw: u32,
     total: u32,
+    /// Reciprocals of h, w, oh, ow, sh, sw for the shaders' division-free `udiv`.
+    reciprocals: [f32; 6],
+    _pad: [u32; 2],
+}
+
+/// 1/d rounded to f32, the form `udiv` (shaders/udiv.wgsl) takes divisors in.
+fn reciprocal(d: usize) -> f32 {
+    (1.0 / d as f64) as f32
 }
 
 /// Checks x [N,C,H,W] against y [N,C,OH,OW] for `spec` and builds the parameter block;
@@ -212,6 +226,16 @@ fn pool_params(
         ph: pad[0] as u32,
         pw: pad[1] as u32,
         total: total as u32,
+        reciprocals: [
+            in_hw[0],
+            in_hw[1],
+            out_hw[0],
+            out_hw[1],
+            spec.stride[0],
+            spec.stride[1],
+        ]
+        .map(reciprocal),
+        _pad: [0; 2],
     })
 }
 
@@ -330,7 +354,8 @@ pub fn pool2d_backward(
 struct GlobalParams {
     planes: u32,
     hw: u32,
-    _pad: [u32; 2],
+    rhw: f32,
+    _pad: u32,
 }
 
 /// Checks image [N,C,H,W] against pooled [N,C] and builds the parameter block.
@@ -360,7 +385,8 @@ fn global_params(
     Ok(GlobalParams {
         planes: (s[0] * s[1]) as u32,
         hw: (s[2] * s[3]) as u32,
-        _pad: [0; 2],
+        rhw: reciprocal(s[2] * s[3]),
+        _pad: 0,
     })
 }
 
