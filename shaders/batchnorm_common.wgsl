@@ -16,7 +16,7 @@ struct Params {
     // 1/hw and 1/c for `udiv` (udiv.wgsl).
     rhw: f32,
     rc: f32,
-    // WG = step_b * hw + step_s: how far (batch, position) moves per WG elements of a channel.
+    // TREE_WG = step_b * hw + step_s: how far (batch, position) moves per TREE_WG elements.
     step_b: u32,
     step_s: u32,
     _pad0: u32,
@@ -24,9 +24,14 @@ struct Params {
     _pad2: u32,
 }
 
+// Workgroup size of the elementwise and per-channel kernels.
 const WG: u32 = 256u;
+// Workgroup size of the per-chunk partial kernels: each invocation walks 32 elements of a
+// 2048-element chunk, then 8 invocations combine 8 each and one combines those 8 (two barriers;
+// small groups with few barriers run much faster on CPU Vulkan and are plenty on GPUs).
+const TREE_WG: u32 = 64u;
 
-// Walks elements j, j + WG, j + 2 WG, ... of one channel as (batch, position) without dividing
+// Walks elements j, j + TREE_WG, j + 2 TREE_WG, ... of one channel as (batch, position) without dividing
 // in the loop.
 struct Cursor {
     b: u32,

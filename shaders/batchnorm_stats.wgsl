@@ -1,18 +1,28 @@
 // Batch-norm statistics, pass 1: per (channel, chunk) the mean and the sum of squared deviations
 // (M2), both of x - shift where shift is the channel's first element: the squares then do not
 // cancel when |mean| >> std, and the small shifted mean keeps f32 bits the large mean would lose.
-// Each invocation sums a strided slice; a fixed tree merges the invocations with Chan's pairwise
-// formula. partials = [C, nchunks, 2] (mean - shift, M2).
+// Each invocation sums a strided slice; the invocations' summaries are merged with Chan's
+// pairwise formula in a fixed order. partials = [C, nchunks, 2] (mean - shift, M2).
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> partials: array<f32>;
 
-var<workgroup> wn: array<f32, WG>;
-var<workgroup> wmean: array<f32, WG>;
-var<workgroup> wm2: array<f32, WG>;
+var<workgroup> part: array<vec3<f32>, TREE_WG>;
+var<workgroup> part8: array<vec3<f32>, 8>;
 
-@compute @workgroup_size(256)
+// Chan's merge of two (count, mean, M2) summaries; an empty b leaves a unchanged.
+fn merge(a: vec3<f32>, b: vec3<f32>) -> vec3<f32> {
+    if b.x == 0.0 {
+        return a;
+    }
+    let n = a.x + b.x;
+    let d = b.y - a.y;
+    let wb = b.x / n;
+    return vec3<f32>(n, a.y + d * wb, a.z + b.z + d * d * a.x * wb);
+}
+
+@compute @workgroup_size(64)
 fn bn_stats_partial(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
@@ -30,7 +40,7 @@ fn bn_stats_partial(
     var s1 = 0.0;
     var s2 = 0.0;
     var at = cursor(start + lid);
-    for (var j = start + lid; j < end; j += WG) {
+    for (var j = start + lid; j < end; j += TREE_WG) {
         let d = x[element(c, at)] - shift;
         s1 += d;
         s2 += d * d;
@@ -38,27 +48,22 @@ fn bn_stats_partial(
         at = advance(at);
     }
     let inv = select(0.0, 1.0 / n, n > 0.0);
-    wn[lid] = n;
-    wmean[lid] = s1 * inv;
-    wm2[lid] = max(s2 - s1 * s1 * inv, 0.0);
+    part[lid] = vec3<f32>(n, s1 * inv, max(s2 - s1 * s1 * inv, 0.0));
     workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s >>= 1u) {
-        if lid < s {
-            let na = wn[lid];
-            let nb = wn[lid + s];
-            let nab = na + nb;
-            if nb > 0.0 {
-                let d = wmean[lid + s] - wmean[lid];
-                let wb = nb / nab;
-                wmean[lid] += d * wb;
-                wm2[lid] += wm2[lid + s] + d * d * na * wb;
-                wn[lid] = nab;
-            }
+    if lid < 8u {
+        var acc = part[lid];
+        for (var k = 1u; k < 8u; k++) {
+            acc = merge(acc, part[k * 8u + lid]);
         }
-        workgroupBarrier();
+        part8[lid] = acc;
     }
+    workgroupBarrier();
     if lid == 0u {
-        partials[2u * g] = wmean[0];
-        partials[2u * g + 1u] = wm2[0];
+        var acc = part8[0];
+        for (var k = 1u; k < 8u; k++) {
+            acc = merge(acc, part8[k]);
+        }
+        partials[2u * g] = acc.y;
+        partials[2u * g + 1u] = acc.z;
     }
 }

@@ -15,9 +15,11 @@ const WG: u32 = 64u;
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
 
 var<workgroup> partial: array<f32, WG>;
+var<workgroup> partial8: array<f32, 8>;
 
 // One workgroup per plane: strided per-invocation sums (adjacent invocations read adjacent
-// elements), then a fixed tree, so the mean is bit-identical across runs.
+// elements), then 8 invocations sum 8 each and one sums those 8, a fixed order, so the mean is
+// bit-identical across runs. (Two barriers: on CPU Vulkan each barrier is a pass over the group.)
 @compute @workgroup_size(64)
 fn global_avg_pool_forward(
     @builtin(workgroup_id) wid: vec3<u32>,
@@ -35,14 +37,20 @@ fn global_avg_pool_forward(
     }
     partial[lid] = acc;
     workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s >>= 1u) {
-        if lid < s {
-            partial[lid] += partial[lid + s];
+    if lid < 8u {
+        var s = 0.0;
+        for (var k = 0u; k < 8u; k++) {
+            s += partial[k * 8u + lid];
         }
-        workgroupBarrier();
+        partial8[lid] = s;
     }
+    workgroupBarrier();
     if lid == 0u {
-        dst[plane] = partial[0] / f32(p.hw);
+        var s = 0.0;
+        for (var k = 0u; k < 8u; k++) {
+            s += partial8[k];
+        }
+        dst[plane] = s / f32(p.hw);
     }
 }
 

@@ -1,5 +1,5 @@
 //! Batch norm against f64 references on [N,C] and [N,C,H,W] inputs (N = 1 with H*W > 1, a
-//! single channel, several 4096-element chunks per channel, and data offset by 100 so that a
+//! single channel, several 2048-element chunks per channel, and data offset by 100 so that a
 //! sum-of-squares variance would cancel), the running-statistics update, the backward against
 //! finite differences, and bit-identical reruns.
 //!
@@ -9,7 +9,8 @@
 //!   relative even at offset 100, where sum-of-squares would be off by ~1e-3.
 //! - y: atol 5e-5, rtol 1e-5 (x - mean loses up to ~1e-5 absolute at offset 100, times |gamma|).
 //! - running stats: atol 1e-6, rtol 1e-5.
-//! - dbeta, dgamma: sums over m = N*H*W values, tree-summed in f32: atol 4e-6 * sqrt(m), rtol 1e-5
+//! - dbeta, dgamma: sums over m = N*H*W values in f32, fixed-order chunks: atol 4e-6 * sqrt(m),
+//!   rtol 1e-5
 //!   (a random-walk bound with a margin of about 5); dgamma also allows for the f32 rounding of
 //!   the saved mean (half an ulp times |sum dy| * invstd, which matters at offset 100).
 //! - dx: atol 2e-5, rtol 1e-4 (three O(1) terms that partly cancel, each with f32 error).
@@ -113,7 +114,8 @@ fn run_train(d: &Data) -> Results {
 }
 
 /// Shapes: [N,C]; N = 1 with H*W > 1; a single channel; odd sizes; several chunks per channel
-/// ([16,4,33,31]: 16368 per channel; [128,2,32,32]: 131072 per channel, 32 chunks).
+/// ([9000,3]: 5 chunks; [16,4,33,31]: 16368 per channel, 8 chunks; [128,2,32,32]: 131072 per
+/// channel, 64 chunks).
 const SHAPES: &[&[usize]] = &[
     &[7, 5],
     &[9000, 3],

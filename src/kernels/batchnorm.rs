@@ -1,6 +1,6 @@
 //! Batch normalisation over [N,C,H,W] or [N,C] (statistics per channel over N, H, W): training
 //! forward with running-statistics update, inference, and backward. Per-channel sums run as a
-//! fixed tree per chunk of 4096 elements and an in-order merge of the chunks, so statistics and
+//! fixed-order combination per chunk of 2048 elements and an in-order merge of the chunks, so statistics and
 //! gradients are bit-identical across reruns.
 
 use crate::device::{Access, Gpu, KernelDef, Launch, grid_1d};
@@ -9,10 +9,12 @@ use crate::tensor::{DType, Tensor};
 use super::checks::{distinct, fits_u32, has_dtype};
 use super::error::{KernelError, argument_error, shape_error};
 
-/// Workgroup size of every batch-norm entry point (must match `WG` in the shaders).
+/// Workgroup size of the elementwise and per-channel entry points (`WG` in the shaders).
 const WG: u32 = 256;
-/// Elements of one channel that one workgroup reduces: 16 per invocation.
-const CHUNK: usize = 4096;
+/// Workgroup size of the per-chunk partial entry points (`TREE_WG` in the shaders).
+const TREE_WG: usize = 64;
+/// Elements of one channel that one partial workgroup reduces: 32 per invocation.
+const CHUNK: usize = 2048;
 
 macro_rules! source {
     ($file:literal) => {
@@ -96,7 +98,7 @@ struct Params {
     /// 1/hw and 1/c for the shaders' division-free `udiv`.
     rhw: f32,
     rc: f32,
-    /// WG = step_b * hw + step_s (walking a channel WG elements at a time).
+    /// TREE_WG = step_b * hw + step_s (walking a channel TREE_WG elements at a time).
     step_b: u32,
     step_s: u32,
     _pad: [u32; 3],
@@ -149,8 +151,8 @@ fn geometry(
         from_var: from_var as u32,
         rhw: (1.0 / hw as f64) as f32,
         rc: (1.0 / c as f64) as f32,
-        step_b: (WG as usize / hw) as u32,
-        step_s: (WG as usize % hw) as u32,
+        step_b: (TREE_WG / hw) as u32,
+        step_s: (TREE_WG % hw) as u32,
         _pad: [0; 3],
     })
 }

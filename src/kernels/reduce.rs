@@ -24,9 +24,10 @@ static REDUCE_COLS: KernelDef = KernelDef {
     bindings: BINDINGS,
 };
 
-/// Workgroup size of both entry points (must match `WG` in the shader).
+/// Workgroup size of `reduce_cols` (must match `WG` in the shader; `reduce_rows` runs one
+/// workgroup per row chunk).
 const WG: u32 = 256;
-/// Axis positions one `reduce_rows` workgroup sums: 8 per invocation.
+/// Axis positions one `reduce_rows` workgroup sums: 32 per invocation of its 64.
 const ROWS_CHUNK: usize = 2048;
 /// Axis positions one `reduce_cols` invocation sums sequentially.
 const COLS_CHUNK: usize = 256;
