@@ -2,13 +2,14 @@
 //! are zero-padded to the largest H and W (each centred, offsets floored) and concatenated along
 //! channels in input order. One launch per input, so any number of inputs works.
 
-use crate::device::{Access, Gpu, KernelDef, Launch, grid_1d};
+use crate::device::{Access, Gpu, KernelDef, Launch};
 use crate::tensor::{DType, Tensor};
 
 use super::checks::{distinct, fits_u32, has_dtype};
-use super::error::{KernelError, shape_error};
+use super::error::{KernelError, argument_error, shape_error};
 
-const WG: u32 = 256;
+/// Workgroup width along a plane (must match the shader).
+const WG: u32 = 64;
 const SRC: &str = concat!(
     include_str!("../../shaders/udiv.wgsl"),
     include_str!("../../shaders/concat.wgsl")
@@ -31,7 +32,6 @@ static BACKWARD: KernelDef = KernelDef {
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct Params {
-    n: u32,
     ci: u32,
     hi: u32,
     wi: u32,
@@ -41,11 +41,10 @@ struct Params {
     c_off: u32,
     off_h: u32,
     off_w: u32,
-    total: u32,
+    /// Reciprocals of wmax and wi for the shaders' division-free `udiv`.
+    rwmax: f32,
+    rwi: f32,
     _pad: u32,
-    /// Reciprocals of wmax, hmax, wi, hi, ci for the shaders' division-free `udiv`.
-    reciprocals: [f32; 5],
-    _pad2: [u32; 3],
 }
 
 /// Output shape [N, sum Ci, max Hi, max Wi] of concatenating NCHW inputs of these shapes.
@@ -73,12 +72,13 @@ fn shape_of(kernel: &'static str, shapes: &[&[usize]]) -> Result<Vec<usize>, Ker
     Ok(vec![first[0], channels, h, w])
 }
 
-/// Checks the inputs against y and returns one parameter block per input (total unset).
+/// Checks the inputs against y and returns, per input, its parameter block and batch size.
 fn plan(
+    gpu: &Gpu,
     kernel: &'static str,
     parts: &[&Tensor],
     whole: (&str, &Tensor),
-) -> Result<Vec<Params>, KernelError> {
+) -> Result<Vec<(Params, usize)>, KernelError> {
     let shapes: Vec<&[usize]> = parts.iter().map(|t| t.shape()).collect();
     let out = shape_of(kernel, &shapes)?;
     if whole.1.shape() != out.as_slice() {
@@ -93,13 +93,23 @@ fn plan(
     }
     has_dtype(kernel, whole.0, whole.1, DType::F32)?;
     fits_u32(kernel, "elements", whole.1.numel())?;
+    // The grid is (plane / WG, channels, batch): each must fit the device's grid dimension.
+    let max = gpu.limits.max_compute_workgroups_per_dimension as usize;
+    let widest = shapes.iter().map(|s| s[1]).max().unwrap_or(0);
+    if out[0] > max || widest > max || (out[2] * out[3]).div_ceil(WG as usize) > max {
+        return Err(argument_error(
+            kernel,
+            format!(
+                "inputs {shapes:?} exceed the device grid limit of {max} workgroups per dimension"
+            ),
+        ));
+    }
     let mut c_off = 0;
     let mut params = Vec::with_capacity(parts.len());
     for t in parts {
         has_dtype(kernel, "input", t, DType::F32)?;
         let s = t.shape();
-        params.push(Params {
-            n: s[0] as u32,
+        let p = Params {
             ci: s[1] as u32,
             hi: s[2] as u32,
             wi: s[3] as u32,
@@ -109,14 +119,19 @@ fn plan(
             c_off: c_off as u32,
             off_h: ((out[2] - s[2]) / 2) as u32,
             off_w: ((out[3] - s[3]) / 2) as u32,
-            total: 0,
+            rwmax: (1.0 / out[3] as f64) as f32,
+            rwi: (1.0 / s[3] as f64) as f32,
             _pad: 0,
-            reciprocals: [out[3], out[2], s[3], s[2], s[1]].map(|d| (1.0 / d as f64) as f32),
-            _pad2: [0; 3],
-        });
+        };
+        params.push((p, s[0]));
         c_off += s[1];
     }
     Ok(params)
+}
+
+/// Grid for one input: `plane` positions per (channel, sample).
+fn grid(plane: usize, p: &Params, n: usize) -> [u32; 3] {
+    [plane.div_ceil(WG as usize) as u32, p.ci, n as u32]
 }
 
 /// y = the inputs, each zero-padded (centred) to the largest H and W, concatenated along C.
@@ -126,18 +141,16 @@ pub fn concat_padded_forward(
     inputs: &[&Tensor],
     y: &Tensor,
 ) -> Result<Vec<Launch>, KernelError> {
-    let params = plan(FORWARD.name, inputs, ("y", y))?;
+    let params = plan(gpu, FORWARD.name, inputs, ("y", y))?;
     let named: Vec<(&str, &Tensor)> = inputs.iter().map(|&t| ("input", t)).collect();
     distinct(FORWARD.name, ("y", y), &named)?;
     Ok(inputs
         .iter()
         .zip(params)
-        .map(|(x, mut p)| {
+        .map(|(x, (p, n))| {
             // This input's channel range of y, padding included.
-            let n = p.n as usize * p.ci as usize * p.hmax as usize * p.wmax as usize;
-            p.total = n as u32;
             let bindings = [x.binding(), y.binding()];
-            let grid = grid_1d(gpu, n, WG);
+            let grid = grid(p.hmax as usize * p.wmax as usize, &p, n);
             Launch::new(
                 gpu,
                 &FORWARD,
@@ -156,7 +169,7 @@ pub fn concat_padded_backward(
     dy: &Tensor,
     grads: &[&Tensor],
 ) -> Result<Vec<Launch>, KernelError> {
-    let params = plan(BACKWARD.name, grads, ("dy", dy))?;
+    let params = plan(gpu, BACKWARD.name, grads, ("dy", dy))?;
     for (i, g) in grads.iter().enumerate() {
         distinct(BACKWARD.name, ("a gradient", g), &[("dy", dy)])?;
         let others: Vec<(&str, &Tensor)> = grads[i + 1..]
@@ -168,10 +181,9 @@ pub fn concat_padded_backward(
     Ok(grads
         .iter()
         .zip(params)
-        .map(|(g, mut p)| {
-            p.total = g.numel() as u32;
+        .map(|(g, (p, n))| {
             let bindings = [dy.binding(), g.binding()];
-            let grid = grid_1d(gpu, g.numel(), WG);
+            let grid = grid(p.hi as usize * p.wi as usize, &p, n);
             Launch::new(
                 gpu,
                 &BACKWARD,
