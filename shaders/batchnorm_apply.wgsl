@@ -1,6 +1,6 @@
 // Batch-norm normalisation, training or inference: y = gamma * (x - mean) * invstd + beta, where
 // invstd is `stat` itself (training: saved batch invstd) or 1/sqrt(stat + eps) (inference:
-// stat = running variance). One invocation per element.
+// stat = running variance). One invocation per element (see sample_element).
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -11,12 +11,17 @@
 @group(0) @binding(6) var<storage, read_write> y: array<f32>;
 
 @compute @workgroup_size(256)
-fn bn_apply(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let t = gid.x + gid.y * nwg.x * WG;
-    if t >= p.total {
+fn bn_apply(
+    @builtin(global_invocation_id) gid: vec3<u32>,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let e = sample_element(gid, wid, nwg);
+    let t = e.x;
+    let c = e.y;
+    if c >= p.c {
         return;
     }
-    let c = channel_of(t);
     var invstd = stat[c];
     if p.from_var != 0u {
         invstd = 1.0 / sqrt(invstd + p.eps);

@@ -1,5 +1,5 @@
 // Batch-norm backward, pass 3: dx = k * (dy - dbeta/m - (x - mean) * invstd * dgamma/m) from the
-// per-channel coefficients of pass 2. One invocation per element.
+// per-channel coefficients of pass 2. One invocation per element (see sample_element).
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
@@ -9,12 +9,17 @@
 @group(0) @binding(5) var<storage, read_write> dx: array<f32>;
 
 @compute @workgroup_size(256)
-fn bn_backward_dx(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let t = gid.x + gid.y * nwg.x * WG;
-    if t >= p.total {
+fn bn_backward_dx(
+    @builtin(global_invocation_id) gid: vec3<u32>,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let e = sample_element(gid, wid, nwg);
+    let t = e.x;
+    let c = e.y;
+    if c >= p.c {
         return;
     }
-    let c = channel_of(t);
     let k = coef[c];
     dx[t] = k.x * (dy[t] - k.y - (x[t] - mean[c]) * k.z);
 }

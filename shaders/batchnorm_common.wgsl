@@ -8,20 +8,20 @@ struct Params {
     m: u32,
     chunk: u32,
     nchunks: u32,
-    total: u32,
+    n: u32,
     eps: f32,
     momentum: f32,
     // Apply kernel: 1 when `stat` holds a variance (inference), 0 when it holds invstd.
     from_var: u32,
-    // 1/hw and 1/c for `udiv` (udiv.wgsl).
+    // 1/hw for `udiv` (udiv.wgsl).
     rhw: f32,
-    rc: f32,
     // TREE_WG = step_b * hw + step_s: how far (batch, position) moves per TREE_WG elements.
     step_b: u32,
     step_s: u32,
     _pad0: u32,
     _pad1: u32,
     _pad2: u32,
+    _pad3: u32,
 }
 
 // Workgroup size of the elementwise and per-channel kernels.
@@ -57,10 +57,16 @@ fn element(c: u32, at: Cursor) -> u32 {
     return (at.b * p.c + c) * p.hw + at.s;
 }
 
-// Channel of flat element t.
-fn channel_of(t: u32) -> u32 {
-    let q = udiv(t, p.hw, p.rhw);
-    return q - udiv(q, p.c, p.rc) * p.c;
+// Elementwise kernels run on a grid of x = positions within one sample (C*HW of them),
+// y and z = sample (split over y and z past the grid limit): returns (flat index, channel), or
+// channel = C for invocations past the end.
+fn sample_element(gid: vec3<u32>, wid: vec3<u32>, nwg: vec3<u32>) -> vec2<u32> {
+    let q = gid.x;
+    let b = wid.y + wid.z * nwg.y;
+    if q >= p.c * p.hw || b >= p.n {
+        return vec2<u32>(0u, p.c);
+    }
+    return vec2<u32>(b * p.c * p.hw + q, udiv(q, p.hw, p.rhw));
 }
 
 // Elements in chunk k of a channel.

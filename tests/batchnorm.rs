@@ -113,12 +113,13 @@ fn run_train(d: &Data) -> Results {
     }
 }
 
-/// Shapes: [N,C]; N = 1 with H*W > 1; a single channel; odd sizes; several chunks per channel
+/// Shapes: [N,C] (N = 70000 spills the grid's sample dimension into z); N = 1 with H*W > 1; a single channel; odd sizes; several chunks per channel
 /// ([9000,3]: 5 chunks; [16,4,33,31]: 16368 per channel, 8 chunks; [128,2,32,32]: 131072 per
 /// channel, 64 chunks).
 const SHAPES: &[&[usize]] = &[
     &[7, 5],
     &[9000, 3],
+    &[70_000, 2],
     &[1, 2, 3, 3],
     &[2, 1, 6, 6],
     &[4, 3, 5, 7],

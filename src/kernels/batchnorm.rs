@@ -91,17 +91,17 @@ struct Params {
     m: u32,
     chunk: u32,
     nchunks: u32,
-    total: u32,
+    /// Batch size N.
+    n: u32,
     eps: f32,
     momentum: f32,
     from_var: u32,
-    /// 1/hw and 1/c for the shaders' division-free `udiv`.
+    /// 1/hw for the shaders' division-free `udiv`.
     rhw: f32,
-    rc: f32,
     /// TREE_WG = step_b * hw + step_s (walking a channel TREE_WG elements at a time).
     step_b: u32,
     step_s: u32,
-    _pad: [u32; 3],
+    _pad: [u32; 4],
 }
 
 impl Params {
@@ -112,10 +112,19 @@ impl Params {
     fn channels(&self) -> usize {
         self.c as usize
     }
+
+    /// Grid of the elementwise kernels: x over the C*HW elements of a sample, y (and z past the
+    /// device limit) over samples.
+    fn sample_grid(&self, gpu: &Gpu) -> [u32; 3] {
+        let max = gpu.limits.max_compute_workgroups_per_dimension;
+        let y = self.n.min(max);
+        [(self.c * self.hw).div_ceil(WG), y, self.n.div_ceil(y)]
+    }
 }
 
 /// Checks x ([N,C] or [N,C,H,W], F32, non-empty) and `spec`; returns the parameter block.
 fn geometry(
+    gpu: &Gpu,
     kernel: &'static str,
     x: &Tensor,
     spec: BatchNormSpec,
@@ -135,9 +144,16 @@ fn geometry(
             format!("{spec:?}: eps must be finite and >= 0, momentum in [0, 1]"),
         ));
     }
-    let total = fits_u32(kernel, "elements of x", x.numel())?;
+    fits_u32(kernel, "elements of x", x.numel())?;
     let c = s[1];
     let hw = x.numel() / (s[0] * c);
+    let max = gpu.limits.max_compute_workgroups_per_dimension as usize;
+    if (c * hw).div_ceil(WG as usize) > max {
+        return Err(argument_error(
+            kernel,
+            format!("x is {s:?}: one sample exceeds the device grid limit of {max} workgroups"),
+        ));
+    }
     let m = s[0] * hw;
     Ok(Params {
         c: c as u32,
@@ -145,15 +161,14 @@ fn geometry(
         m: m as u32,
         chunk: CHUNK as u32,
         nchunks: m.div_ceil(CHUNK) as u32,
-        total,
+        n: s[0] as u32,
         eps: spec.eps,
         momentum: spec.momentum,
         from_var: from_var as u32,
         rhw: (1.0 / hw as f64) as f32,
-        rc: (1.0 / c as f64) as f32,
         step_b: (TREE_WG / hw) as u32,
         step_s: (TREE_WG % hw) as u32,
-        _pad: [0; 3],
+        _pad: [0; 4],
     })
 }
 
@@ -227,7 +242,7 @@ pub fn batch_norm_train_forward(
     spec: BatchNormSpec,
 ) -> Result<Vec<Launch>, KernelError> {
     const NAME: &str = "batch_norm_train_forward";
-    let p = geometry(NAME, x, spec, false)?;
+    let p = geometry(gpu, NAME, x, spec, false)?;
     let per_channel = [
         ("gamma", gamma),
         ("beta", beta),
@@ -287,7 +302,7 @@ pub fn batch_norm_train_forward(
             &APPLY,
             &p,
             &[x, saved_mean, saved_invstd, gamma, beta, y],
-            grid_1d(gpu, x.numel(), WG),
+            p.sample_grid(gpu),
         ),
     ])
 }
@@ -305,7 +320,7 @@ pub fn batch_norm_inference(
     spec: BatchNormSpec,
 ) -> Result<Launch, KernelError> {
     const NAME: &str = "batch_norm_inference";
-    let p = geometry(NAME, x, spec, true)?;
+    let p = geometry(gpu, NAME, x, spec, true)?;
     let per_channel = [
         ("gamma", gamma),
         ("beta", beta),
@@ -321,7 +336,7 @@ pub fn batch_norm_inference(
         &APPLY,
         &p,
         &[x, running_mean, running_var, gamma, beta, y],
-        grid_1d(gpu, x.numel(), WG),
+        p.sample_grid(gpu),
     ))
 }
 
@@ -340,7 +355,7 @@ pub fn batch_norm_backward(
     dbeta: &Tensor,
 ) -> Result<Vec<Launch>, KernelError> {
     const NAME: &str = "batch_norm_backward";
-    let p = geometry(NAME, x, BatchNormSpec::default(), false)?;
+    let p = geometry(gpu, NAME, x, BatchNormSpec::default(), false)?;
     let inputs = [
         ("dy", dy),
         ("x", x),
@@ -382,7 +397,7 @@ pub fn batch_norm_backward(
             &BACKWARD_DX,
             &p,
             &[dy, x, saved_mean, &coef, dx],
-            grid_1d(gpu, x.numel(), WG),
+            p.sample_grid(gpu),
         )
         .keep_alive(coef),
     ])
