@@ -3,7 +3,6 @@
 // oh*sh - ph .. oh*sh - ph + kh (clipped to the input), and likewise for columns.
 
 struct Params {
-    planes: u32,
     h: u32,
     w: u32,
     oh: u32,
@@ -24,6 +23,7 @@ struct Params {
     rsw: f32,
     _pad0: u32,
     _pad1: u32,
+    _pad2: u32,
 }
 
 const WG: u32 = 256u;

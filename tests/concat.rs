@@ -10,8 +10,16 @@ use common::*;
 use nasgpu::kernels::KernelError;
 use nasgpu::kernels::concat::{concat_output_shape, concat_padded_backward, concat_padded_forward};
 
+/// What `check` ran: the seed, the inputs, dy and the GPU's input gradients.
+struct Checked {
+    seed: u64,
+    xs: Vec<Vec<f64>>,
+    dy: Vec<f64>,
+    grads: Vec<Vec<f32>>,
+}
+
 /// Runs forward and backward on the GPU and checks both against the reference.
-fn check(shapes: &[[usize; 4]]) -> (u64, Vec<Vec<f64>>, Vec<f64>, Vec<Vec<f32>>) {
+fn check(shapes: &[[usize; 4]]) -> Checked {
     let gpu = gpu();
     let seed = fresh_seed();
     let mut r = rng(seed);
@@ -51,7 +59,12 @@ fn check(shapes: &[[usize; 4]]) -> (u64, Vec<Vec<f64>>, Vec<f64>, Vec<Vec<f32>>)
     for (i, (g, w)) in got.iter().zip(&want).enumerate() {
         assert_close(&format!("{case} backward input {i}"), seed, g, w, 0.0, 0.0);
     }
-    (seed, xs, dy, got)
+    Checked {
+        seed,
+        xs,
+        dy,
+        grads: got,
+    }
 }
 
 #[test]
@@ -91,7 +104,12 @@ fn twelve_inputs() {
 #[test]
 fn backward_matches_finite_differences() {
     let shapes = [[1, 2, 5, 4], [1, 1, 2, 3], [1, 1, 4, 1]];
-    let (seed, xs, dy, got) = check(&shapes);
+    let Checked {
+        seed,
+        xs,
+        dy,
+        grads: got,
+    } = check(&shapes);
     for i in 0..shapes.len() {
         let fd = finite_difference(
             |xi| {

@@ -218,6 +218,25 @@ fn global_avg_pool_matches_reference_and_finite_differences() {
     }
 }
 
+/// Global average pooling is a workgroup reduction: reruns must give identical bits.
+#[test]
+fn global_avg_pool_reruns_are_bit_identical() {
+    let gpu = gpu();
+    let seed = fresh_seed();
+    let shape = [4usize, 8, 33, 31];
+    let x = upload(
+        &gpu,
+        &shape,
+        &uniform(&mut rng(seed), shape.iter().product()),
+    );
+    let bits = || {
+        let y = poisoned(&gpu, &shape[..2]);
+        run(&gpu, &[&global_avg_pool_forward(&gpu, &x, &y).unwrap()]);
+        download(&y).iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+    };
+    assert_eq!(bits(), bits(), "{shape:?} (seed {seed})");
+}
+
 #[test]
 fn bad_shapes_and_arguments_are_errors() {
     let gpu = gpu();

@@ -1,6 +1,6 @@
 //! Batch normalisation over [N,C,H,W] or [N,C] (statistics per channel over N, H, W): training
-//! forward with running-statistics update, inference, and backward. Per-channel sums run as a
-//! fixed-order combination per chunk of 2048 elements and an in-order merge of the chunks, so statistics and
+//! forward with running-statistics update, inference, and backward. Per-channel sums combine each
+//! 2048-element chunk in a fixed order, then merge the chunks in order, so statistics and
 //! gradients are bit-identical across reruns.
 
 use crate::device::{Access, Gpu, KernelDef, Launch, grid_1d};

@@ -156,7 +156,6 @@ impl Pool2dSpec {
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct Params {
-    planes: u32,
     h: u32,
     w: u32,
     oh: u32,
@@ -170,7 +169,7 @@ struct Params {
     total: u32,
     /// Reciprocals of h, w, oh, ow, sh, sw for the shaders' division-free `udiv`.
     reciprocals: [f32; 6],
-    _pad: [u32; 2],
+    _pad: [u32; 3],
 }
 
 /// 1/d rounded to f32, the form `udiv` (shaders/udiv.wgsl) takes divisors in.
@@ -214,7 +213,6 @@ fn pool_params(
     let pad = spec.pad_before(in_hw, out_hw);
     let total = if over_input { x.1.numel() } else { y.1.numel() };
     Ok(Params {
-        planes: (s[0] * s[1]) as u32,
         h: in_hw[0] as u32,
         w: in_hw[1] as u32,
         oh: out_hw[0] as u32,
@@ -235,7 +233,7 @@ fn pool_params(
             spec.stride[1],
         ]
         .map(reciprocal),
-        _pad: [0; 2],
+        _pad: [0; 3],
     })
 }
 
@@ -383,7 +381,6 @@ fn global_params(
     has_dtype(kernel, pooled.0, pooled.1, DType::F32)?;
     fits_u32(kernel, "elements", image.1.numel())?;
     Ok(GlobalParams {
-        planes: (s[0] * s[1]) as u32,
         hw: (s[2] * s[3]) as u32,
         rhw: reciprocal(s[2] * s[3]),
         _pad: 0,

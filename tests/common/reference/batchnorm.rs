@@ -28,6 +28,7 @@ pub fn stats(x: &[f64], n: usize, c: usize, hw: usize) -> (Vec<f64>, Vec<f64>) {
 }
 
 /// y = gamma * (x - mean) / sqrt(var + eps) + beta with per-channel mean and var.
+#[allow(clippy::too_many_arguments)]
 pub fn normalize(
     x: &[f64],
     c: usize,
