@@ -381,13 +381,14 @@ fn global_params(
     has_dtype(kernel, pooled.0, pooled.1, DType::F32)?;
     fits_u32(kernel, "elements", image.1.numel())?;
     Ok(GlobalParams {
+        planes: (s[0] * s[1]) as u32,
         hw: (s[2] * s[3]) as u32,
         rhw: reciprocal(s[2] * s[3]),
         _pad: 0,
     })
 }
 
-/// y [N,C] = mean of x [N,C,H,W] over each plane (fixed-order tree: bit-identical reruns).
+/// y [N,C] = mean of x [N,C,H,W] over each plane (fixed-order sums: bit-identical reruns).
 pub fn global_avg_pool_forward(gpu: &Gpu, x: &Tensor, y: &Tensor) -> Result<Launch, KernelError> {
     let name = GLOBAL_FORWARD.name;
     let p = global_params(name, ("x", x), ("y", y))?;
