@@ -1,1 +1,404 @@
-//! batchnorm kernels (to be written).
+//! Batch normalisation over [N,C,H,W] or [N,C] (statistics per channel over N, H, W): training
+//! forward with running-statistics update, inference, and backward. Per-channel sums combine each
+//! 2048-element chunk in a fixed order, then merge the chunks in order, so statistics and
+//! gradients are bit-identical across reruns.
+
+use crate::device::{Access, Gpu, KernelDef, Launch, grid_1d};
+use crate::tensor::{DType, Tensor};
+
+use super::checks::{distinct, fits_u32, has_dtype};
+use super::error::{KernelError, argument_error, shape_error};
+
+/// Workgroup size of the elementwise and per-channel entry points (`WG` in the shaders).
+const WG: u32 = 256;
+/// Workgroup size of the per-chunk partial entry points (`TREE_WG` in the shaders).
+const TREE_WG: usize = 64;
+/// Elements of one channel that one partial workgroup reduces: 32 per invocation.
+const CHUNK: usize = 2048;
+
+macro_rules! source {
+    ($file:literal) => {
+        concat!(
+            include_str!("../../shaders/udiv.wgsl"),
+            include_str!("../../shaders/batchnorm_common.wgsl"),
+            include_str!(concat!("../../shaders/", $file))
+        )
+    };
+}
+
+use Access::{Read as R, ReadWrite as W, Uniform as U};
+
+static STATS_PARTIAL: KernelDef = KernelDef {
+    name: "bn_stats_partial",
+    source: source!("batchnorm_stats.wgsl"),
+    entry: "bn_stats_partial",
+    bindings: &[U, R, W],
+};
+static STATS_FINALIZE: KernelDef = KernelDef {
+    name: "bn_stats_finalize",
+    source: source!("batchnorm_stats_finalize.wgsl"),
+    entry: "bn_stats_finalize",
+    bindings: &[U, R, R, W, W, W, W],
+};
+static APPLY: KernelDef = KernelDef {
+    name: "bn_apply",
+    source: source!("batchnorm_apply.wgsl"),
+    entry: "bn_apply",
+    bindings: &[U, R, R, R, R, R, W],
+};
+static BACKWARD_PARTIAL: KernelDef = KernelDef {
+    name: "bn_backward_partial",
+    source: source!("batchnorm_backward_partial.wgsl"),
+    entry: "bn_backward_partial",
+    bindings: &[U, R, R, R, W],
+};
+static BACKWARD_FINALIZE: KernelDef = KernelDef {
+    name: "bn_backward_finalize",
+    source: source!("batchnorm_backward_finalize.wgsl"),
+    entry: "bn_backward_finalize",
+    bindings: &[U, R, R, R, W, W, W],
+};
+static BACKWARD_DX: KernelDef = KernelDef {
+    name: "bn_backward_dx",
+    source: source!("batchnorm_backward_dx.wgsl"),
+    entry: "bn_backward_dx",
+    bindings: &[U, R, R, R, R, W],
+};
+
+/// Batch-norm hyper-parameters: `eps` inside the square root, `momentum` of the running
+/// statistics (running = (1 - momentum) * running + momentum * batch).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BatchNormSpec {
+    pub eps: f32,
+    pub momentum: f32,
+}
+
+impl Default for BatchNormSpec {
+    /// PyTorch's defaults: eps 1e-5, momentum 0.1.
+    fn default() -> Self {
+        BatchNormSpec {
+            eps: 1e-5,
+            momentum: 0.1,
+        }
+    }
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    c: u32,
+    hw: u32,
+    m: u32,
+    chunk: u32,
+    nchunks: u32,
+    /// Batch size N.
+    n: u32,
+    eps: f32,
+    momentum: f32,
+    from_var: u32,
+    /// 1/hw for the shaders' division-free `udiv`.
+    rhw: f32,
+    /// TREE_WG = step_b * hw + step_s (walking a channel TREE_WG elements at a time).
+    step_b: u32,
+    step_s: u32,
+    _pad: [u32; 4],
+}
+
+impl Params {
+    fn nchunks(&self) -> usize {
+        self.nchunks as usize
+    }
+
+    fn channels(&self) -> usize {
+        self.c as usize
+    }
+
+    /// Grid of the elementwise kernels: x over the C*HW elements of a sample, y (and z past the
+    /// device limit) over samples.
+    fn sample_grid(&self, gpu: &Gpu) -> [u32; 3] {
+        let max = gpu.limits.max_compute_workgroups_per_dimension;
+        let y = self.n.min(max);
+        [(self.c * self.hw).div_ceil(WG), y, self.n.div_ceil(y)]
+    }
+}
+
+/// Checks x ([N,C] or [N,C,H,W], F32, non-empty) and `spec`; returns the parameter block.
+fn geometry(
+    gpu: &Gpu,
+    kernel: &'static str,
+    x: &Tensor,
+    spec: BatchNormSpec,
+    from_var: bool,
+) -> Result<Params, KernelError> {
+    let s = x.shape();
+    if !(s.len() == 2 || s.len() == 4) || s.contains(&0) {
+        return Err(shape_error(
+            kernel,
+            format!("x is {s:?}, expected a non-empty [N, C] or [N, C, H, W]"),
+        ));
+    }
+    has_dtype(kernel, "x", x, DType::F32)?;
+    if !(spec.eps >= 0.0 && spec.eps.is_finite() && (0.0..=1.0).contains(&spec.momentum)) {
+        return Err(argument_error(
+            kernel,
+            format!("{spec:?}: eps must be finite and >= 0, momentum in [0, 1]"),
+        ));
+    }
+    fits_u32(kernel, "elements of x", x.numel())?;
+    let c = s[1];
+    let hw = x.numel() / (s[0] * c);
+    let max = gpu.limits.max_compute_workgroups_per_dimension as usize;
+    if (c * hw).div_ceil(WG as usize) > max {
+        return Err(argument_error(
+            kernel,
+            format!("x is {s:?}: one sample exceeds the device grid limit of {max} workgroups"),
+        ));
+    }
+    let m = s[0] * hw;
+    Ok(Params {
+        c: c as u32,
+        hw: hw as u32,
+        m: m as u32,
+        chunk: CHUNK as u32,
+        nchunks: m.div_ceil(CHUNK) as u32,
+        n: s[0] as u32,
+        eps: spec.eps,
+        momentum: spec.momentum,
+        from_var: from_var as u32,
+        rhw: (1.0 / hw as f64) as f32,
+        step_b: (TREE_WG / hw) as u32,
+        step_s: (TREE_WG % hw) as u32,
+        _pad: [0; 4],
+    })
+}
+
+/// Each named tensor is shaped like x (`full`) or is per-channel [C], and F32.
+fn check_shapes(
+    kernel: &'static str,
+    x: &Tensor,
+    full: &[(&str, &Tensor)],
+    per_channel: &[(&str, &Tensor)],
+) -> Result<(), KernelError> {
+    let c = [x.shape()[1]];
+    for (name, t, want) in full
+        .iter()
+        .map(|&(n, t)| (n, t, x.shape()))
+        .chain(per_channel.iter().map(|&(n, t)| (n, t, &c[..])))
+    {
+        if t.shape() != want {
+            return Err(shape_error(
+                kernel,
+                format!(
+                    "x is {:?}, so {name} must be {want:?}, but it is {:?}",
+                    x.shape(),
+                    t.shape()
+                ),
+            ));
+        }
+        has_dtype(kernel, name, t, DType::F32)?;
+    }
+    Ok(())
+}
+
+/// No output shares a buffer with an input or with another output.
+fn outputs_distinct(
+    kernel: &'static str,
+    outputs: &[(&str, &Tensor)],
+    inputs: &[(&str, &Tensor)],
+) -> Result<(), KernelError> {
+    for (i, &out) in outputs.iter().enumerate() {
+        let others: Vec<(&str, &Tensor)> =
+            inputs.iter().chain(&outputs[i + 1..]).copied().collect();
+        distinct(kernel, out, &others)?;
+    }
+    Ok(())
+}
+
+fn launch(
+    gpu: &Gpu,
+    kernel: &'static KernelDef,
+    p: &Params,
+    tensors: &[&Tensor],
+    grid: [u32; 3],
+) -> Launch {
+    let bindings: Vec<_> = tensors.iter().map(|t| t.binding()).collect();
+    Launch::new(gpu, kernel, &vec![], bytemuck::bytes_of(p), &bindings, grid)
+}
+
+/// Training forward: y = gamma*(x-mean)*invstd + beta with batch statistics (biased variance);
+/// saves mean and invstd [C] for the backward and updates running_mean / running_var in place
+/// (running_var takes the unbiased variance, PyTorch's convention). Needs N*H*W >= 2.
+#[allow(clippy::too_many_arguments)]
+pub fn batch_norm_train_forward(
+    gpu: &Gpu,
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    running_mean: &Tensor,
+    running_var: &Tensor,
+    y: &Tensor,
+    saved_mean: &Tensor,
+    saved_invstd: &Tensor,
+    spec: BatchNormSpec,
+) -> Result<Vec<Launch>, KernelError> {
+    const NAME: &str = "batch_norm_train_forward";
+    let p = geometry(gpu, NAME, x, spec, false)?;
+    let per_channel = [
+        ("gamma", gamma),
+        ("beta", beta),
+        ("running_mean", running_mean),
+        ("running_var", running_var),
+        ("saved_mean", saved_mean),
+        ("saved_invstd", saved_invstd),
+    ];
+    check_shapes(NAME, x, &[("y", y)], &per_channel)?;
+    if p.m < 2 {
+        return Err(shape_error(
+            NAME,
+            format!(
+                "x is {:?}: training needs more than one value per channel",
+                x.shape()
+            ),
+        ));
+    }
+    outputs_distinct(
+        NAME,
+        &[
+            ("y", y),
+            ("saved_mean", saved_mean),
+            ("saved_invstd", saved_invstd),
+            ("running_mean", running_mean),
+            ("running_var", running_var),
+        ],
+        &[("x", x), ("gamma", gamma), ("beta", beta)],
+    )?;
+    let partials = Tensor::empty(x.gpu(), &[p.channels(), p.nchunks(), 2], DType::F32)?;
+    Ok(vec![
+        launch(
+            gpu,
+            &STATS_PARTIAL,
+            &p,
+            &[x, &partials],
+            grid_1d(gpu, p.channels() * p.nchunks(), 1),
+        )
+        .keep_alive(partials.clone()),
+        launch(
+            gpu,
+            &STATS_FINALIZE,
+            &p,
+            &[
+                x,
+                &partials,
+                saved_mean,
+                saved_invstd,
+                running_mean,
+                running_var,
+            ],
+            grid_1d(gpu, p.channels(), WG),
+        )
+        .keep_alive(partials),
+        launch(
+            gpu,
+            &APPLY,
+            &p,
+            &[x, saved_mean, saved_invstd, gamma, beta, y],
+            p.sample_grid(gpu),
+        ),
+    ])
+}
+
+/// Inference: y = gamma*(x-running_mean)/sqrt(running_var+eps) + beta.
+#[allow(clippy::too_many_arguments)]
+pub fn batch_norm_inference(
+    gpu: &Gpu,
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    running_mean: &Tensor,
+    running_var: &Tensor,
+    y: &Tensor,
+    spec: BatchNormSpec,
+) -> Result<Launch, KernelError> {
+    const NAME: &str = "batch_norm_inference";
+    let p = geometry(gpu, NAME, x, spec, true)?;
+    let per_channel = [
+        ("gamma", gamma),
+        ("beta", beta),
+        ("running_mean", running_mean),
+        ("running_var", running_var),
+    ];
+    check_shapes(NAME, x, &[("y", y)], &per_channel)?;
+    let mut inputs = vec![("x", x)];
+    inputs.extend(per_channel);
+    outputs_distinct(NAME, &[("y", y)], &inputs)?;
+    Ok(launch(
+        gpu,
+        &APPLY,
+        &p,
+        &[x, running_mean, running_var, gamma, beta, y],
+        p.sample_grid(gpu),
+    ))
+}
+
+/// Backward of the training forward: dx, dgamma, dbeta (overwritten) from dy, x and the saved
+/// batch mean and invstd.
+#[allow(clippy::too_many_arguments)]
+pub fn batch_norm_backward(
+    gpu: &Gpu,
+    dy: &Tensor,
+    x: &Tensor,
+    gamma: &Tensor,
+    saved_mean: &Tensor,
+    saved_invstd: &Tensor,
+    dx: &Tensor,
+    dgamma: &Tensor,
+    dbeta: &Tensor,
+) -> Result<Vec<Launch>, KernelError> {
+    const NAME: &str = "batch_norm_backward";
+    let p = geometry(gpu, NAME, x, BatchNormSpec::default(), false)?;
+    let inputs = [
+        ("dy", dy),
+        ("x", x),
+        ("gamma", gamma),
+        ("saved_mean", saved_mean),
+        ("saved_invstd", saved_invstd),
+    ];
+    let outputs = [("dx", dx), ("dgamma", dgamma), ("dbeta", dbeta)];
+    check_shapes(
+        NAME,
+        x,
+        &[("dy", dy), ("dx", dx)],
+        &[inputs[2], inputs[3], inputs[4], outputs[1], outputs[2]],
+    )?;
+    outputs_distinct(NAME, &outputs, &inputs)?;
+    let (c, nchunks) = (p.channels(), p.nchunks());
+    let partials = Tensor::empty(x.gpu(), &[c, nchunks, 2], DType::F32)?;
+    let coef = Tensor::empty(x.gpu(), &[c, 4], DType::F32)?;
+    Ok(vec![
+        launch(
+            gpu,
+            &BACKWARD_PARTIAL,
+            &p,
+            &[dy, x, saved_mean, &partials],
+            grid_1d(gpu, c * nchunks, 1),
+        )
+        .keep_alive(partials.clone()),
+        launch(
+            gpu,
+            &BACKWARD_FINALIZE,
+            &p,
+            &[&partials, gamma, saved_invstd, dgamma, dbeta, &coef],
+            grid_1d(gpu, c, WG),
+        )
+        .keep_alive(partials)
+        .keep_alive(coef.clone()),
+        launch(
+            gpu,
+            &BACKWARD_DX,
+            &p,
+            &[dy, x, saved_mean, &coef, dx],
+            p.sample_grid(gpu),
+        )
+        .keep_alive(coef),
+    ])
+}

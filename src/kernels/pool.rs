@@ -1,1 +1,423 @@
-//! pool kernels (to be written).
+//! 2-D max and average pooling (valid or TensorFlow "same" padding) and global average pooling,
+//! forward and backward. Backward kernels gather (each input element sums the windows that
+//! cover it, in a fixed order), so they need no atomics and allow overlapping windows.
+
+use crate::device::{Access, Gpu, KernelDef, Launch, grid_1d};
+use crate::tensor::{DType, Tensor};
+
+use super::checks::{distinct, fits_u32, has_dtype, has_rank, has_shape};
+use super::error::{KernelError, argument_error, shape_error};
+
+const WG: u32 = 256;
+/// Workgroup size of the global pooling kernels (must match `WG` in pool_global.wgsl).
+const GLOBAL_WG: u32 = 64;
+
+const MAX_SRC: &str = concat!(
+    include_str!("../../shaders/udiv.wgsl"),
+    include_str!("../../shaders/pool_common.wgsl"),
+    include_str!("../../shaders/pool_max.wgsl")
+);
+const MAX_BACKWARD_SRC: &str = concat!(
+    include_str!("../../shaders/udiv.wgsl"),
+    include_str!("../../shaders/pool_common.wgsl"),
+    include_str!("../../shaders/pool_max_backward.wgsl")
+);
+const AVG_SRC: &str = concat!(
+    include_str!("../../shaders/udiv.wgsl"),
+    include_str!("../../shaders/pool_common.wgsl"),
+    include_str!("../../shaders/pool_avg.wgsl")
+);
+const GLOBAL_SRC: &str = concat!(
+    include_str!("../../shaders/udiv.wgsl"),
+    include_str!("../../shaders/pool_global.wgsl")
+);
+const ONE_IN_ONE_OUT: &[Access] = &[Access::Uniform, Access::Read, Access::ReadWrite];
+
+static MAX_FORWARD: KernelDef = KernelDef {
+    name: "max_pool_forward",
+    source: MAX_SRC,
+    entry: "max_pool_forward",
+    bindings: &[
+        Access::Uniform,
+        Access::Read,
+        Access::ReadWrite,
+        Access::ReadWrite,
+    ],
+};
+static MAX_BACKWARD: KernelDef = KernelDef {
+    name: "max_pool_backward",
+    source: MAX_BACKWARD_SRC,
+    entry: "max_pool_backward",
+    bindings: &[
+        Access::Uniform,
+        Access::Read,
+        Access::Read,
+        Access::ReadWrite,
+    ],
+};
+static AVG_FORWARD: KernelDef = KernelDef {
+    name: "avg_pool_forward",
+    source: AVG_SRC,
+    entry: "avg_pool_forward",
+    bindings: ONE_IN_ONE_OUT,
+};
+static AVG_BACKWARD: KernelDef = KernelDef {
+    name: "avg_pool_backward",
+    source: AVG_SRC,
+    entry: "avg_pool_backward",
+    bindings: ONE_IN_ONE_OUT,
+};
+static GLOBAL_FORWARD: KernelDef = KernelDef {
+    name: "global_avg_pool_forward",
+    source: GLOBAL_SRC,
+    entry: "global_avg_pool_forward",
+    bindings: ONE_IN_ONE_OUT,
+};
+static GLOBAL_BACKWARD: KernelDef = KernelDef {
+    name: "global_avg_pool_backward",
+    source: GLOBAL_SRC,
+    entry: "global_avg_pool_backward",
+    bindings: ONE_IN_ONE_OUT,
+};
+
+/// Which window statistic a pooling layer takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PoolKind {
+    Max,
+    Avg,
+}
+
+/// A 2-D pooling layer. `same_padding`: out = ceil(in/stride) with TF "same" padding
+/// (pad_total = max((out-1)*s + k - in, 0), pad_before = pad_total/2); else "valid":
+/// out = (in - k)/s + 1. Avg with padding divides by the number of non-padding elements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Pool2dSpec {
+    pub kind: PoolKind,
+    pub kernel: [usize; 2],
+    pub stride: [usize; 2],
+    pub same_padding: bool,
+}
+
+impl Pool2dSpec {
+    /// Output height and width for an input of `in_hw`; an error if the window does not fit.
+    pub fn output_hw(&self, in_hw: [usize; 2]) -> Result<[usize; 2], KernelError> {
+        let name = self.forward_name();
+        if self.kernel.contains(&0) || self.stride.contains(&0) {
+            return Err(argument_error(
+                name,
+                format!(
+                    "window {:?} and stride {:?} must be at least 1",
+                    self.kernel, self.stride
+                ),
+            ));
+        }
+        if in_hw.contains(&0) {
+            return Err(shape_error(name, format!("input plane {in_hw:?} is empty")));
+        }
+        let mut out = [0; 2];
+        for d in 0..2 {
+            out[d] = if self.same_padding {
+                in_hw[d].div_ceil(self.stride[d])
+            } else if in_hw[d] >= self.kernel[d] {
+                (in_hw[d] - self.kernel[d]) / self.stride[d] + 1
+            } else {
+                return Err(shape_error(
+                    name,
+                    format!(
+                        "input plane {in_hw:?} is smaller than the window {:?} (valid padding)",
+                        self.kernel
+                    ),
+                ));
+            };
+        }
+        Ok(out)
+    }
+
+    /// Padding before the first row and column (TF "same" rule; zero for valid).
+    fn pad_before(&self, in_hw: [usize; 2], out_hw: [usize; 2]) -> [usize; 2] {
+        if !self.same_padding {
+            return [0; 2];
+        }
+        [0, 1].map(|d| {
+            let total =
+                ((out_hw[d] - 1) * self.stride[d] + self.kernel[d]).saturating_sub(in_hw[d]);
+            total / 2
+        })
+    }
+
+    fn forward_name(&self) -> &'static str {
+        match self.kind {
+            PoolKind::Max => MAX_FORWARD.name,
+            PoolKind::Avg => AVG_FORWARD.name,
+        }
+    }
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    h: u32,
+    w: u32,
+    oh: u32,
+    ow: u32,
+    kh: u32,
+    kw: u32,
+    sh: u32,
+    sw: u32,
+    ph: u32,
+    pw: u32,
+    total: u32,
+    /// Reciprocals of h, w, oh, ow, sh, sw for the shaders' division-free `udiv`.
+    reciprocals: [f32; 6],
+    _pad: [u32; 3],
+}
+
+/// 1/d rounded to f32, the form `udiv` (shaders/udiv.wgsl) takes divisors in.
+fn reciprocal(d: usize) -> f32 {
+    (1.0 / d as f64) as f32
+}
+
+/// Checks x [N,C,H,W] against y [N,C,OH,OW] for `spec` and builds the parameter block;
+/// `total` is the element count of whichever side the kernel iterates over.
+fn pool_params(
+    kernel: &'static str,
+    spec: &Pool2dSpec,
+    x: (&str, &Tensor),
+    y: (&str, &Tensor),
+    over_input: bool,
+) -> Result<Params, KernelError> {
+    has_rank(kernel, x.0, x.1, 4)?;
+    let s = x.1.shape();
+    let in_hw = [s[2], s[3]];
+    let out_hw = spec.output_hw(in_hw).map_err(|e| match e {
+        KernelError::Shape { message, .. } => {
+            shape_error(kernel, format!("{} is {s:?}: {message}", x.0))
+        }
+        other => other,
+    })?;
+    let want = [s[0], s[1], out_hw[0], out_hw[1]];
+    if y.1.shape() != want {
+        return Err(shape_error(
+            kernel,
+            format!(
+                "{} is {s:?}, so {} must be {want:?} for {spec:?}, but it is {:?}",
+                x.0,
+                y.0,
+                y.1.shape()
+            ),
+        ));
+    }
+    has_dtype(kernel, x.0, x.1, DType::F32)?;
+    has_dtype(kernel, y.0, y.1, DType::F32)?;
+    fits_u32(kernel, "elements", x.1.numel().max(y.1.numel()))?;
+    let pad = spec.pad_before(in_hw, out_hw);
+    let total = if over_input { x.1.numel() } else { y.1.numel() };
+    Ok(Params {
+        h: in_hw[0] as u32,
+        w: in_hw[1] as u32,
+        oh: out_hw[0] as u32,
+        ow: out_hw[1] as u32,
+        kh: spec.kernel[0] as u32,
+        kw: spec.kernel[1] as u32,
+        sh: spec.stride[0] as u32,
+        sw: spec.stride[1] as u32,
+        ph: pad[0] as u32,
+        pw: pad[1] as u32,
+        total: total as u32,
+        reciprocals: [
+            in_hw[0],
+            in_hw[1],
+            out_hw[0],
+            out_hw[1],
+            spec.stride[0],
+            spec.stride[1],
+        ]
+        .map(reciprocal),
+        _pad: [0; 3],
+    })
+}
+
+/// Max pooling needs the argmax tensor (U32, shaped like y); average pooling must pass None.
+fn check_argmax<'a>(
+    kernel: &'static str,
+    spec: &Pool2dSpec,
+    argmax: Option<&'a Tensor>,
+    y: &Tensor,
+) -> Result<Option<&'a Tensor>, KernelError> {
+    match (spec.kind, argmax) {
+        (PoolKind::Max, Some(a)) => {
+            has_shape(kernel, "argmax", a, y.shape())?;
+            has_dtype(kernel, "argmax", a, DType::U32)?;
+            Ok(Some(a))
+        }
+        (PoolKind::Max, None) => Err(argument_error(
+            kernel,
+            "max pooling needs an argmax tensor (U32, shaped like the output)",
+        )),
+        (PoolKind::Avg, None) => Ok(None),
+        (PoolKind::Avg, Some(_)) => Err(argument_error(
+            kernel,
+            "average pooling takes no argmax tensor",
+        )),
+    }
+}
+
+/// y = pool(x) over NCHW planes. Max also writes `argmax` (U32, shaped like y: flat index
+/// h*W + w into the input plane, first maximum on ties) for the backward pass; Avg passes None.
+pub fn pool2d_forward(
+    gpu: &Gpu,
+    x: &Tensor,
+    y: &Tensor,
+    argmax: Option<&Tensor>,
+    spec: Pool2dSpec,
+) -> Result<Launch, KernelError> {
+    let name = spec.forward_name();
+    let p = pool_params(name, &spec, ("x", x), ("y", y), false)?;
+    distinct(name, ("y", y), &[("x", x)])?;
+    let argmax = check_argmax(name, &spec, argmax, y)?;
+    let grid = grid_1d(gpu, y.numel(), WG);
+    Ok(match argmax {
+        Some(a) => {
+            distinct(name, ("argmax", a), &[("x", x), ("y", y)])?;
+            let bindings = [x.binding(), y.binding(), a.binding()];
+            Launch::new(
+                gpu,
+                &MAX_FORWARD,
+                &vec![],
+                bytemuck::bytes_of(&p),
+                &bindings,
+                grid,
+            )
+        }
+        None => {
+            let bindings = [x.binding(), y.binding()];
+            Launch::new(
+                gpu,
+                &AVG_FORWARD,
+                &vec![],
+                bytemuck::bytes_of(&p),
+                &bindings,
+                grid,
+            )
+        }
+    })
+}
+
+/// dx (overwritten) = gradient of the pooling for upstream dy. Each input element sums, in
+/// row-major window order, the windows that picked it (Max) or cover it (Avg).
+pub fn pool2d_backward(
+    gpu: &Gpu,
+    dy: &Tensor,
+    argmax: Option<&Tensor>,
+    dx: &Tensor,
+    spec: Pool2dSpec,
+) -> Result<Launch, KernelError> {
+    let name = match spec.kind {
+        PoolKind::Max => MAX_BACKWARD.name,
+        PoolKind::Avg => AVG_BACKWARD.name,
+    };
+    let p = pool_params(name, &spec, ("dx", dx), ("dy", dy), true)?;
+    distinct(name, ("dx", dx), &[("dy", dy)])?;
+    let argmax = check_argmax(name, &spec, argmax, dy)?;
+    let grid = grid_1d(gpu, dx.numel(), WG);
+    Ok(match argmax {
+        Some(a) => {
+            distinct(name, ("dx", dx), &[("argmax", a)])?;
+            let bindings = [dy.binding(), a.binding(), dx.binding()];
+            Launch::new(
+                gpu,
+                &MAX_BACKWARD,
+                &vec![],
+                bytemuck::bytes_of(&p),
+                &bindings,
+                grid,
+            )
+        }
+        None => {
+            let bindings = [dy.binding(), dx.binding()];
+            Launch::new(
+                gpu,
+                &AVG_BACKWARD,
+                &vec![],
+                bytemuck::bytes_of(&p),
+                &bindings,
+                grid,
+            )
+        }
+    })
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct GlobalParams {
+    planes: u32,
+    hw: u32,
+    rhw: f32,
+    _pad: u32,
+}
+
+/// Checks image [N,C,H,W] against pooled [N,C] and builds the parameter block.
+fn global_params(
+    kernel: &'static str,
+    image: (&str, &Tensor),
+    pooled: (&str, &Tensor),
+) -> Result<GlobalParams, KernelError> {
+    has_rank(kernel, image.0, image.1, 4)?;
+    let s = image.1.shape();
+    if pooled.1.shape() != [s[0], s[1]] || s[2] * s[3] == 0 {
+        return Err(shape_error(
+            kernel,
+            format!(
+                "{} is {s:?}, so {} must be [{}, {}] (and the plane non-empty), but it is {:?}",
+                image.0,
+                pooled.0,
+                s[0],
+                s[1],
+                pooled.1.shape()
+            ),
+        ));
+    }
+    has_dtype(kernel, image.0, image.1, DType::F32)?;
+    has_dtype(kernel, pooled.0, pooled.1, DType::F32)?;
+    fits_u32(kernel, "elements", image.1.numel())?;
+    Ok(GlobalParams {
+        planes: (s[0] * s[1]) as u32,
+        hw: (s[2] * s[3]) as u32,
+        rhw: reciprocal(s[2] * s[3]),
+        _pad: 0,
+    })
+}
+
+/// y [N,C] = mean of x [N,C,H,W] over each plane (fixed-order sums: bit-identical reruns).
+pub fn global_avg_pool_forward(gpu: &Gpu, x: &Tensor, y: &Tensor) -> Result<Launch, KernelError> {
+    let name = GLOBAL_FORWARD.name;
+    let p = global_params(name, ("x", x), ("y", y))?;
+    distinct(name, ("y", y), &[("x", x)])?;
+    Ok(Launch::new(
+        gpu,
+        &GLOBAL_FORWARD,
+        &vec![],
+        bytemuck::bytes_of(&p),
+        &[x.binding(), y.binding()],
+        grid_1d(gpu, y.numel(), 1),
+    ))
+}
+
+/// dx [N,C,H,W] (overwritten) = dy [N,C] / (H*W) broadcast over each plane.
+pub fn global_avg_pool_backward(
+    gpu: &Gpu,
+    dy: &Tensor,
+    dx: &Tensor,
+) -> Result<Launch, KernelError> {
+    let name = GLOBAL_BACKWARD.name;
+    let p = global_params(name, ("dx", dx), ("dy", dy))?;
+    distinct(name, ("dx", dx), &[("dy", dy)])?;
+    Ok(Launch::new(
+        gpu,
+        &GLOBAL_BACKWARD,
+        &vec![],
+        bytemuck::bytes_of(&p),
+        &[dy.binding(), dx.binding()],
+        grid_1d(gpu, dx.numel(), GLOBAL_WG),
+    ))
+}

@@ -1,0 +1,69 @@
+// Batch-norm statistics, pass 1: per (channel, chunk) the mean and the sum of squared deviations
+// (M2), both of x - shift where shift is the channel's first element: the squares then do not
+// cancel when |mean| >> std, and the small shifted mean keeps f32 bits the large mean would lose.
+// Each invocation sums a strided slice; the invocations' summaries are merged with Chan's
+// pairwise formula in a fixed order. partials = [C, nchunks, 2] (mean - shift, M2).
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> partials: array<f32>;
+
+var<workgroup> part: array<vec3<f32>, TREE_WG>;
+var<workgroup> part8: array<vec3<f32>, 8>;
+
+// Chan's merge of two (count, mean, M2) summaries; an empty b leaves a unchanged.
+fn merge(a: vec3<f32>, b: vec3<f32>) -> vec3<f32> {
+    if b.x == 0.0 {
+        return a;
+    }
+    let n = a.x + b.x;
+    let d = b.y - a.y;
+    let wb = b.x / n;
+    return vec3<f32>(n, a.y + d * wb, a.z + b.z + d * d * a.x * wb);
+}
+
+@compute @workgroup_size(64)
+fn bn_stats_partial(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let g = wid.x + wid.y * nwg.x;
+    if g >= p.c * p.nchunks {
+        return;
+    }
+    let c = g / p.nchunks;
+    let start = (g % p.nchunks) * p.chunk;
+    let end = min(start + p.chunk, p.m);
+    let shift = x[c * p.hw];
+    var n = 0.0;
+    var s1 = 0.0;
+    var s2 = 0.0;
+    var at = cursor(start + lid);
+    for (var j = start + lid; j < end; j += TREE_WG) {
+        let d = x[element(c, at)] - shift;
+        s1 += d;
+        s2 += d * d;
+        n += 1.0;
+        at = advance(at);
+    }
+    let inv = select(0.0, 1.0 / n, n > 0.0);
+    part[lid] = vec3<f32>(n, s1 * inv, max(s2 - s1 * s1 * inv, 0.0));
+    workgroupBarrier();
+    if lid < 8u {
+        var acc = part[lid];
+        for (var k = 1u; k < 8u; k++) {
+            acc = merge(acc, part[k * 8u + lid]);
+        }
+        part8[lid] = acc;
+    }
+    workgroupBarrier();
+    if lid == 0u {
+        var acc = part8[0];
+        for (var k = 1u; k < 8u; k++) {
+            acc = merge(acc, part8[k]);
+        }
+        partials[2u * g] = acc.y;
+        partials[2u * g + 1u] = acc.z;
+    }
+}

@@ -1,0 +1,38 @@
+// Batch-norm statistics, pass 2: one invocation per channel merges its chunk partials in order
+// (Chan's formula), adds back the shift (the channel's first element, see pass 1), saves mean and invstd = 1/sqrt(biased var + eps), and updates the running
+// statistics in place (running_var takes the unbiased variance, as PyTorch does).
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> partials: array<f32>;
+@group(0) @binding(3) var<storage, read_write> saved_mean: array<f32>;
+@group(0) @binding(4) var<storage, read_write> saved_invstd: array<f32>;
+@group(0) @binding(5) var<storage, read_write> running_mean: array<f32>;
+@group(0) @binding(6) var<storage, read_write> running_var: array<f32>;
+
+@compute @workgroup_size(256)
+fn bn_stats_finalize(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let c = gid.x + gid.y * nwg.x * WG;
+    if c >= p.c {
+        return;
+    }
+    let base = c * p.nchunks;
+    var n = f32(chunk_count(0u));
+    var mean = partials[2u * base];
+    var m2 = partials[2u * base + 1u];
+    for (var k = 1u; k < p.nchunks; k++) {
+        let nb = f32(chunk_count(k));
+        let nab = n + nb;
+        let d = partials[2u * (base + k)] - mean;
+        let wb = nb / nab;
+        mean += d * wb;
+        m2 += partials[2u * (base + k) + 1u] + d * d * n * wb;
+        n = nab;
+    }
+    mean += x[c * p.hw];
+    let m = f32(p.m);
+    saved_mean[c] = mean;
+    saved_invstd[c] = 1.0 / sqrt(m2 / m + p.eps);
+    running_mean[c] = (1.0 - p.momentum) * running_mean[c] + p.momentum * mean;
+    running_var[c] = (1.0 - p.momentum) * running_var[c] + p.momentum * (m2 / (m - 1.0));
+}
