@@ -79,8 +79,8 @@ fn sgd_matches_reference_over_several_steps() {
                     seed,
                     &download(&vt),
                     &vel,
-                    2e-6,
-                    2e-5,
+                    1e-6,
+                    1e-5,
                 );
             }
         }
@@ -153,8 +153,8 @@ fn adam_matches_reference_at_step_one_and_later() {
                             seed,
                             &download(&pt),
                             &param,
-                            2e-6,
-                            2e-5,
+                            1e-6,
+                            1e-5,
                         );
                     }
                 }
@@ -211,8 +211,8 @@ fn updates_split_large_grids() {
         seed,
         &download(&pt),
         &param,
-        2e-6,
-        2e-5,
+        1e-6,
+        1e-5,
     );
 
     let spec = SgdSpec {
@@ -232,8 +232,8 @@ fn updates_split_large_grids() {
         seed,
         &download(&pt),
         &param,
-        2e-6,
-        2e-5,
+        1e-6,
+        1e-5,
     );
 }
 
