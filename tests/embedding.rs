@@ -97,6 +97,44 @@ fn backward_matches_reference_finite_differences_and_reruns_bitwise() {
     }
 }
 
+/// More than 65535 workgroups of 256 elements, so both grids split over x and y.
+#[test]
+fn large_grids_split() {
+    let gpu = gpu();
+    let seed = fresh_seed();
+    let mut r = rng(seed);
+    let (v, d, n) = (262_200, 64, 262_150);
+    let table = to_f64(&to_f32(&uniform(&mut r, v * d)));
+    let ids: Vec<u32> = (0..n).map(|_| r.random_range(0..v as u32)).collect();
+    let tt = upload(&gpu, &[v, d], &table);
+    let it = Tensor::from_u32(&gpu, &[n], &ids).unwrap();
+    let out = poisoned(&gpu, &[n, d]);
+    run(
+        &gpu,
+        &[&embedding::embedding_forward(&gpu, &tt, &it, &out).unwrap()],
+    );
+    let case = format!("embedding forward v={v} d={d} n={n}");
+    assert_close(
+        &case,
+        seed,
+        &download(&out),
+        &cpu::forward(&table, d, &ids),
+        0.0,
+        0.0,
+    );
+    // The backward grid covers the whole table; 3 ids keep its per-element loop short.
+    let few = [0, v as u32 - 1, 0];
+    let ft = Tensor::from_u32(&gpu, &[3], &few).unwrap();
+    let dout = upload(&gpu, &[3, d], &table[..3 * d]);
+    run(
+        &gpu,
+        &[&embedding::embedding_backward(&gpu, &dout, &ft, &tt).unwrap()],
+    );
+    let want = cpu::backward(&table[..3 * d], d, &few, v);
+    let case = format!("embedding backward v={v} d={d}");
+    assert_close(&case, seed, &download(&tt), &want, 1e-6, 1e-5);
+}
+
 #[test]
 fn bad_shapes_are_errors_naming_the_shapes() {
     let gpu = gpu();
