@@ -148,6 +148,42 @@ fn cross_entropy_forward_splits_large_grids() {
     );
 }
 
+/// Short rows past 65535 workgroups of 64 rows, and a backward past 65535 workgroups of 256
+/// elements: the row-per-invocation and elementwise grids split too.
+#[test]
+fn short_rows_split_large_grids() {
+    let gpu = gpu();
+    let (n, k) = (65_535 * 128 + 5, 2);
+    let seed = fresh_seed();
+    let mut r = rng(seed);
+    let z = random_logits(&mut r, n, k, false);
+    let labels = random_labels(&mut r, n, k);
+    let lt = label_tensor(&gpu, &labels);
+    let (zt, probs, losses) = run_forward(&gpu, &z, n, k, &lt);
+    let case = format!("ce n={n} k={k}");
+    let want = cpu::cross_entropy(&z, k, &labels);
+    assert_close(&case, seed, &download(&losses), &want, 4e-6, 1e-5);
+    let dloss = vec![1.0; n];
+    let (dl, dz) = (upload(&gpu, &[n], &dloss), poisoned(&gpu, &[n, k]));
+    let launch = loss::softmax_cross_entropy_backward(&gpu, &probs, &lt, &dl, &dz).unwrap();
+    let out = Tensor::from_u32(&gpu, &[n], &vec![u32::MAX - 1; n]).unwrap();
+    run(&gpu, &[&launch, &loss::argmax(&gpu, &zt, &out).unwrap()]);
+    let analytic = cpu::cross_entropy_backward(&z, k, &labels, &dloss);
+    assert_close(
+        &format!("{case} backward"),
+        seed,
+        &download(&dz),
+        &analytic,
+        1e-6,
+        1e-5,
+    );
+    assert_eq!(
+        out.to_u32().unwrap(),
+        cpu::argmax(&z, k),
+        "argmax {case} seed {seed}"
+    );
+}
+
 #[test]
 fn cross_entropy_backward_matches_reference_and_finite_differences() {
     let gpu = gpu();

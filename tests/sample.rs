@@ -382,6 +382,89 @@ fn tiny_log_probs_and_entropies_keep_relative_precision() {
     );
 }
 
+/// Past 65535 workgroups of 64: every kernel's grid splits over x and y.
+#[test]
+fn large_grids_split() {
+    let gpu = gpu();
+    let n = 65_535 * 64 + 3;
+    let seed = fresh_seed();
+    let mut r = rng(seed);
+    let z = logits(&mut r, n, false);
+    let a: Vec<u32> = (0..n).map(|_| r.random_range(0..2)).collect();
+    let g = vec![1.0; n];
+    let u: Vec<f32> = (0..n).map(|_| r.random::<f32>()).collect();
+    let (zt, at, gt) = (
+        upload(&gpu, &[n], &z),
+        Tensor::from_u32(&gpu, &[n], &a).unwrap(),
+        upload(&gpu, &[n], &g),
+    );
+    let ut = Tensor::from_f32(&gpu, &[n], &u).unwrap();
+    let z2 = zt.reshape(&[n, 1]);
+    let (logp, dz, h, dh) = (
+        poisoned(&gpu, &[n]),
+        poisoned(&gpu, &[n]),
+        poisoned(&gpu, &[n]),
+        poisoned(&gpu, &[n]),
+    );
+    let (probs, hc, dzc) = (
+        poisoned(&gpu, &[n, 1]),
+        poisoned(&gpu, &[n]),
+        poisoned(&gpu, &[n, 1]),
+    );
+    let draws = Tensor::from_u32(&gpu, &[n], &vec![u32::MAX; n]).unwrap();
+    let bdraws = Tensor::from_u32(&gpu, &[n], &vec![u32::MAX; n]).unwrap();
+    let launches = [
+        sample::bernoulli_log_prob_forward(&gpu, &zt, &at, &logp).unwrap(),
+        sample::bernoulli_log_prob_backward(&gpu, &zt, &at, &gt, &dz).unwrap(),
+        sample::bernoulli_entropy_forward(&gpu, &zt, &h).unwrap(),
+        sample::bernoulli_entropy_backward(&gpu, &zt, &gt, &dh).unwrap(),
+        sample::bernoulli_sample(&gpu, &zt, &ut, 0, &bdraws).unwrap(),
+        sample::softmax_with_temperature(&gpu, &z2, 2.0, &probs).unwrap(),
+        sample::categorical_entropy_forward(&gpu, &z2, &hc).unwrap(),
+        sample::categorical_entropy_backward(&gpu, &z2, &gt, &dzc).unwrap(),
+        sample::categorical_sample(&gpu, &probs, &ut, 0, &draws).unwrap(),
+    ];
+    run(&gpu, &launches.iter().collect::<Vec<_>>());
+    let case = format!("n={n}");
+    assert_close(
+        &case,
+        seed,
+        &download(&logp),
+        &cpu::bernoulli_log_prob(&z, &a),
+        1e-6,
+        1e-5,
+    );
+    let dlogp: Vec<f64> = (0..n).map(|i| a[i] as f64 - cpu::sigmoid(z[i])).collect();
+    assert_close(&case, seed, &download(&dz), &dlogp, 1e-6, 1e-5);
+    assert_close(
+        &case,
+        seed,
+        &download(&h),
+        &cpu::bernoulli_entropy(&z),
+        1e-6,
+        1e-5,
+    );
+    let dhw: Vec<f64> = z
+        .iter()
+        .map(|&z| -z * cpu::sigmoid(z) * cpu::sigmoid(-z))
+        .collect();
+    assert_close(&case, seed, &download(&dh), &dhw, 1e-6, 1e-5);
+    // One category per row: probability 1, entropy 0 and gradient 0, always category 0.
+    assert_close(&case, seed, &download(&probs), &vec![1.0; n], 0.0, 0.0);
+    assert_close(&case, seed, &download(&hc), &vec![0.0; n], 1e-7, 0.0);
+    assert_close(&case, seed, &download(&dzc), &vec![0.0; n], 1e-7, 0.0);
+    assert!(
+        draws.to_u32().unwrap().iter().all(|&d| d == 0),
+        "{case}: categorical draws"
+    );
+    let b = bdraws.to_u32().unwrap();
+    let mismatches = (0..n)
+        .filter(|&i| b[i] != (((u[i] as f64) < cpu::sigmoid(z[i])) as u32))
+        .filter(|&i| (u[i] as f64 - cpu::sigmoid(z[i])).abs() >= 1e-6)
+        .count();
+    assert_eq!(mismatches, 0, "{case}: bernoulli draws (seed {seed})");
+}
+
 #[test]
 fn bad_arguments_are_errors() {
     let gpu = gpu();
