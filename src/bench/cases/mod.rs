@@ -10,7 +10,9 @@ pub mod batchnorm;
 pub mod concat;
 pub mod conv2d;
 pub mod elementwise;
+pub mod embedding;
 pub mod loss;
+pub mod lstm;
 pub mod matmul;
 pub mod optim;
 pub mod pool;
@@ -19,7 +21,7 @@ pub mod sample;
 
 /// Every family's cases, in table order.
 pub fn all_cases(gpu: &Arc<Gpu>) -> Result<Vec<BenchCase>, KernelError> {
-    let families: [fn(&Arc<Gpu>) -> Result<Vec<BenchCase>, KernelError>; 10] = [
+    let families: [fn(&Arc<Gpu>) -> Result<Vec<BenchCase>, KernelError>; 12] = [
         matmul::cases,
         conv2d::cases,
         pool::cases,
@@ -30,6 +32,8 @@ pub fn all_cases(gpu: &Arc<Gpu>) -> Result<Vec<BenchCase>, KernelError> {
         loss::cases,
         optim::cases,
         sample::cases,
+        lstm::cases,
+        embedding::cases,
     ];
     let mut all = Vec::new();
     for family in families {
