@@ -10,6 +10,7 @@ pub mod elementwise;
 pub mod embedding;
 mod error;
 pub mod loss;
+pub mod lstm;
 pub mod matmul;
 pub mod optim;
 pub mod pool;

@@ -11,8 +11,10 @@ pub mod ceilings;
 pub mod concat;
 pub mod conv2d;
 pub mod elementwise;
+pub mod embedding;
 pub mod gather;
 pub mod loss;
+pub mod lstm;
 pub mod matmul;
 pub mod optim;
 pub mod pool;
@@ -34,6 +36,8 @@ pub const FAMILIES: &[Family] = &[
     loss::cases,
     optim::cases,
     sample::cases,
+    lstm::cases,
+    embedding::cases,
     gather::cases,
 ];
 

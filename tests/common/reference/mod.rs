@@ -9,6 +9,7 @@ pub mod data;
 pub mod elementwise;
 pub mod embedding;
 pub mod loss;
+pub mod lstm;
 pub mod matmul;
 pub mod optim;
 pub mod pool;
