@@ -69,8 +69,21 @@ pub fn backward_weights_algo(gpu: &Gpu, shape: &Conv2dShape) -> WgradAlgo {
     }
 }
 
+/// Relative cost of one load and of the FMAs per output per vec4 reduction step on lavapipe
+/// (fitted to measured tile sweeps: a vec4 storage load costs ~55 cycles per 8 lanes, four
+/// FMAs with spilled accumulators ~4.4).
+const LOAD: f64 = 55.0;
+const FMA4: f64 = 4.4;
+
+/// Estimated lavapipe time of a register tile `a x b` over `len_a x len_b` outputs, counting the
+/// padding waste of both sides.
+fn tile_cost(a: usize, len_a: usize, b: usize, len_b: usize) -> f64 {
+    let padded = (len_a.next_multiple_of(a) * len_b.next_multiple_of(b)) as f64;
+    padded * (LOAD / a as f64 + LOAD / b as f64 + FMA4)
+}
+
 fn choose_spatial(cpu: bool, pass: Pass, s: &Conv2dShape) -> SpatialAlgo {
-    let (src_c, dst_c, dst_w) = match pass {
+    let (src_c, dst_c, cols) = match pass {
         Pass::Forward => (s.cin, s.cout, s.out_hw()[1]),
         Pass::BackwardData => (s.cout, s.cin, s.in_hw[1].div_ceil(s.spec.stride[1])),
     };
@@ -78,34 +91,41 @@ fn choose_spatial(cpu: bool, pass: Pass, s: &Conv2dShape) -> SpatialAlgo {
         return if src_c.min(dst_c) < 32 {
             SpatialAlgo::Direct { px: 4, rc: 4 }
         } else {
-            SpatialAlgo::ALL[4]
+            SpatialAlgo::TILED
         };
     }
-    if dst_c <= 4 || dst_w <= 4 {
-        SpatialAlgo::Direct { px: 4, rc: 4 }
-    } else if dst_w < 12 {
-        SpatialAlgo::Direct { px: 8, rc: 8 }
-    } else {
-        SpatialAlgo::Direct { px: 16, rc: 8 }
-    }
+    let cost = |a: &SpatialAlgo| match *a {
+        SpatialAlgo::Direct { px, rc } => tile_cost(px as usize, cols, rc as usize, dst_c),
+        SpatialAlgo::Tiled { .. } => f64::INFINITY,
+    };
+    *SpatialAlgo::ALL
+        .iter()
+        .min_by(|a, b| cost(a).total_cmp(&cost(b)))
+        .expect("variants exist")
 }
 
 fn choose_wgrad(cpu: bool, s: &Conv2dShape) -> WgradAlgo {
-    let narrow = s.cin.min(s.cout);
-    let (ro, ri): (u32, u32) = if !cpu || narrow <= 4 {
-        (4, 4)
-    } else if narrow < 16 {
-        (8, 8)
+    let side = |c: usize| {
+        *WgradAlgo::SIDES
+            .iter()
+            .min_by(|&&a, &&b| {
+                let cost = |t: u32| tile_cost(t as usize, c, 16, 16);
+                cost(a).total_cmp(&cost(b))
+            })
+            .expect("sides exist")
+    };
+    let (ro, ri) = if cpu {
+        (side(s.cout), side(s.cin))
     } else {
-        (16, 16)
+        (4, 4)
     };
     let per_split = s.spec.kernel[0]
         * s.spec.kernel[1]
         * s.cout.div_ceil(ro as usize)
         * s.cin.div_ceil(ri as usize);
-    // Enough invocations to fill the device: a few workgroups per lavapipe thread, thousands
-    // of invocations on a GPU.
-    let want: usize = if cpu { 512 } else { 16384 };
+    // Enough invocations to fill the device: on lavapipe ~64 workgroups, so that its two
+    // threads stay balanced when another process takes a core; thousands on a GPU.
+    let want: usize = if cpu { 4096 } else { 32768 };
     let splits = want.div_ceil(per_split.max(1)).clamp(1, 1024) as u32;
     WgradAlgo { ro, ri, splits }
 }

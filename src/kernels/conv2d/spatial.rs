@@ -48,20 +48,26 @@ pub enum SpatialAlgo {
 }
 
 impl SpatialAlgo {
-    /// Every supported variant (each is one pipeline; the set is kept small on purpose).
-    pub const ALL: [SpatialAlgo; 5] = [
+    /// Every supported variant (each is one pipeline; the set is kept small on purpose: on
+    /// lavapipe a 16x16 tile already takes ~2 s of CPU to compile once).
+    pub const ALL: [SpatialAlgo; 7] = [
+        SpatialAlgo::Direct { px: 16, rc: 16 },
+        SpatialAlgo::Direct { px: 16, rc: 12 },
         SpatialAlgo::Direct { px: 16, rc: 8 },
         SpatialAlgo::Direct { px: 8, rc: 16 },
         SpatialAlgo::Direct { px: 8, rc: 8 },
         SpatialAlgo::Direct { px: 4, rc: 4 },
-        SpatialAlgo::Tiled {
-            bm: 64,
-            bn: 64,
-            tm: 4,
-            tn: 4,
-            bk4: 4,
-        },
+        SpatialAlgo::TILED,
     ];
+
+    /// The tiled variant: 64 x 64 per workgroup of 256, 4 x 4 per invocation.
+    pub const TILED: SpatialAlgo = SpatialAlgo::Tiled {
+        bm: 64,
+        bn: 64,
+        tm: 4,
+        tn: 4,
+        bk4: 4,
+    };
 
     /// Destination channels computed together: the padding unit of the packed weights.
     fn channel_block(&self) -> usize {

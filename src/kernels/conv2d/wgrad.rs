@@ -30,6 +30,7 @@ static WGRAD: KernelDef = KernelDef {
 
 /// How the weight gradient runs: each invocation owns `ro` dy channels x `ri` x channels of one
 /// tap over one of `splits` slices of the N * OH rows (fewer when there are fewer rows).
+/// `ro` and `ri` are each one of `WgradAlgo::SIDES`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct WgradAlgo {
     pub ro: u32,
@@ -38,8 +39,8 @@ pub struct WgradAlgo {
 }
 
 impl WgradAlgo {
-    /// Supported register tiles `(ro, ri)` (each is one pipeline).
-    pub const TILES: [(u32, u32); 3] = [(16, 16), (8, 8), (4, 4)];
+    /// Supported sides of the register tile (each `(ro, ri)` pair is one pipeline).
+    pub const SIDES: [u32; 4] = [16, 12, 8, 4];
 }
 
 #[repr(C)]
@@ -75,13 +76,11 @@ pub(super) fn launches(
     dw: &Tensor,
     algo: WgradAlgo,
 ) -> Result<Vec<Launch>, KernelError> {
-    if !WgradAlgo::TILES.contains(&(algo.ro, algo.ri)) || algo.splits == 0 {
+    let sides = WgradAlgo::SIDES;
+    if !sides.contains(&algo.ro) || !sides.contains(&algo.ri) || algo.splits == 0 {
         return Err(argument_error(
             K,
-            format!(
-                "unsupported algorithm {algo:?}; (ro, ri) must be one of {:?} and splits >= 1",
-                WgradAlgo::TILES
-            ),
+            format!("unsupported algorithm {algo:?}; ro and ri must be in {sides:?}, splits >= 1"),
         ));
     }
     let (ro, ri) = (algo.ro as usize, algo.ri as usize);
