@@ -217,12 +217,51 @@ fn check_backward_bias(c: &Conv, d: &Data, seed: u64) {
     assert_within(&case, seed, &got, &want, &sums, c.n * oh * ow);
 }
 
+/// Every spatial variant this device runs (the subgroup ones need 8-wide subgroups).
+fn variants() -> Vec<SpatialAlgo> {
+    let gpu = gpu();
+    let all: Vec<_> = SpatialAlgo::ALL
+        .into_iter()
+        .filter(|a| a.runs_on(&gpu))
+        .collect();
+    if conv2d::has_subgroups_of_8(&gpu) {
+        assert_eq!(all.len(), SpatialAlgo::ALL.len());
+    }
+    all
+}
+
+/// Weight-gradient variants covering every tile side, run and column count, with one split,
+/// a split count that does not divide the rows, and far more splits than rows (clamped).
+fn wgrad_variants() -> Vec<WgradAlgo> {
+    let gpu = gpu();
+    let mut all = Vec::new();
+    let tiles = [
+        (16, 16, 1),
+        (12, 8, 3),
+        (8, 12, 1),
+        (4, 16, 3),
+        (16, 4, 3),
+        (4, 4, 1),
+    ];
+    for (i, (ro, ri, tw)) in tiles.into_iter().enumerate() {
+        let splits = [1, 3, 1000][i % 3];
+        all.push(WgradAlgo::Blocked { ro, ri, tw, splits });
+    }
+    if conv2d::has_subgroups_of_8(&gpu) {
+        for (i, (ro, cq)) in [(4, 1), (8, 2), (24, 2), (32, 1)].into_iter().enumerate() {
+            let splits = [1, 3, 1000, 2][i];
+            all.push(WgradAlgo::Subgroup { ro, cq, splits });
+        }
+    }
+    all
+}
+
 #[test]
 fn forward_matches_reference_for_every_variant() {
     for c in CASES {
         let seed = fresh_seed();
         let d = data(c, seed);
-        for (i, &algo) in SpatialAlgo::ALL.iter().enumerate() {
+        for (i, &algo) in variants().iter().enumerate() {
             // Alternate bias on and off so every variant runs both ways over the cases.
             check_forward(c, &d, seed, i % 2 == 0, Some(algo));
             check_forward(c, &d, seed, i % 2 == 1, Some(algo));
@@ -236,7 +275,7 @@ fn backward_data_matches_reference_for_every_variant() {
     for c in CASES {
         let seed = fresh_seed();
         let d = data(c, seed);
-        for &algo in &SpatialAlgo::ALL {
+        for algo in variants() {
             check_backward_data(c, &d, seed, Some(algo));
         }
         check_backward_data(c, &d, seed, None);
@@ -248,12 +287,8 @@ fn backward_weights_matches_reference_for_every_tile_and_split() {
     for c in CASES {
         let seed = fresh_seed();
         let d = data(c, seed);
-        for (ro, ri) in [(16, 16), (12, 8), (8, 12), (4, 16), (16, 4), (4, 4)] {
-            // One split, a split count that does not divide the rows, and far more splits than
-            // rows (clamped to one row each).
-            for splits in [1, 3, 1000] {
-                check_backward_weights(c, &d, seed, Some(WgradAlgo { ro, ri, splits }));
-            }
+        for algo in wgrad_variants() {
+            check_backward_weights(c, &d, seed, Some(algo));
         }
         check_backward_weights(c, &d, seed, None);
     }
@@ -334,9 +369,10 @@ fn backward_reductions_rerun_bit_identical() {
     let d = data(&c, seed);
     for algo in [
         None,
-        Some(WgradAlgo {
+        Some(WgradAlgo::Blocked {
             ro: 8,
             ri: 8,
+            tw: 3,
             splits: 7,
         }),
     ] {
@@ -460,9 +496,10 @@ fn bad_shapes_and_arguments_are_errors_naming_them() {
             &x,
             &w,
             s3,
-            WgradAlgo {
+            WgradAlgo::Blocked {
                 ro: 16,
                 ri: 16,
+                tw: 1,
                 splits: 0,
             },
         ),

@@ -16,7 +16,7 @@ mod wgrad;
 
 pub use geometry::{Conv2dShape, Conv2dSpec, conv2d_flops};
 pub use select::{Pass, backward_weights_algo, spatial_algo};
-pub use spatial::SpatialAlgo;
+pub use spatial::{SpatialAlgo, has_subgroups_of_8};
 pub use wgrad::WgradAlgo;
 
 use crate::device::{Gpu, Launch};

@@ -1,6 +1,6 @@
 //! The forward and backward-to-input passes: both are a convolution of an NHWC4-packed source
 //! with packed weights into an NCHW destination (the backward one "transposed", split into
-//! stride phases), run by the direct or the tiled kernel.
+//! stride phases), run by the direct, the subgroup or the tiled kernel.
 
 use crate::device::{Access, Gpu, KernelDef, Launch, grid_1d};
 use crate::kernels::checks::fits_u32;
@@ -9,6 +9,14 @@ use crate::tensor::Tensor;
 
 use super::geometry::Conv2dShape;
 use super::pack::{self, WeightLayout};
+
+/// Subgroup operations are enabled and every subgroup is 8 lanes wide (lavapipe on AVX2): the
+/// condition for the subgroup variants.
+pub fn has_subgroups_of_8(gpu: &Gpu) -> bool {
+    gpu.device.features().contains(wgpu::Features::SUBGROUP)
+        && gpu.info.subgroup_min_size == 8
+        && gpu.info.subgroup_max_size == 8
+}
 
 const BINDINGS: &[Access] = &[
     Access::Uniform,
@@ -21,6 +29,12 @@ static DIRECT: KernelDef = KernelDef {
     name: "conv2d_direct",
     source: include_str!("../../../shaders/conv2d_direct.wgsl"),
     entry: "conv2d_direct",
+    bindings: BINDINGS,
+};
+static SUBGROUP: KernelDef = KernelDef {
+    name: "conv2d_subgroup",
+    source: include_str!("../../../shaders/conv2d_subgroup.wgsl"),
+    entry: "conv2d_subgroup",
     bindings: BINDINGS,
 };
 static TILED: KernelDef = KernelDef {
@@ -36,6 +50,9 @@ pub enum SpatialAlgo {
     /// Register-blocked direct conv: each invocation computes `px` pixels of one row for `rc`
     /// channels, no workgroup memory (best on lavapipe and for narrow layers).
     Direct { px: u32, rc: u32 },
+    /// Direct conv for 8-wide subgroups (lavapipe): each subgroup computes `px` flattened pixels
+    /// for `8 * rc` channels, `rc` per lane, loading the pixels cooperatively.
+    Subgroup { px: u32, rc: u32 },
     /// Workgroup-tiled implicit GEMM: `bm` pixels x `bn` channels per workgroup staged in
     /// workgroup memory `bk4` vec4 channel groups at a time, `tm` x `tn` per invocation.
     Tiled {
@@ -48,9 +65,9 @@ pub enum SpatialAlgo {
 }
 
 impl SpatialAlgo {
-    /// Every supported variant (each is one pipeline; the set is kept small on purpose: on
-    /// lavapipe a 16x16 tile already takes ~2 s of CPU to compile once).
-    pub const ALL: [SpatialAlgo; 7] = [
+    /// Every variant (each is one pipeline; the set is kept small on purpose: on lavapipe a
+    /// 16x16 tile already takes ~2 s of CPU to compile once, and twice that unrolls no more).
+    pub const ALL: [SpatialAlgo; 12] = [
         SpatialAlgo::Direct { px: 16, rc: 16 },
         SpatialAlgo::Direct { px: 16, rc: 12 },
         SpatialAlgo::Direct { px: 16, rc: 8 },
@@ -58,6 +75,11 @@ impl SpatialAlgo {
         SpatialAlgo::Direct { px: 8, rc: 8 },
         SpatialAlgo::Direct { px: 4, rc: 4 },
         SpatialAlgo::TILED,
+        SpatialAlgo::Subgroup { px: 32, rc: 2 },
+        SpatialAlgo::Subgroup { px: 32, rc: 3 },
+        SpatialAlgo::Subgroup { px: 32, rc: 4 },
+        SpatialAlgo::Subgroup { px: 32, rc: 6 },
+        SpatialAlgo::Subgroup { px: 32, rc: 8 },
     ];
 
     /// The tiled variant: 64 x 64 per workgroup of 256, 4 x 4 per invocation.
@@ -69,10 +91,19 @@ impl SpatialAlgo {
         bk4: 4,
     };
 
+    /// Whether `gpu` can run this variant (the subgroup kernels need 8-wide subgroups).
+    pub fn runs_on(&self, gpu: &Gpu) -> bool {
+        match self {
+            SpatialAlgo::Subgroup { .. } => has_subgroups_of_8(gpu),
+            _ => true,
+        }
+    }
+
     /// Destination channels computed together: the padding unit of the packed weights.
     fn channel_block(&self) -> usize {
         match *self {
             SpatialAlgo::Direct { rc, .. } => rc as usize,
+            SpatialAlgo::Subgroup { rc, .. } => 8 * rc as usize,
             SpatialAlgo::Tiled { bn, .. } => bn as usize,
         }
     }
@@ -194,6 +225,15 @@ pub(super) fn launches(
             ),
         ));
     }
+    if !algo.runs_on(gpu) {
+        return Err(argument_error(
+            pass.kernel,
+            format!(
+                "{algo:?} needs 8-wide subgroups, which {} lacks",
+                gpu.describe()
+            ),
+        ));
+    }
     let red4 = pass.src_c.div_ceil(4);
     let block = algo.channel_block();
     let dst_cp = pass.dst_c.next_multiple_of(block);
@@ -214,6 +254,11 @@ pub(super) fn launches(
             let lanes = pass.n * rows * cols.div_ceil(px as usize) * blocks_c;
             let spec = vec![("PX", px.to_string()), ("RC", rc.to_string())];
             (&DIRECT, spec, lanes, 64)
+        }
+        SpatialAlgo::Subgroup { px, rc } => {
+            let tasks = (pass.n * rows * cols).div_ceil(px as usize) * blocks_c;
+            let spec = vec![("PX", px.to_string()), ("RC", rc.to_string())];
+            (&SUBGROUP, spec, tasks, 8)
         }
         SpatialAlgo::Tiled {
             bm,
