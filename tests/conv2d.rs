@@ -90,7 +90,8 @@ fn assert_within(case: &str, seed: u64, got: &[f32], want: &[f64], sums: &[f64],
     for (i, ((&g, &w), &s)) in got.iter().zip(want).zip(sums).enumerate() {
         let tol = (terms + 1) as f64 * U * s + 1e-6;
         let err = (g as f64 - w).abs();
-        if !(err <= tol) && bad.len() < 8 {
+        // A NaN (an unwritten, poisoned output) fails too.
+        if (err.is_nan() || err > tol) && bad.len() < 8 {
             bad.push(format!(
                 "  [{i}] gpu {g:e} ref {w:e} err {err:e} tol {tol:e}"
             ));

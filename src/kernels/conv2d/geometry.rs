@@ -102,7 +102,7 @@ fn shapes(named: &[(&str, Option<&Tensor>)]) -> String {
         .join(", ")
 }
 
-/// Dtype, rank-4, positivity and u32 checks common to every pass; returns the NCHW dims.
+/// Spec, dtype, positivity and u32 checks common to every pass.
 fn common(
     kernel: &'static str,
     spec: Conv2dSpec,
@@ -171,11 +171,11 @@ pub(super) fn check_forward(
     };
     let [oh, ow] = shape.out_hw();
     let [kh, kw] = spec.kernel;
-    expect(K, &named, "w", w, &[cout, cin, kh, kw])?;
+    expect(K, &named, spec, "w", w, &[cout, cin, kh, kw])?;
     if let Some(b) = bias {
-        expect(K, &named, "bias", b, &[cout])?;
+        expect(K, &named, spec, "bias", b, &[cout])?;
     }
-    expect(K, &named, "y", y, &[n, cout, oh, ow])?;
+    expect(K, &named, spec, "y", y, &[n, cout, oh, ow])?;
     let mut inputs = vec![("x", x), ("w", w)];
     inputs.extend(bias.map(|b| ("bias", b)));
     distinct(K, ("y", y), &inputs)?;
@@ -204,8 +204,8 @@ pub(super) fn check_data_grad(
     };
     let [oh, ow] = shape.out_hw();
     let [kh, kw] = spec.kernel;
-    expect(K, &named, "w", w, &[cout, cin, kh, kw])?;
-    expect(K, &named, "dy", dy, &[n, cout, oh, ow])?;
+    expect(K, &named, spec, "w", w, &[cout, cin, kh, kw])?;
+    expect(K, &named, spec, "dy", dy, &[n, cout, oh, ow])?;
     distinct(K, ("dx", dx), &[("dy", dy), ("w", w)])?;
     Ok(shape)
 }
@@ -232,8 +232,8 @@ pub(super) fn check_weight_grad(
     };
     let [oh, ow] = shape.out_hw();
     let [kh, kw] = spec.kernel;
-    expect(K, &named, "dw", dw, &[cout, cin, kh, kw])?;
-    expect(K, &named, "dy", dy, &[n, cout, oh, ow])?;
+    expect(K, &named, spec, "dw", dw, &[cout, cin, kh, kw])?;
+    expect(K, &named, spec, "dy", dy, &[n, cout, oh, ow])?;
     distinct(K, ("dw", dw), &[("dy", dy), ("x", x)])?;
     Ok(shape)
 }
@@ -244,7 +244,7 @@ pub(super) fn check_bias_grad(dy: &Tensor, db: &Tensor) -> Result<(), KernelErro
     let named = [("dy", Some(dy)), ("db", Some(db))];
     rank4(K, &named)?;
     common(K, Conv2dSpec::IDENTITY, &named)?;
-    expect(K, &named, "db", db, &[dy.shape()[1]])?;
+    expect(K, &named, Conv2dSpec::IDENTITY, "db", db, &[dy.shape()[1]])?;
     distinct(K, ("db", db), &[("dy", dy)])
 }
 
@@ -256,9 +256,11 @@ impl Conv2dSpec {
     };
 }
 
+/// `t` has shape `want`, else an error naming every tensor's shape and the spec.
 fn expect(
     kernel: &'static str,
     named: &[(&str, Option<&Tensor>)],
+    spec: Conv2dSpec,
     name: &str,
     t: &Tensor,
     want: &[usize],
@@ -266,7 +268,12 @@ fn expect(
     if t.shape() != want {
         return Err(shape_error(
             kernel,
-            format!("{name} should be {want:?}; got {}", shapes(named)),
+            format!(
+                "{name} should be {want:?} (filter {:?}, stride {:?}); got {}",
+                spec.kernel,
+                spec.stride,
+                shapes(named)
+            ),
         ));
     }
     Ok(())

@@ -3,9 +3,11 @@
 //!
 //! Every pass packs its operands into scratch buffers owned by its launches (activations as NHWC
 //! with channels in vec4 groups, weights as vec4 tiles), then runs the algorithm `select` picks
-//! for the shape and device: a register-blocked direct conv (lavapipe, narrow layers), a
-//! workgroup-tiled implicit GEMM (wide layers on GPUs), a split fixed-order reduction for the
-//! weight gradient. The `*_with` functions force a variant (tests, benchmarks).
+//! for the shape and device (and remembers per shape): on lavapipe the subgroup kernels, which
+//! share each storage load across 8 lanes, else register-blocked direct convs; on GPUs direct
+//! convs for narrow layers and a workgroup-tiled implicit GEMM for wide ones. The weight
+//! gradient is a split reduction summed in a fixed order. The `*_with` functions force a variant
+//! (tests, benchmarks).
 
 mod geometry;
 mod pack;

@@ -66,8 +66,10 @@ pub enum SpatialAlgo {
 
 impl SpatialAlgo {
     /// Every variant (each is one pipeline; the set is kept small on purpose: on lavapipe a
-    /// 16x16 tile already takes ~2 s of CPU to compile once, and twice that unrolls no more).
-    pub const ALL: [SpatialAlgo; 12] = [
+    /// 16x16 tile already takes ~2 s of CPU to compile once, and tiles beyond ~256 accumulators
+    /// per invocation are no longer unrolled and run 10x slower). The subgroup `rc` values fit
+    /// 16, 24, 32, 40, 48 and 64 channels exactly.
+    pub const ALL: [SpatialAlgo; 13] = [
         SpatialAlgo::Direct { px: 16, rc: 16 },
         SpatialAlgo::Direct { px: 16, rc: 12 },
         SpatialAlgo::Direct { px: 16, rc: 8 },
@@ -78,6 +80,7 @@ impl SpatialAlgo {
         SpatialAlgo::Subgroup { px: 32, rc: 2 },
         SpatialAlgo::Subgroup { px: 32, rc: 3 },
         SpatialAlgo::Subgroup { px: 32, rc: 4 },
+        SpatialAlgo::Subgroup { px: 32, rc: 5 },
         SpatialAlgo::Subgroup { px: 32, rc: 6 },
         SpatialAlgo::Subgroup { px: 32, rc: 8 },
     ];
