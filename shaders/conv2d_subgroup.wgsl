@@ -69,7 +69,8 @@ fn conv2d_subgroup(
     @builtin(local_invocation_index) li: u32,
     @builtin(subgroup_invocation_id) lane: u32,
 ) {
-    // No early return: every lane of a subgroup must reach the broadcasts.
+    // Subgroup k of the workgroup is invocations 8k..8k+7 (so on lavapipe, the only device the
+    // subgroup variants are chosen for). No early return: every lane must reach the broadcasts.
     let task = (wid.x + wid.y * nwg.x) * 8u + li / 8u;
     let live = task < p.items;
     let tk = select(0u, task, live);

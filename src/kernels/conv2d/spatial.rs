@@ -48,7 +48,7 @@ static TILED: KernelDef = KernelDef {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SpatialAlgo {
     /// Register-blocked direct conv: each invocation computes `px` pixels of one row for `rc`
-    /// channels, no workgroup memory (best on lavapipe and for narrow layers).
+    /// channels, no workgroup memory (lavapipe without subgroups; narrow layers on GPUs).
     Direct { px: u32, rc: u32 },
     /// Direct conv for 8-wide subgroups (lavapipe): each subgroup computes `px` flattened pixels
     /// for `8 * rc` channels, `rc` per lane, loading the pixels cooperatively.
