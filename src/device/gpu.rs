@@ -59,6 +59,9 @@ impl Gpu {
         if has_timestamps {
             features |= wgpu::Features::TIMESTAMP_QUERY;
         }
+        // Kernels may use subgroup operations where the adapter has them (they check
+        // `device.features()`); asking costs nothing elsewhere.
+        features |= adapter.features() & wgpu::Features::SUBGROUP;
         let limits = wanted_limits(&adapter);
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("nasgpu"),

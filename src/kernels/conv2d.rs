@@ -1,1 +1,0 @@
-//! conv2d kernels (to be written).

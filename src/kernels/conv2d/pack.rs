@@ -1,0 +1,149 @@
+//! Packing launches: NCHW activations to NHWC vec4 groups, conv weights to vec4 tiles. The packed
+//! copies live in pooled scratch buffers shared (via `Arc`) by the packing launch and its readers.
+
+use std::sync::Arc;
+
+use crate::device::{Access, Binding, Gpu, KernelDef, Launch, PooledBuffer, grid_1d};
+use crate::kernels::checks::fits_u32;
+use crate::kernels::error::KernelError;
+use crate::tensor::Tensor;
+
+const SOURCE: &str = include_str!("../../../shaders/conv2d_pack.wgsl");
+const BINDINGS: &[Access] = &[Access::Uniform, Access::Read, Access::ReadWrite];
+const WG: u32 = 64;
+
+static PACK_NHWC4: KernelDef = KernelDef {
+    name: "conv2d_pack_nhwc4",
+    source: SOURCE,
+    entry: "pack_nhwc4",
+    bindings: BINDINGS,
+};
+static PACK_WEIGHTS: KernelDef = KernelDef {
+    name: "conv2d_pack_weights",
+    source: SOURCE,
+    entry: "pack_weights",
+    bindings: BINDINGS,
+};
+
+#[repr(C)]
+#[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    total: u32,
+    channels: u32,
+    plane: u32,
+    groups: u32,
+    out_real: u32,
+    out_pad: u32,
+    red_real: u32,
+    red4: u32,
+    taps: u32,
+    stride_out: u32,
+    stride_red: u32,
+    _pad: u32,
+}
+
+/// A packed operand in a scratch buffer.
+#[derive(Clone)]
+pub(super) struct Packed {
+    buffer: Arc<PooledBuffer>,
+    bytes: u64,
+}
+
+impl Packed {
+    /// Binding of the packed data.
+    pub fn binding(&self) -> Binding<'_> {
+        Binding {
+            buffer: self.buffer.raw(),
+            bytes: self.bytes,
+        }
+    }
+
+    /// The scratch buffer, for `Launch::keep_alive`.
+    pub fn keep(&self) -> Arc<PooledBuffer> {
+        self.buffer.clone()
+    }
+}
+
+fn scratch(gpu: &Gpu, vec4s: usize, label: &str) -> Result<Packed, KernelError> {
+    let bytes = (vec4s.max(1) * 16) as u64;
+    Ok(Packed {
+        buffer: Arc::new(gpu.storage(bytes, label)?),
+        bytes,
+    })
+}
+
+/// Packs NCHW `t` as NHWC with `groups` vec4 channel groups per pixel (zero beyond the real
+/// channels).
+pub(super) fn nhwc4(
+    gpu: &Gpu,
+    kernel: &'static str,
+    t: &Tensor,
+    groups: usize,
+) -> Result<(Launch, Packed), KernelError> {
+    let [n, c, h, w] = [t.shape()[0], t.shape()[1], t.shape()[2], t.shape()[3]];
+    let pixels = n * h * w;
+    fits_u32(kernel, "packed activation vec4s", pixels * groups)?;
+    let packed = scratch(gpu, pixels * groups, "conv2d packed activations")?;
+    let p = Params {
+        total: pixels as u32,
+        channels: c as u32,
+        plane: (h * w) as u32,
+        groups: groups as u32,
+        ..Default::default()
+    };
+    let launch = Launch::new(
+        gpu,
+        &PACK_NHWC4,
+        &vec![],
+        bytemuck::bytes_of(&p),
+        &[t.binding(), packed.binding()],
+        grid_1d(gpu, pixels, WG),
+    )
+    .keep_alive(packed.keep());
+    Ok((launch, packed))
+}
+
+/// How conv weights `[Cout, Cin, KH, KW]` become `[taps][red4][out_pad]` vec4 tiles: which of
+/// Cout/Cin is the output and which the reduction channel, and the padded sizes.
+pub(super) struct WeightLayout {
+    pub out_real: usize,
+    pub out_pad: usize,
+    pub red_real: usize,
+    pub red4: usize,
+    /// Source stride of one output channel and of one reduction channel.
+    pub strides: [usize; 2],
+}
+
+/// Packs conv weights per `layout`.
+pub(super) fn weights(
+    gpu: &Gpu,
+    kernel: &'static str,
+    w: &Tensor,
+    layout: &WeightLayout,
+) -> Result<(Launch, Packed), KernelError> {
+    let taps = w.shape()[2] * w.shape()[3];
+    let total = taps * layout.red4 * layout.out_pad;
+    fits_u32(kernel, "packed weight vec4s", total)?;
+    let packed = scratch(gpu, total, "conv2d packed weights")?;
+    let p = Params {
+        total: total as u32,
+        out_real: layout.out_real as u32,
+        out_pad: layout.out_pad as u32,
+        red_real: layout.red_real as u32,
+        red4: layout.red4 as u32,
+        taps: taps as u32,
+        stride_out: layout.strides[0] as u32,
+        stride_red: layout.strides[1] as u32,
+        ..Default::default()
+    };
+    let launch = Launch::new(
+        gpu,
+        &PACK_WEIGHTS,
+        &vec![],
+        bytemuck::bytes_of(&p),
+        &[w.binding(), packed.binding()],
+        grid_1d(gpu, total, WG),
+    )
+    .keep_alive(packed.keep());
+    Ok((launch, packed))
+}
