@@ -30,6 +30,8 @@ pub struct Gpu {
     pub limits: wgpu::Limits,
     /// Timestamp queries can be written at compute-pass boundaries.
     pub has_timestamps: bool,
+    /// Subgroup built-ins (`subgroupBroadcast`, ...) are enabled; sizes are in `info`.
+    pub has_subgroups: bool,
     /// Shader modules keep runtime bounds checks.
     pub checked: bool,
     pipelines: PipelineCache,
@@ -58,6 +60,10 @@ impl Gpu {
         let mut features = wgpu::Features::empty();
         if has_timestamps {
             features |= wgpu::Features::TIMESTAMP_QUERY;
+        }
+        let has_subgroups = adapter.features().contains(wgpu::Features::SUBGROUP);
+        if has_subgroups {
+            features |= wgpu::Features::SUBGROUP;
         }
         let limits = wanted_limits(&adapter);
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
@@ -90,6 +96,7 @@ impl Gpu {
             info,
             limits,
             has_timestamps,
+            has_subgroups,
             checked,
             pipelines: PipelineCache::default(),
             pool: Arc::default(),
