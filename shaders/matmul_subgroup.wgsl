@@ -11,8 +11,9 @@
 //    the four k-steps of a quad are chained in temporaries and each accumulator is written once.
 // Loops that must stay rolled (k, the epilogue) keep the shader small: Mesa's compile time grows
 // faster than linearly with the unrolled size.
-// Transposes and alignment are template constants. ALIGNED means every vec4 read starts on a
-// 16-byte boundary; otherwise a vec4 is assembled from two aligned reads.
+// Transposes and alignment are template constants. ALIGNED means rows of A, B and C have a
+// multiple of 4 elements, so every vec4 access starts on a 16-byte boundary; otherwise a vec4
+// is assembled from two aligned reads, and C is written one float at a time.
 
 struct Params {
     m: u32,
@@ -34,6 +35,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;
+// The same buffer as c, for vec4 stores when ALIGNED.
+@group(0) @binding(5) var<storage, read_write> c4: array<vec4<f32>>;
 
 const TM: u32 = {{TM}}u;
 const NB: u32 = {{NB}}u;
@@ -184,8 +187,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(subgroup_invocation_id) l
     for (var x = 0u; x < TM * NB; x++) {
         let row = row0 + x / NB;
         let col = col0 + 4u * (x % NB);
-        if row < p.m {
-            let ci = cbase + row * p.n + col;
+        let ci = cbase + row * p.n + col;
+        if ALIGNED {
+            if row < p.m && col < p.n {
+                var v = out[x];
+                if (p.flags & 2u) != 0u { v += c4[ci / 4u]; }
+                c4[ci / 4u] = v;
+            }
+        } else if row < p.m {
             for (var e = 0u; e < 4u; e++) {
                 if col + e < p.n {
                     var v = out[x][e];

@@ -32,7 +32,15 @@ static SUBGROUP: KernelDef = KernelDef {
     name: "matmul_subgroup",
     source: include_str!("../../shaders/matmul_subgroup.wgsl"),
     entry: "main",
-    bindings: BINDINGS,
+    // C twice: as f32 and as vec4 (one buffer in two writable bindings is allowed).
+    bindings: &[
+        Access::Uniform,
+        Access::Read,
+        Access::Read,
+        Access::Read,
+        Access::ReadWrite,
+        Access::ReadWrite,
+    ],
 };
 
 /// Transposes of the operands and whether to add into the existing C.
@@ -162,12 +170,16 @@ pub fn matmul_with_algo(
         // The kernel reads the bias only when flagged; bind any readable buffer.
         None => a.binding(),
     };
+    let mut buffers = vec![vec4_binding(a), vec4_binding(b), bias_binding, c.binding()];
+    if kernel.bindings.len() == 6 {
+        buffers.push(vec4_binding(c));
+    }
     Ok(Launch::new(
         gpu,
         kernel,
         &specialisation,
         bytemuck::bytes_of(&params),
-        &[vec4_binding(a), vec4_binding(b), bias_binding, c.binding()],
+        &buffers,
         grid.map(|g| g as u32),
     ))
 }
@@ -340,11 +352,11 @@ fn variant(
                     format!("tiles {t:?}: tm must be a positive multiple of 4 and nb positive"),
                 ));
             }
-            // Every vec4 read starts on a 16-byte boundary when the rows it walks along have a
+            // Every vec4 access starts on a 16-byte boundary when the rows it walks along have a
             // multiple of 4 elements (batch strides then are multiples of 4 too).
             let a_row = if spec.trans_a { d.m } else { d.k };
             let b_row = if spec.trans_b { d.k } else { d.n };
-            let aligned = a_row % 4 == 0 && b_row % 4 == 0;
+            let aligned = a_row % 4 == 0 && b_row % 4 == 0 && d.n % 4 == 0;
             let spec = vec![
                 ("TM", t.tm.to_string()),
                 ("NB", t.nb.to_string()),
