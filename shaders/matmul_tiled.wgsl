@@ -55,9 +55,14 @@ fn main(
     }
 
     for (var k0 = 0u; k0 < p.k; k0 += BK) {
+        // Consecutive invocations read consecutive addresses (the operand's unit stride).
         for (var e = tid; e < BM * BK; e += THREADS) {
-            let i = e / BK;
-            let kk = e % BK;
+            var i = e / BK;
+            var kk = e % BK;
+            if p.a_cs != 1u {
+                i = e % BM;
+                kk = e / BM;
+            }
             let row = row0 + i;
             let k = k0 + kk;
             var v = 0.0;
@@ -65,8 +70,12 @@ fn main(
             ta[kk * BM + i] = v;
         }
         for (var e = tid; e < BK * BN; e += THREADS) {
-            let kk = e / BN;
-            let j = e % BN;
+            var kk = e / BN;
+            var j = e % BN;
+            if p.b_cs != 1u {
+                kk = e % BK;
+                j = e / BK;
+            }
             let col = col0 + j;
             let k = k0 + kk;
             var v = 0.0;
