@@ -245,10 +245,10 @@ fn check_shapes(
     if c.shape()[rank - 2..] != [m, n] {
         return Err(fail(&format!("c must be {m} x {n}")));
     }
-    if let Some(bias) = bias {
-        if bias.shape() != [n] {
-            return Err(fail(&format!("bias must be [{n}]")));
-        }
+    if let Some(bias) = bias
+        && bias.shape() != [n]
+    {
+        return Err(fail(&format!("bias must be [{n}]")));
     }
     for (name, t) in [("a", a), ("b", b), ("c", c)] {
         fits_u32(NAME, &format!("elements of {name}"), t.numel())?;
@@ -356,7 +356,8 @@ fn variant(
             // multiple of 4 elements (batch strides then are multiples of 4 too).
             let a_row = if spec.trans_a { d.m } else { d.k };
             let b_row = if spec.trans_b { d.k } else { d.n };
-            let aligned = a_row % 4 == 0 && b_row % 4 == 0 && d.n % 4 == 0;
+            let aligned =
+                a_row.is_multiple_of(4) && b_row.is_multiple_of(4) && d.n.is_multiple_of(4);
             let spec = vec![
                 ("TM", t.tm.to_string()),
                 ("NB", t.nb.to_string()),
