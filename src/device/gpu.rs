@@ -30,6 +30,8 @@ pub struct Gpu {
     pub limits: wgpu::Limits,
     /// Timestamp queries can be written at compute-pass boundaries.
     pub has_timestamps: bool,
+    /// Subgroup built-ins (`subgroupBroadcast`, ...) are enabled; sizes are in `info`.
+    pub has_subgroups: bool,
     /// Shader modules keep runtime bounds checks.
     pub checked: bool,
     pipelines: PipelineCache,
@@ -59,9 +61,11 @@ impl Gpu {
         if has_timestamps {
             features |= wgpu::Features::TIMESTAMP_QUERY;
         }
-        // Kernels may use subgroup operations where the adapter has them (they check
-        // `device.features()`); asking costs nothing elsewhere.
-        features |= adapter.features() & wgpu::Features::SUBGROUP;
+        // Subgroup operations let lanes share loaded values (conv, matmul); ask where present.
+        let has_subgroups = adapter.features().contains(wgpu::Features::SUBGROUP);
+        if has_subgroups {
+            features |= wgpu::Features::SUBGROUP;
+        }
         let limits = wanted_limits(&adapter);
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("nasgpu"),
@@ -93,6 +97,7 @@ impl Gpu {
             info,
             limits,
             has_timestamps,
+            has_subgroups,
             checked,
             pipelines: PipelineCache::default(),
             pool: Arc::default(),
