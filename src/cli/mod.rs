@@ -5,6 +5,9 @@ use clap::{Parser, Subcommand};
 pub mod bench;
 pub mod devices;
 mod error;
+mod interrupt;
+mod progress;
+pub mod train;
 
 pub use error::CliError;
 
@@ -47,6 +50,8 @@ pub enum Command {
     Devices(devices::DevicesArgs),
     /// Time every kernel over NAS-sized shapes and an sgemm sweep, against the device's own ceilings.
     Bench(bench::BenchArgs),
+    /// Train an architecture file or preset and report validation and test accuracy.
+    Train(train::TrainArgs),
 }
 
 /// Runs the parsed command.
@@ -54,5 +59,6 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Devices(args) => devices::run(&cli.device, &args),
         Command::Bench(args) => bench::run(&cli.device, &args),
+        Command::Train(args) => train::run(&cli.device, &args),
     }
 }
