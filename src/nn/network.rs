@@ -12,7 +12,6 @@ use crate::nn::init::Init;
 use crate::nn::layers::{BatchNorm2d, Conv2d, Linear};
 use crate::nn::param::{Binder, Parameter};
 use crate::tensor::Tensor;
-use crate::util::SeededRng;
 
 pub struct Network {
     pub arch: Architecture,

@@ -2,6 +2,7 @@
 //! random) and the run directory that makes a search resumable.
 
 pub mod config;
+pub mod controller;
 mod error;
 pub mod random;
 pub mod record;
