@@ -14,9 +14,11 @@ impl EpochProgress {
     pub fn new(epoch: usize, epochs: usize, steps: usize) -> EpochProgress {
         let bar = ProgressBar::new(steps as u64);
         bar.set_style(
-            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} steps {msg} ({elapsed} / {eta} left)")
-                .expect("valid template")
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{prefix} [{bar:30}] {pos}/{len} steps {msg} ({elapsed} / {eta} left)",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
         );
         let label = format!("epoch {}/{}", epoch + 1, epochs);
         bar.set_prefix(label.clone());

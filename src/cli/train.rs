@@ -70,8 +70,12 @@ fn arch_for(args: &TrainArgs, input: [usize; 3], classes: usize) -> Result<Archi
         Architecture::load(path).map_err(|e| CliError(e.to_string()))?
     } else {
         let name = args.preset.as_deref().unwrap_or("small-cnn");
-        preset(name, input, classes)
-            .ok_or_else(|| CliError(format!("--preset: unknown preset '{name}' (available: {})", PRESETS.join(", "))))?
+        preset(name, input, classes).ok_or_else(|| {
+            CliError(format!(
+                "--preset: unknown preset '{name}' (available: {})",
+                PRESETS.join(", ")
+            ))
+        })?
     };
     if arch.input != input || arch.classes != classes {
         return Err(CliError(format!(
@@ -89,7 +93,12 @@ struct Record {
 }
 
 impl Record {
-    fn write(&self, out: &std::path::Path, status: &str, test: Option<Metrics>) -> Result<(), CliError> {
+    fn write(
+        &self,
+        out: &std::path::Path,
+        status: &str,
+        test: Option<Metrics>,
+    ) -> Result<(), CliError> {
         let mut doc = self.head.clone();
         doc["status"] = json!(status);
         doc["epochs"] = json!(self.epochs);
@@ -105,33 +114,61 @@ impl Record {
 fn save_weights(net: &Network, out: &std::path::Path) -> Result<(), CliError> {
     let mut tensors = Vec::new();
     for (name, t) in net.state() {
-        tensors.push(NamedTensor { name, shape: t.shape().to_vec(), data: t.to_f32()? });
+        tensors.push(NamedTensor {
+            name,
+            shape: t.shape().to_vec(),
+            data: t.to_f32()?,
+        });
     }
-    let meta = BTreeMap::from([("architecture".to_string(), serde_json::to_string(&net.arch).expect("arch"))]);
-    save(&out.join("weights.safetensors"), &tensors, &meta)
-        .map_err(|e| CliError(format!("{}: cannot write weights.safetensors: {e}", out.display())))
+    let meta = BTreeMap::from([(
+        "architecture".to_string(),
+        serde_json::to_string(&net.arch).expect("arch"),
+    )]);
+    save(&out.join("weights.safetensors"), &tensors, &meta).map_err(|e| {
+        CliError(format!(
+            "{}: cannot write weights.safetensors: {e}",
+            out.display()
+        ))
+    })
 }
 
 pub fn run(device: &DeviceArgs, args: &TrainArgs) -> Result<(), CliError> {
     let interrupt = Interrupt::install();
-    let source = DataSource::from_args(args.data.as_deref(), args.dataset.as_deref()).map_err(data_error)?;
+    let source =
+        DataSource::from_args(args.data.as_deref(), args.dataset.as_deref()).map_err(data_error)?;
     let gpu = Gpu::open(&device.options())?;
     let tt = data::load(&source).map_err(data_error)?;
-    let validation: Amount = args.validation.parse().map_err(|e| CliError(format!("--validation: {e}")))?;
-    let split = data::split_train_validation(&tt.train, validation, Sampling::Stratified, args.seed).map_err(data_error)?;
+    let validation: Amount = args
+        .validation
+        .parse()
+        .map_err(|e| CliError(format!("--validation: {e}")))?;
+    let split =
+        data::split_train_validation(&tt.train, validation, Sampling::Stratified, args.seed)
+            .map_err(data_error)?;
     let augment = match args.augment.as_str() {
         "auto" => tt.format.default_augment(),
-        "on" => data::Augment { crop_padding: 4, horizontal_flip: true },
+        "on" => data::Augment {
+            crop_padding: 4,
+            horizontal_flip: true,
+        },
         "off" => data::Augment::NONE,
-        other => return Err(CliError(format!("--augment: '{other}' is not on, off or auto"))),
+        other => {
+            return Err(CliError(format!(
+                "--augment: '{other}' is not on, off or auto"
+            )));
+        }
     };
     let stats = tt.train.channel_stats();
     let train_data = Arc::new(DeviceDataset::upload(&gpu, &tt.train, &stats).map_err(data_error)?);
     let test_data = Arc::new(DeviceDataset::upload(&gpu, &tt.test, &stats).map_err(data_error)?);
     let arch = arch_for(args, tt.train.image_shape, tt.train.classes as usize)?;
-    std::fs::create_dir_all(&args.out).map_err(|e| CliError(format!("{}: cannot create: {e}", args.out.display())))?;
-    crate::util::atomic_write(&args.out.join("architecture.json"), arch.to_json().as_bytes())
-        .map_err(|e| CliError(format!("{}: {e}", args.out.display())))?;
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| CliError(format!("{}: cannot create: {e}", args.out.display())))?;
+    crate::util::atomic_write(
+        &args.out.join("architecture.json"),
+        arch.to_json().as_bytes(),
+    )
+    .map_err(|e| CliError(format!("{}: {e}", args.out.display())))?;
 
     let config = TrainConfig {
         epochs: args.epochs,
@@ -145,13 +182,22 @@ pub fn run(device: &DeviceArgs, args: &TrainArgs) -> Result<(), CliError> {
         augment,
     };
     let net = Network::new(&gpu, &arch, args.seed)?;
-    let mut trainer = Trainer::new(&gpu, net, &train_data, split.train.clone(), config.clone()).map_err(|e| CliError(e.to_string()))?;
-    let val = Evaluator::new(&trainer.net, &train_data, &split.validation, args.batch).map_err(|e| CliError(e.to_string()))?;
+    let mut trainer = Trainer::new(&gpu, net, &train_data, split.train.clone(), config.clone())
+        .map_err(|e| CliError(e.to_string()))?;
+    let val = Evaluator::new(&trainer.net, &train_data, &split.validation, args.batch)
+        .map_err(|e| CliError(e.to_string()))?;
     let test_ids: Vec<u32> = (0..tt.test.len() as u32).collect();
-    let test = Evaluator::new(&trainer.net, &test_data, &test_ids, args.batch).map_err(|e| CliError(e.to_string()))?;
+    let test = Evaluator::new(&trainer.net, &test_data, &test_ids, args.batch)
+        .map_err(|e| CliError(e.to_string()))?;
     let report = trainer.report();
     eprintln!("adapter   {}", gpu.describe());
-    eprintln!("data      {} (train {}, validation {}, test {})", tt.name, split.train.len(), split.validation.len(), tt.test.len());
+    eprintln!(
+        "data      {} (train {}, validation {}, test {})",
+        tt.name,
+        split.train.len(),
+        split.validation.len(),
+        tt.test.len()
+    );
     eprintln!(
         "network   {} layers, {} parameters, {:.1} MFLOP/image forward",
         arch.layers.len(),
@@ -189,19 +235,32 @@ pub fn run(device: &DeviceArgs, args: &TrainArgs) -> Result<(), CliError> {
             trainer.step(s)?;
             if (s + 1) % 50 == 0 || s + 1 == steps {
                 let m = trainer.read_metrics()?;
-                progress.update(s + 1, m, (s + 1) * args.batch, epoch_start.elapsed().as_secs_f64());
+                progress.update(
+                    s + 1,
+                    m,
+                    (s + 1) * args.batch,
+                    epoch_start.elapsed().as_secs_f64(),
+                );
             }
         }
         if interrupt.raised() {
             progress.abandon();
             save_weights(&trainer.net, &args.out)?;
             record.write(&args.out, "interrupted", None)?;
-            return Err(CliError(format!("interrupted; {} epochs finished, written to {}", epoch, args.out.display())));
+            return Err(CliError(format!(
+                "interrupted; {} epochs finished, written to {}",
+                epoch,
+                args.out.display()
+            )));
         }
         let train_m = trainer.read_metrics()?;
         if !train_m.loss.is_finite() {
             record.write(&args.out, "diverged", None)?;
-            return Err(CliError(format!("training diverged at epoch {} (loss {}); try a lower --lr", epoch + 1, train_m.loss)));
+            return Err(CliError(format!(
+                "training diverged at epoch {} (loss {}); try a lower --lr",
+                epoch + 1,
+                train_m.loss
+            )));
         }
         let val_m = val.evaluate()?;
         let seconds = epoch_start.elapsed().as_secs_f64();

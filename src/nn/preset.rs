@@ -3,7 +3,13 @@
 use super::arch::{Architecture, LayerSpec};
 
 fn conv(k: usize, filters: usize, stride: usize, input: Option<usize>) -> LayerSpec {
-    LayerSpec { filter_height: k, filter_width: k, filters, stride, inputs: input.into_iter().collect() }
+    LayerSpec {
+        filter_height: k,
+        filter_width: k,
+        filters,
+        stride,
+        inputs: input.into_iter().collect(),
+    }
 }
 
 /// Preset names, for help texts and errors.
@@ -25,5 +31,9 @@ pub fn preset(name: &str, input: [usize; 3], classes: usize) -> Option<Architect
         "tiny-cnn" => vec![conv(3, 8, 2, None), conv(3, 16, 2, Some(0))],
         _ => return None,
     };
-    Some(Architecture { input, classes, layers })
+    Some(Architecture {
+        input,
+        classes,
+        layers,
+    })
 }

@@ -62,7 +62,11 @@ struct CompiledPolicy {
 /// Number of uniform draws (= sampled ids) for `depth` layers and `m` architectures.
 pub fn draws(space: &SearchSpace, depth: usize, m: usize) -> usize {
     let tokens = depth * space.token_kinds().len();
-    let skips = if space.skip_connections { depth * depth.saturating_sub(1) / 2 } else { 0 };
+    let skips = if space.skip_connections {
+        depth * depth.saturating_sub(1) / 2
+    } else {
+        0
+    };
     m * (tokens + skips)
 }
 
@@ -84,8 +88,23 @@ impl Controller {
         for kind in space.token_kinds() {
             let k = space.choices(kind).len();
             let name = format!("{kind:?}").to_lowercase();
-            embeddings.push(Embedding::new(gpu, &format!("controller.{name}.embedding"), k, h, init, rng)?);
-            heads.push(Linear::new(gpu, &format!("controller.{name}.head"), h, k, init, init, rng)?);
+            embeddings.push(Embedding::new(
+                gpu,
+                &format!("controller.{name}.embedding"),
+                k,
+                h,
+                init,
+                rng,
+            )?);
+            heads.push(Linear::new(
+                gpu,
+                &format!("controller.{name}.head"),
+                h,
+                k,
+                init,
+                init,
+                rng,
+            )?);
         }
         let a = config.attention;
         let w_prev = Linear::new(gpu, "controller.anchor.w_prev", h, a, init, init, rng)?;
@@ -110,7 +129,11 @@ impl Controller {
         };
         for p in controller.parameters() {
             let shape = p.tensor.shape().to_vec();
-            let (name, m, v) = (p.name.clone(), Tensor::zeros(gpu, &shape)?, Tensor::zeros(gpu, &shape)?);
+            let (name, m, v) = (
+                p.name.clone(),
+                Tensor::zeros(gpu, &shape)?,
+                Tensor::zeros(gpu, &shape)?,
+            );
             controller.moments.insert(name, (m, v));
         }
         Ok(controller)
@@ -159,13 +182,14 @@ impl Controller {
         let mut offset = 0;
         let mut log_prob: Option<Value> = None;
         let mut entropy: Option<Value> = None;
-        let add_to = |g: &mut Graph, acc: &mut Option<Value>, x: Value| -> Result<(), AutogradError> {
-            *acc = Some(match *acc {
-                Some(a) => ops::add(g, a, x)?,
-                None => x,
-            });
-            Ok(())
-        };
+        let add_to =
+            |g: &mut Graph, acc: &mut Option<Value>, x: Value| -> Result<(), AutogradError> {
+                *acc = Some(match *acc {
+                    Some(a) => ops::add(g, a, x)?,
+                    None => x,
+                });
+                Ok(())
+            };
         let mut anchors: Vec<Value> = Vec::new();
         for _layer in 0..depth {
             let mut x = self.start.forward(&mut g, &mut b, go_ids)?;
@@ -176,7 +200,11 @@ impl Controller {
                 let ids = ops::categorical_sample(&mut g, logits, t, uniforms, offset)?;
                 ops::collect_ids(&mut g, ids, &actions, offset);
                 offset += m;
-                let tempered = if t == 1.0 { logits } else { ops::scale(&mut g, logits, 1.0 / t) };
+                let tempered = if t == 1.0 {
+                    logits
+                } else {
+                    ops::scale(&mut g, logits, 1.0 / t)
+                };
                 let (neg_logp, _) = ops::softmax_cross_entropy(&mut g, tempered, ids)?;
                 let logp = ops::scale(&mut g, neg_logp, -1.0);
                 add_to(&mut g, &mut log_prob, logp)?;
@@ -220,19 +248,42 @@ impl Controller {
         }
         g.backward(loss)?;
         g.set_phase(Phase::Update);
-        let spec = AdamSpec { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 };
+        let spec = AdamSpec {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+        };
         for (param, value) in b.bound() {
             let Some(grad) = g.grad(*value) else { continue };
             let (mm, vv) = self.moments[&param.name].clone();
-            ops::apply_update(&mut g, &param.tensor, grad, &self.scalars, Update::Adam { m: mm, v: vv, spec });
+            ops::apply_update(
+                &mut g,
+                &param.tensor,
+                grad,
+                &self.scalars,
+                Update::Adam { m: mm, v: vv, spec },
+            );
         }
         let plan = Plan::compile(&g, &[log_prob, entropy])?;
-        Ok(CompiledPolicy { depth, batch: m, plan, uniforms: uniforms_t, actions, advantages: advantages_t, log_prob, entropy })
+        Ok(CompiledPolicy {
+            depth,
+            batch: m,
+            plan,
+            uniforms: uniforms_t,
+            actions,
+            advantages: advantages_t,
+            log_prob,
+            entropy,
+        })
     }
 
     /// The plan for `depth` layers and `m` architectures, compiled on first use.
     fn policy(&mut self, depth: usize, m: usize) -> Result<&CompiledPolicy, AutogradError> {
-        let stale = self.compiled.as_ref().is_none_or(|c| c.depth != depth || c.batch != m);
+        let stale = self
+            .compiled
+            .as_ref()
+            .is_none_or(|c| c.depth != depth || c.batch != m);
         if stale {
             self.compiled = None; // free the old plan's buffers before compiling the next
             self.compiled = Some(self.compile(depth, m)?);
@@ -243,10 +294,18 @@ impl Controller {
     /// Samples `m` architectures of `depth` layers from `uniforms` (`draws(..)` numbers in
     /// [0, 1)). Runs the forward phase only; `update` then runs backward and Adam on the same
     /// activations, so nothing else may use this controller in between.
-    pub fn sample(&mut self, depth: usize, m: usize, uniforms: &[f32]) -> Result<Sample, AutogradError> {
+    pub fn sample(
+        &mut self,
+        depth: usize,
+        m: usize,
+        uniforms: &[f32],
+    ) -> Result<Sample, AutogradError> {
         let want = draws(&self.space, depth, m);
         if uniforms.len() != want {
-            return Err(AutogradError::Shape { op: "controller", message: format!("{} uniforms given, {want} needed", uniforms.len()) });
+            return Err(AutogradError::Shape {
+                op: "controller",
+                message: format!("{} uniforms given, {want} needed", uniforms.len()),
+            });
         }
         let policy = self.policy(depth, m)?;
         if want > 0 {
@@ -257,7 +316,11 @@ impl Controller {
         let read = |v| policy.plan.tensor(v).expect("kept").to_f32();
         let (log_prob, entropy) = (read(policy.log_prob)?, read(policy.entropy)?);
         let decisions = decode(&self.space, &actions, depth, m);
-        Ok(Sample { decisions, log_prob, entropy })
+        Ok(Sample {
+            decisions,
+            log_prob,
+            entropy,
+        })
     }
 
     /// REINFORCE step for the last `sample`: `advantages[k] = R_k - baseline`, Adam at `lr`.
@@ -265,16 +328,29 @@ impl Controller {
         let step = self.updates as u32 + 1;
         let scalars = self.scalars.clone();
         let Some(policy) = self.compiled.as_ref() else {
-            return Err(AutogradError::Backward { message: "controller update before any sample".into() });
+            return Err(AutogradError::Backward {
+                message: "controller update before any sample".into(),
+            });
         };
         if advantages.len() != policy.batch {
             return Err(AutogradError::Shape {
                 op: "controller",
-                message: format!("{} advantages for a batch of {}", advantages.len(), policy.batch),
+                message: format!(
+                    "{} advantages for a batch of {}",
+                    advantages.len(),
+                    policy.batch
+                ),
             });
         }
         policy.advantages.write_f32(advantages);
-        write_step_scalars(&scalars, StepScalars { lr, step, _pad: [0; 2] });
+        write_step_scalars(
+            &scalars,
+            StepScalars {
+                lr,
+                step,
+                _pad: [0; 2],
+            },
+        );
         policy.plan.run(&[Phase::Backward, Phase::Update])?;
         self.updates += 1;
         Ok(())
@@ -282,7 +358,12 @@ impl Controller {
 
     /// Dispatches of sampling and of an update for the compiled (depth, batch), if any.
     pub fn dispatches(&self) -> Option<(usize, usize)> {
-        self.compiled.as_ref().map(|c| (c.plan.dispatches(&[Phase::Forward]), c.plan.dispatches(&[Phase::Backward, Phase::Update])))
+        self.compiled.as_ref().map(|c| {
+            (
+                c.plan.dispatches(&[Phase::Forward]),
+                c.plan.dispatches(&[Phase::Backward, Phase::Update]),
+            )
+        })
     }
 
     /// Weights and Adam state (safetensors tensors) with the update count.
@@ -291,7 +372,11 @@ impl Controller {
         for p in self.parameters() {
             let (m, v) = &self.moments[&p.name];
             for (suffix, t) in [("", &p.tensor), (".adam_m", m), (".adam_v", v)] {
-                out.push(NamedTensor { name: format!("{}{suffix}", p.name), shape: t.shape().to_vec(), data: t.to_f32()? });
+                out.push(NamedTensor {
+                    name: format!("{}{suffix}", p.name),
+                    shape: t.shape().to_vec(),
+                    data: t.to_f32()?,
+                });
             }
         }
         let meta = BTreeMap::from([("updates".to_string(), self.updates.to_string())]);
@@ -299,20 +384,34 @@ impl Controller {
     }
 
     /// Restores a checkpoint written by `checkpoint` (same space and config).
-    pub fn restore(&mut self, tensors: &[NamedTensor], meta: &BTreeMap<String, String>) -> Result<(), String> {
-        let by_name: HashMap<&str, &NamedTensor> = tensors.iter().map(|t| (t.name.as_str(), t)).collect();
+    pub fn restore(
+        &mut self,
+        tensors: &[NamedTensor],
+        meta: &BTreeMap<String, String>,
+    ) -> Result<(), String> {
+        let by_name: HashMap<&str, &NamedTensor> =
+            tensors.iter().map(|t| (t.name.as_str(), t)).collect();
         for p in self.parameters() {
             let (m, v) = self.moments[&p.name].clone();
             for (suffix, t) in [("", &p.tensor), (".adam_m", &m), (".adam_v", &v)] {
                 let name = format!("{}{suffix}", p.name);
-                let saved = by_name.get(name.as_str()).ok_or_else(|| format!("checkpoint lacks '{name}'"))?;
+                let saved = by_name
+                    .get(name.as_str())
+                    .ok_or_else(|| format!("checkpoint lacks '{name}'"))?;
                 if saved.shape != t.shape() {
-                    return Err(format!("checkpoint '{name}' is {:?}, the controller needs {:?}", saved.shape, t.shape()));
+                    return Err(format!(
+                        "checkpoint '{name}' is {:?}, the controller needs {:?}",
+                        saved.shape,
+                        t.shape()
+                    ));
                 }
                 t.write_f32(&saved.data);
             }
         }
-        self.updates = meta.get("updates").and_then(|u| u.parse().ok()).ok_or("checkpoint lacks 'updates'")?;
+        self.updates = meta
+            .get("updates")
+            .and_then(|u| u.parse().ok())
+            .ok_or("checkpoint lacks 'updates'")?;
         Ok(())
     }
 }
@@ -330,7 +429,12 @@ pub struct Sample {
 /// Splits the collected ids (in sampling order, `m` per draw) into per-architecture decisions.
 pub fn decode(space: &SearchSpace, actions: &[u32], depth: usize, m: usize) -> Vec<Decisions> {
     let kinds = space.token_kinds().len();
-    let mut out: Vec<Decisions> = (0..m).map(|_| Decisions { tokens: Vec::new(), skips: Vec::new() }).collect();
+    let mut out: Vec<Decisions> = (0..m)
+        .map(|_| Decisions {
+            tokens: Vec::new(),
+            skips: Vec::new(),
+        })
+        .collect();
     let mut offset = 0;
     for layer in 0..depth {
         for d in out.iter_mut() {

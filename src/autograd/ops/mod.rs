@@ -26,4 +26,7 @@ pub use norm::{RunningStats, batch_norm_inference, batch_norm_train};
 pub use optim::{Update, apply_update};
 pub use pool::{global_avg_pool, pool2d};
 pub use reduce::{mean_all, mean_axis, sum_all, sum_axis};
-pub use sample::{bernoulli_entropy, bernoulli_log_prob, bernoulli_sample, categorical_entropy, categorical_sample, collect_ids};
+pub use sample::{
+    bernoulli_entropy, bernoulli_log_prob, bernoulli_sample, categorical_entropy,
+    categorical_sample, collect_ids,
+};

@@ -31,7 +31,12 @@ impl Op for GatherBatch {
         false
     }
 
-    fn launches(&self, gpu: &Gpu, _: &[&Tensor], o: &[&Tensor]) -> Result<Vec<Launch>, KernelError> {
+    fn launches(
+        &self,
+        gpu: &Gpu,
+        _: &[&Tensor],
+        o: &[&Tensor],
+    ) -> Result<Vec<Launch>, KernelError> {
         let s = &self.0;
         gather_batch(gpu, &s.data, &s.order, &s.cursor, o[0], o[1], s.augment)
             .map_err(|e| argument_error("gather", e.to_string()))
@@ -41,6 +46,13 @@ impl Op for GatherBatch {
 /// Records a gathered batch of `batch` images: `(images [B,C,H,W], labels U32 [B])`.
 pub fn gather(g: &mut Graph, source: &BatchSource, batch: usize) -> (Value, Value) {
     let [c, h, w] = source.data.image_shape();
-    let out = g.push(GatherBatch(source.clone()), &[], &[(vec![batch, c, h, w], DType::F32), (vec![batch], DType::U32)]);
+    let out = g.push(
+        GatherBatch(source.clone()),
+        &[],
+        &[
+            (vec![batch, c, h, w], DType::F32),
+            (vec![batch], DType::U32),
+        ],
+    );
     (out[0], out[1])
 }

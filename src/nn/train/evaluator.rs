@@ -24,15 +24,25 @@ pub struct Evaluator {
 
 impl Evaluator {
     /// Compiles the evaluation graph of `net` (sharing its parameters and running statistics).
-    pub fn new(net: &Network, data: &Arc<DeviceDataset>, ids: &[u32], batch: usize) -> Result<Evaluator, AutogradError> {
+    pub fn new(
+        net: &Network,
+        data: &Arc<DeviceDataset>,
+        ids: &[u32],
+        batch: usize,
+    ) -> Result<Evaluator, AutogradError> {
         let gpu = data.labels().gpu();
         if ids.is_empty() {
-            return Err(AutogradError::Shape { op: "evaluator", message: "no images to evaluate on".into() });
+            return Err(AutogradError::Shape {
+                op: "evaluator",
+                message: "no images to evaluate on".into(),
+            });
         }
         let source = BatchSource {
             data: data.clone(),
             order: Tensor::from_u32(gpu, &[ids.len()], ids)?,
-            cursor: BatchCursor::new(gpu).map_err(|e| AutogradError::Backward { message: e.to_string() })?,
+            cursor: BatchCursor::new(gpu).map_err(|e| AutogradError::Backward {
+                message: e.to_string(),
+            })?,
             augment: Augment::NONE,
         };
         let metrics = MetricsTensor::new(gpu)?;
@@ -44,14 +54,22 @@ impl Evaluator {
         let (losses, _) = softmax_cross_entropy(&mut g, logits, labels)?;
         accumulate_metrics(&mut g, losses, logits, labels, metrics.tensor());
         let plan = Plan::compile(&g, &[])?;
-        Ok(Evaluator { source, count: ids.len(), batch, metrics, plan })
+        Ok(Evaluator {
+            source,
+            count: ids.len(),
+            batch,
+            metrics,
+            plan,
+        })
     }
 
     /// Loss and accuracy over all the images (the last batch is padded and the padding ignored).
     pub fn evaluate(&self) -> Result<Metrics, DeviceError> {
         self.metrics.reset();
         for offset in (0..self.count).step_by(self.batch) {
-            self.source.cursor.set(offset as u32, self.batch.min(self.count - offset) as u32, 0);
+            self.source
+                .cursor
+                .set(offset as u32, self.batch.min(self.count - offset) as u32, 0);
             self.plan.run(&[Phase::Forward])?;
         }
         self.metrics.read()

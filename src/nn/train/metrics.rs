@@ -23,7 +23,9 @@ pub struct MetricsTensor {
 
 impl MetricsTensor {
     pub fn new(gpu: &Arc<Gpu>) -> Result<MetricsTensor, DeviceError> {
-        Ok(MetricsTensor { tensor: Tensor::zeros(gpu, &[3])? })
+        Ok(MetricsTensor {
+            tensor: Tensor::zeros(gpu, &[3])?,
+        })
     }
 
     pub fn tensor(&self) -> &Tensor {
@@ -32,7 +34,9 @@ impl MetricsTensor {
 
     /// Zeroes the sums (rides along with the next submit).
     pub fn reset(&self) {
-        self.tensor.gpu().write_bytes(self.tensor.raw(), bytemuck::cast_slice(&[0f32; 3]));
+        self.tensor
+            .gpu()
+            .write_bytes(self.tensor.raw(), bytemuck::cast_slice(&[0f32; 3]));
     }
 
     /// Reads the sums back (waits for the GPU) and turns them into averages.
@@ -40,6 +44,10 @@ impl MetricsTensor {
         let v = self.tensor.to_f32()?;
         let samples = v[2] as usize;
         let n = (samples as f64).max(1.0);
-        Ok(Metrics { loss: v[0] as f64 / n, accuracy: v[1] as f64 / n, samples })
+        Ok(Metrics {
+            loss: v[0] as f64 / n,
+            accuracy: v[1] as f64 / n,
+            samples,
+        })
     }
 }

@@ -67,17 +67,29 @@ pub struct StepReport {
 
 impl Trainer {
     /// Compiles the training step of `net` over `train_ids` of `data` (on the device once).
-    pub fn new(gpu: &Arc<Gpu>, net: Network, data: &Arc<DeviceDataset>, train_ids: Vec<u32>, config: TrainConfig) -> Result<Trainer, AutogradError> {
+    pub fn new(
+        gpu: &Arc<Gpu>,
+        net: Network,
+        data: &Arc<DeviceDataset>,
+        train_ids: Vec<u32>,
+        config: TrainConfig,
+    ) -> Result<Trainer, AutogradError> {
         if train_ids.len() < config.batch {
             return Err(AutogradError::Shape {
                 op: "trainer",
-                message: format!("{} training images cannot fill one batch of {}", train_ids.len(), config.batch),
+                message: format!(
+                    "{} training images cannot fill one batch of {}",
+                    train_ids.len(),
+                    config.batch
+                ),
             });
         }
         let source = BatchSource {
             data: data.clone(),
             order: Tensor::from_u32(gpu, &[train_ids.len()], &train_ids)?,
-            cursor: BatchCursor::new(gpu).map_err(|e| AutogradError::Backward { message: e.to_string() })?,
+            cursor: BatchCursor::new(gpu).map_err(|e| AutogradError::Backward {
+                message: e.to_string(),
+            })?,
             augment: config.augment,
         };
         let scalars = step_scalars_tensor(gpu)?;
@@ -96,12 +108,33 @@ impl Trainer {
             let spec = SgdSpec {
                 momentum: config.momentum,
                 nesterov: config.nesterov,
-                weight_decay: if param.decay { config.weight_decay } else { 0.0 },
+                weight_decay: if param.decay {
+                    config.weight_decay
+                } else {
+                    0.0
+                },
             };
-            apply_update(&mut g, &param.tensor, grad, &scalars, Update::Sgd { velocity, spec });
+            apply_update(
+                &mut g,
+                &param.tensor,
+                grad,
+                &scalars,
+                Update::Sgd { velocity, spec },
+            );
         }
         let plan = Plan::compile(&g, &[])?;
-        Ok(Trainer { gpu: gpu.clone(), net, config, train_ids, source, scalars, metrics, plan, graph: g, step: 0 })
+        Ok(Trainer {
+            gpu: gpu.clone(),
+            net,
+            config,
+            train_ids,
+            source,
+            scalars,
+            metrics,
+            plan,
+            graph: g,
+            step: 0,
+        })
     }
 
     /// Full batches per epoch (the last partial batch of a shuffled epoch is dropped).
@@ -118,7 +151,8 @@ impl Trainer {
     pub fn begin_epoch(&mut self, epoch: usize) {
         let seed = self.config.seed ^ (epoch as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let order = crate::data::shuffled(&self.train_ids, seed);
-        self.gpu.write_bytes(self.source.order.raw(), bytemuck::cast_slice(&order));
+        self.gpu
+            .write_bytes(self.source.order.raw(), bytemuck::cast_slice(&order));
         self.metrics.reset();
     }
 
@@ -128,14 +162,25 @@ impl Trainer {
         let b = self.config.batch;
         let seed = (self.config.seed as u32) ^ (self.step as u32).wrapping_mul(0x85EB_CA6B);
         self.source.cursor.set((index * b) as u32, b as u32, seed);
-        let lr = self.config.schedule.rate(self.config.learning_rate, self.step, self.total_steps());
-        write_step_scalars(&self.scalars, StepScalars { lr, step: self.step as u32 + 1, _pad: [0; 2] });
+        let lr =
+            self.config
+                .schedule
+                .rate(self.config.learning_rate, self.step, self.total_steps());
+        write_step_scalars(
+            &self.scalars,
+            StepScalars {
+                lr,
+                step: self.step as u32 + 1,
+                _pad: [0; 2],
+            },
+        );
         self.step += 1;
     }
 
     /// Encodes the prepared step (gather, forward, backward, update) into `pass`.
     pub fn encode_step(&self, pass: &mut wgpu::ComputePass<'_>) {
-        self.plan.encode(pass, &[Phase::Forward, Phase::Backward, Phase::Update]);
+        self.plan
+            .encode(pass, &[Phase::Forward, Phase::Backward, Phase::Update]);
     }
 
     /// Prepares, encodes and submits step `index` of the epoch: one encoder, one submit.
@@ -170,7 +215,11 @@ impl Trainer {
     /// (the baseline that measures what planning gains).
     pub fn step_eager(&mut self, index: usize) -> Result<(), AutogradError> {
         self.prepare_step(index);
-        run_eager(&self.graph, &[], &[Phase::Forward, Phase::Backward, Phase::Update])?;
+        run_eager(
+            &self.graph,
+            &[],
+            &[Phase::Forward, Phase::Backward, Phase::Update],
+        )?;
         Ok(())
     }
 }
