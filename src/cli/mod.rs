@@ -7,6 +7,7 @@ pub mod devices;
 mod error;
 mod interrupt;
 mod progress;
+pub mod search;
 pub mod train;
 
 pub use error::CliError;
@@ -46,6 +47,8 @@ impl DeviceArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Search for an architecture (NAS-RL controller or random), resumable from its run directory.
+    Search(search::SearchArgs),
     /// List every GPU adapter with its backend, type, driver, compute limits and timestamp support.
     Devices(devices::DevicesArgs),
     /// Time every kernel over NAS-sized shapes and an sgemm sweep, against the device's own ceilings.
@@ -57,6 +60,7 @@ pub enum Command {
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
+        Command::Search(args) => search::run(&cli.device, &args),
         Command::Devices(args) => devices::run(&cli.device, &args),
         Command::Bench(args) => bench::run(&cli.device, &args),
         Command::Train(args) => train::run(&cli.device, &args),

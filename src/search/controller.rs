@@ -291,6 +291,23 @@ impl Controller {
         Ok(self.compiled.as_ref().expect("just compiled"))
     }
 
+    /// Compiles the plan for (`depth`, `m`) if needed and runs it once so every shader is built;
+    /// returns the seconds this took (0 when it was ready).
+    pub fn prepare(&mut self, depth: usize, m: usize) -> Result<f64, AutogradError> {
+        if self
+            .compiled
+            .as_ref()
+            .is_some_and(|c| c.depth == depth && c.batch == m)
+        {
+            return Ok(0.0);
+        }
+        let t = std::time::Instant::now();
+        let policy = self.policy(depth, m)?;
+        policy.plan.run(&[Phase::Forward])?;
+        self.gpu.sync()?;
+        Ok(t.elapsed().as_secs_f64())
+    }
+
     /// Samples `m` architectures of `depth` layers from `uniforms` (`draws(..)` numbers in
     /// [0, 1)). Runs the forward phase only; `update` then runs backward and Adam on the same
     /// activations, so nothing else may use this controller in between.
