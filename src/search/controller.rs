@@ -47,6 +47,18 @@ pub struct Controller {
     compiled: Option<CompiledPolicy>,
 }
 
+/// A recorded sampling pass, before the loss is added.
+struct Recorded {
+    g: Graph,
+    binder: Binder,
+    uniforms: Tensor,
+    actions: Tensor,
+    advantages: Value,
+    advantages_t: Tensor,
+    log_prob: Value,
+    entropy: Value,
+}
+
 /// The plan for one (depth, batch) with its host-facing buffers.
 struct CompiledPolicy {
     depth: usize,
@@ -163,8 +175,8 @@ impl Controller {
         self.updates
     }
 
-    /// Records sampling, log-probabilities, entropy, the REINFORCE loss, backward and Adam.
-    fn compile(&self, depth: usize, m: usize) -> Result<CompiledPolicy, AutogradError> {
+    /// Records the sampling pass: draws, log-probabilities and entropies of `m` architectures.
+    fn record(&self, depth: usize, m: usize) -> Result<Recorded, AutogradError> {
         let gpu = &self.gpu;
         let n_draws = draws(&self.space, depth, m);
         let uniforms_t = Tensor::zeros(gpu, &[n_draws.max(1)])?;
@@ -237,6 +249,30 @@ impl Controller {
         debug_assert_eq!(offset, n_draws);
         let log_prob = log_prob.expect("at least one token");
         let entropy = entropy.expect("at least one token");
+        Ok(Recorded {
+            g,
+            binder: b,
+            uniforms: uniforms_t,
+            actions,
+            advantages,
+            advantages_t,
+            log_prob,
+            entropy,
+        })
+    }
+
+    /// Records sampling, log-probabilities, entropy, the REINFORCE loss, backward and Adam.
+    fn compile(&self, depth: usize, m: usize) -> Result<CompiledPolicy, AutogradError> {
+        let Recorded {
+            mut g,
+            binder: b,
+            uniforms: uniforms_t,
+            actions,
+            advantages,
+            advantages_t,
+            log_prob,
+            entropy,
+        } = self.record(depth, m)?;
         // loss = -(1/m) Σ_k A_k log P_k - (β/m) Σ_k H_k
         let weighted = ops::mul(&mut g, log_prob, advantages)?;
         let objective = ops::sum_all(&mut g, weighted)?;
@@ -371,6 +407,42 @@ impl Controller {
         policy.plan.run(&[Phase::Backward, Phase::Update])?;
         self.updates += 1;
         Ok(())
+    }
+
+    /// log P of one architecture sampled from `uniforms`, and its gradient with respect to every
+    /// parameter (by name). For checking the controller's differentiation.
+    pub fn log_prob_gradient(
+        &self,
+        depth: usize,
+        uniforms: &[f32],
+    ) -> Result<(Decisions, f64, Vec<(String, Vec<f32>)>), AutogradError> {
+        let Recorded {
+            mut g,
+            binder,
+            uniforms: u,
+            actions,
+            log_prob,
+            ..
+        } = self.record(depth, 1)?;
+        u.write_f32(uniforms);
+        let total = ops::sum_all(&mut g, log_prob)?;
+        g.backward(total)?;
+        let grads: Vec<(String, Value)> = binder
+            .bound()
+            .iter()
+            .filter_map(|(p, v)| g.grad(*v).map(|gv| (p.name.clone(), gv)))
+            .collect();
+        let mut keep: Vec<Value> = grads.iter().map(|(_, v)| *v).collect();
+        keep.push(log_prob);
+        let plan = Plan::compile(&g, &keep)?;
+        plan.run_all()?;
+        let decisions = decode(&self.space, &actions.to_u32()?, depth, 1).remove(0);
+        let lp = plan.tensor(log_prob).expect("kept").to_f32()?[0] as f64;
+        let mut out = Vec::new();
+        for (name, v) in grads {
+            out.push((name, plan.tensor(v).expect("kept").to_f32()?));
+        }
+        Ok((decisions, lp, out))
     }
 
     /// Dispatches of sampling and of an update for the compiled (depth, batch), if any.

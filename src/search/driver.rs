@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::config::{SearchConfig, Strategy};
 use super::controller::{Controller, draws};
 use super::error::SearchError;
-use super::evaluator::{ProxyTask, train_children};
+use super::evaluator::{ChildEvent, ProxyTask, train_children};
 use super::random;
 use super::record::{ChildRecord, reward};
 use super::run_dir::RunDir;
@@ -304,7 +304,12 @@ impl Search {
         };
         let epochs = self.config.child.epochs;
         let t = Instant::now();
-        let outcomes = train_children(
+        let rc = self.config.reinforce.clone();
+        let budget = self.config.run.budget;
+        let space = &self.config.space;
+        let run = &mut self.run;
+        let mut record_failure: Option<SearchError> = None;
+        let completed = train_children(
             &self.gpu,
             &self.task,
             &archs,
@@ -312,49 +317,61 @@ impl Search {
             &self.config.child,
             concurrent,
             stop,
-            &mut |slot, epoch| {
-                report(SearchEvent::ChildEpoch {
-                    child: p.first_child + todo[slot],
-                    epoch,
-                    epochs,
-                })
+            &mut |event| {
+                let (slot, outcome) = match event {
+                    ChildEvent::Epoch { slot, epoch } => {
+                        report(SearchEvent::ChildEpoch {
+                            child: p.first_child + todo[slot],
+                            epoch,
+                            epochs,
+                        });
+                        return Ok(());
+                    }
+                    ChildEvent::Done { slot, outcome } => (slot, outcome),
+                };
+                let k = todo[slot];
+                let arch = space.decode(&p.decisions[k], archs[slot].input, archs[slot].classes);
+                let r = if outcome.val_accuracy.is_empty() {
+                    0.0
+                } else {
+                    reward(&outcome.val_accuracy, rc.reward_window, rc.reward_power)
+                };
+                let record = ChildRecord {
+                    index: p.first_child + k,
+                    controller_step: p.step,
+                    parameters: arch.parameter_count(),
+                    flops: arch.forward_flops(),
+                    architecture: arch,
+                    decisions: p.decisions[k].clone(),
+                    reward: r,
+                    val_accuracy: outcome.val_accuracy,
+                    train_seconds: outcome.train_seconds,
+                    status: outcome.status,
+                    error: outcome.error,
+                };
+                if let Err(e) = run.record(record) {
+                    record_failure.get_or_insert(e);
+                    return Ok(());
+                }
+                let history = run.history();
+                let best = run.best().map_or(0.0, |b| b.reward);
+                let mean = history.iter().map(|h| h.reward).sum::<f64>() / history.len() as f64;
+                report(SearchEvent::ChildDone {
+                    record: history.last().expect("recorded"),
+                    done: history.len(),
+                    budget,
+                    best,
+                    mean,
+                });
+                Ok(())
             },
         )?;
         self.cost.child_seconds += t.elapsed().as_secs_f64();
-        let Some(outcomes) = outcomes else {
+        if let Some(e) = record_failure {
+            return Err(e);
+        }
+        if !completed {
             return Ok(false);
-        };
-        let rc = &self.config.reinforce;
-        for ((&k, arch), outcome) in todo.iter().zip(archs).zip(outcomes) {
-            let r = if outcome.val_accuracy.is_empty() {
-                0.0
-            } else {
-                reward(&outcome.val_accuracy, rc.reward_window, rc.reward_power)
-            };
-            let record = ChildRecord {
-                index: p.first_child + k,
-                controller_step: p.step,
-                parameters: arch.parameter_count(),
-                flops: arch.forward_flops(),
-                architecture: arch,
-                decisions: p.decisions[k].clone(),
-                reward: r,
-                val_accuracy: outcome.val_accuracy,
-                train_seconds: outcome.train_seconds,
-                status: outcome.status,
-                error: outcome.error,
-            };
-            self.run.record(record)?;
-            let history = self.run.history();
-            let best = self.run.best().map_or(0.0, |b| b.reward);
-            let mean = history.iter().map(|h| h.reward).sum::<f64>() / history.len() as f64;
-            report(SearchEvent::ChildDone {
-                record: history.last().expect("recorded"),
-                done: history.len(),
-                budget: self.config.run.budget,
-                best,
-                mean,
-            });
         }
         Ok(true)
     }

@@ -32,8 +32,14 @@ pub struct ChildOutcome {
     pub error: Option<String>,
 }
 
-/// Progress reported while a group trains: (child index within the batch, epoch done).
-pub type OnEpoch<'a> = dyn FnMut(usize, usize) + 'a;
+/// What the evaluator reports, by child position in the batch (`slot`).
+pub enum ChildEvent {
+    /// A child finished an epoch.
+    Epoch { slot: usize, epoch: usize },
+    /// A child's outcome is known: handed over at once, so finished work is saved even if the
+    /// rest of the batch is interrupted. Within a group, outcomes come in slot order.
+    Done { slot: usize, outcome: ChildOutcome },
+}
 
 /// Device memory a group of concurrently trained children may plan (activations and
 /// gradients); beyond it the next child starts a new group.
@@ -66,9 +72,12 @@ struct Member {
     accuracy: Vec<f64>,
 }
 
-/// Trains every architecture (`seeds[i]` seeds child i) and returns one outcome per child.
-/// `concurrent` caps the children trained at once. Stops early (returning None) when `stop`
-/// says so between steps.
+/// Receives the evaluator's events.
+pub type OnEvent<'a> = dyn FnMut(ChildEvent) -> Result<(), DeviceError> + 'a;
+
+/// Trains every architecture (`seeds[i]` seeds child i), reporting progress and each outcome
+/// through `on_event`. `concurrent` caps the children trained at once. Returns false if `stop` ended
+/// it early (checked between steps); the children in flight are then dropped.
 pub fn train_children(
     gpu: &Arc<Gpu>,
     task: &ProxyTask,
@@ -77,13 +86,13 @@ pub fn train_children(
     config: &ChildConfig,
     concurrent: usize,
     stop: &dyn Fn() -> bool,
-    on_epoch: &mut OnEpoch<'_>,
-) -> Result<Option<Vec<ChildOutcome>>, DeviceError> {
-    let mut outcomes: Vec<Option<ChildOutcome>> = vec![None; archs.len()];
+    on_event: &mut OnEvent<'_>,
+) -> Result<bool, DeviceError> {
     let mut next = 0;
     while next < archs.len() {
         // Build a group: as many children as fit the cap and the memory budget.
         let mut group: Vec<Member> = Vec::new();
+        let mut pending_failures: Vec<(usize, ChildOutcome)> = Vec::new();
         let mut planned = 0u64;
         while next < archs.len() && group.len() < concurrent.max(1) {
             match build(gpu, task, &archs[next], seeds[next], config) {
@@ -105,12 +114,14 @@ pub fn train_children(
                 }
                 Err(e) => {
                     let (status, message) = failure(&e);
-                    outcomes[next] = Some(failed(status, message));
+                    pending_failures.push((next, failed(status, message)));
                 }
             }
             next += 1;
         }
+        let mut outcomes: Vec<(usize, ChildOutcome)> = pending_failures;
         if group.is_empty() {
+            deliver(outcomes, on_event)?;
             continue;
         }
         let started = Instant::now();
@@ -122,7 +133,9 @@ pub fn train_children(
             }
             for s in 0..steps {
                 if stop() {
-                    return Ok(None);
+                    // The group is in flight; its build failures go with it (cheap to redo), so
+                    // the history never has a gap.
+                    return Ok(false);
                 }
                 for m in group.iter_mut() {
                     m.trainer.prepare_step(s);
@@ -145,12 +158,15 @@ pub fn train_children(
                     continue;
                 }
                 m.accuracy.push(m.val.evaluate()?.accuracy);
-                on_epoch(m.slot, epoch + 1);
+                on_event(ChildEvent::Epoch {
+                    slot: m.slot,
+                    epoch: epoch + 1,
+                })?;
             }
             for &i in diverged.iter().rev() {
                 let m = group.remove(i);
                 let message = format!("training loss became non-finite in epoch {}", epoch + 1);
-                outcomes[m.slot] = Some(failed(ChildStatus::NanLoss, message));
+                outcomes.push((m.slot, failed(ChildStatus::NanLoss, message)));
             }
             if group.is_empty() {
                 break;
@@ -158,21 +174,30 @@ pub fn train_children(
         }
         let share = started.elapsed().as_secs_f64() / size as f64;
         for m in group {
-            outcomes[m.slot] = Some(ChildOutcome {
+            let outcome = ChildOutcome {
                 status: ChildStatus::Ok,
                 val_accuracy: m.accuracy,
                 train_seconds: share,
                 error: None,
-            });
+            };
+            outcomes.push((m.slot, outcome));
         }
+        deliver(outcomes, on_event)?;
         gpu.trim_pool();
     }
-    Ok(Some(
-        outcomes
-            .into_iter()
-            .map(|o| o.expect("every child has an outcome"))
-            .collect(),
-    ))
+    Ok(true)
+}
+
+/// Hands a group's outcomes over in child order.
+fn deliver(
+    mut outcomes: Vec<(usize, ChildOutcome)>,
+    on_event: &mut OnEvent<'_>,
+) -> Result<(), DeviceError> {
+    outcomes.sort_by_key(|(slot, _)| *slot);
+    for (slot, outcome) in outcomes {
+        on_event(ChildEvent::Done { slot, outcome })?;
+    }
+    Ok(())
 }
 
 fn build(
