@@ -54,6 +54,8 @@ pub struct Trainer {
 /// Dispatch, submit and memory facts of a compiled training step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepReport {
+    /// Recorded ops (the eager baseline submits once per op).
+    pub nodes: usize,
     pub dispatches_per_step: usize,
     pub submits_per_step: usize,
     pub host_writes_per_step: usize,
@@ -202,6 +204,7 @@ impl Trainer {
     pub fn report(&self) -> StepReport {
         let s: PlanStats = self.plan.stats();
         StepReport {
+            nodes: s.nodes,
             dispatches_per_step: s.dispatches,
             submits_per_step: 1,
             host_writes_per_step: 2,
