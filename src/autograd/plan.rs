@@ -178,7 +178,7 @@ impl Plan {
             let mut pass = encoder.begin_compute_pass(&Default::default());
             self.encode(&mut pass, phases);
         }
-        self.gpu.queue.submit([encoder.finish()]);
+        self.gpu.submit(encoder.finish());
         self.gpu.check_errors()
     }
 

@@ -4,7 +4,7 @@
 mod case;
 pub mod cases;
 mod ceilings;
-mod date;
+
 mod error;
 mod report;
 mod suite;
@@ -12,9 +12,9 @@ pub mod table;
 mod timestamps;
 mod timing;
 
+pub use crate::util::date::utc_string;
 pub use case::BenchCase;
 pub use ceilings::{CeilingKernels, Ceilings};
-pub use date::utc_string;
 pub use error::BenchError;
 pub use report::{AdapterSummary, Report, Row};
 pub use suite::{BenchOptions, SuiteEvent, run_suite, run_suite_with, split_filters};

@@ -7,11 +7,11 @@ use crate::device::{DeviceOptions, Gpu, Launch};
 
 use super::cases::FAMILIES;
 use super::ceilings::CeilingKernels;
-use super::date::utc_string;
 use super::report::{AdapterSummary, Report, Row};
 use super::timestamps::MAX_TIMESTAMP_SAMPLES;
 use super::timing::{choose_timer, time_launches};
 use super::{BenchCase, BenchError};
+use crate::util::date::utc_string;
 
 /// What to run and how often.
 #[derive(Debug, Clone)]

@@ -5,6 +5,10 @@ use clap::{Parser, Subcommand};
 pub mod bench;
 pub mod devices;
 mod error;
+mod interrupt;
+mod progress;
+pub mod search;
+pub mod train;
 
 pub use error::CliError;
 
@@ -43,16 +47,22 @@ impl DeviceArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Search for an architecture (NAS-RL controller or random), resumable from its run directory.
+    Search(search::SearchArgs),
     /// List every GPU adapter with its backend, type, driver, compute limits and timestamp support.
     Devices(devices::DevicesArgs),
     /// Time every kernel over NAS-sized shapes and an sgemm sweep, against the device's own ceilings.
     Bench(bench::BenchArgs),
+    /// Train an architecture file or preset and report validation and test accuracy.
+    Train(train::TrainArgs),
 }
 
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
+        Command::Search(args) => search::run(&cli.device, &args),
         Command::Devices(args) => devices::run(&cli.device, &args),
         Command::Bench(args) => bench::run(&cli.device, &args),
+        Command::Train(args) => train::run(&cli.device, &args),
     }
 }

@@ -37,7 +37,13 @@ pub struct Gpu {
     pipelines: PipelineCache,
     pool: Arc<BufferPool>,
     first_error: Arc<Mutex<Option<String>>>,
+    /// `write_buffer` calls since the last submit (bounded: see `write_bytes`).
+    pending_writes: std::sync::atomic::AtomicUsize,
 }
+
+/// At most this many `write_buffer` calls wait for a submit; more are flushed with an empty one
+/// (unbounded unflushed writes are a known source of corruption).
+const MAX_PENDING_WRITES: usize = 16;
 
 impl std::fmt::Debug for Gpu {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -102,6 +108,7 @@ impl Gpu {
             pipelines: PipelineCache::default(),
             pool: Arc::default(),
             first_error,
+            pending_writes: Default::default(),
         }))
     }
 
@@ -202,8 +209,14 @@ impl Gpu {
                 launch.encode(&mut pass);
             }
         }
-        self.queue.submit([encoder.finish()]);
+        self.submit(encoder.finish());
         self.check_errors()
+    }
+
+    /// Submits one command buffer; pending `write_bytes` data lands before it runs.
+    pub fn submit(&self, commands: wgpu::CommandBuffer) -> wgpu::SubmissionIndex {
+        self.pending_writes.store(0, std::sync::atomic::Ordering::Relaxed);
+        self.queue.submit([commands])
     }
 
     /// Blocks until all submitted work has finished, then reports any captured GPU error.
@@ -244,12 +257,13 @@ impl Gpu {
         )?;
         let mut encoder = self.device.create_command_encoder(&Default::default());
         encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, bytes);
-        self.queue.submit([encoder.finish()]);
+        self.submit(encoder.finish());
         read_mapped(self, &staging, bytes)
     }
 
-    /// Writes host bytes to the start of `buffer` and flushes them to the queue at once
-    /// (unflushed `write_buffer` calls are a known source of corruption).
+    /// Writes host bytes to the start of `buffer`. The data reaches the device before the next
+    /// submit's commands run, so per-step writes (a batch cursor, a learning rate) ride along
+    /// with the step's single submit; past a small bound, pending writes are flushed.
     pub fn write_bytes(&self, buffer: &wgpu::Buffer, data: &[u8]) {
         if data.is_empty() {
             return;
@@ -263,7 +277,11 @@ impl Gpu {
             &padded
         };
         self.queue.write_buffer(buffer, 0, data);
-        self.queue.submit(std::iter::empty());
+        let pending = self.pending_writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if pending >= MAX_PENDING_WRITES {
+            self.pending_writes.store(0, std::sync::atomic::Ordering::Relaxed);
+            self.queue.submit(std::iter::empty());
+        }
     }
 }
 

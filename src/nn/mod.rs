@@ -3,8 +3,13 @@
 
 pub mod arch;
 pub mod init;
+pub mod layers;
+pub mod network;
 pub mod param;
+pub mod preset;
+pub mod train;
 pub mod weights;
 
 pub use arch::{ArchError, Architecture, LayerSpec};
+pub use network::Network;
 pub use param::{Binder, Parameter};

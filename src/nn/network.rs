@@ -12,7 +12,6 @@ use crate::nn::init::Init;
 use crate::nn::layers::{BatchNorm2d, Conv2d, Linear};
 use crate::nn::param::{Binder, Parameter};
 use crate::tensor::Tensor;
-use crate::util::SeededRng;
 
 pub struct Network {
     pub arch: Architecture,
@@ -29,17 +28,55 @@ impl Network {
         let mut convs = Vec::with_capacity(arch.layers.len());
         let mut norms = Vec::with_capacity(arch.layers.len());
         for (i, layer) in arch.layers.iter().enumerate() {
-            let spec = Conv2dSpec { kernel: [layer.filter_height, layer.filter_width], stride: [layer.stride; 2] };
-            convs.push(Conv2d::new(gpu, &format!("layer{i}.conv"), cin[i], layer.filters, spec, false, &mut rng)?);
-            norms.push(BatchNorm2d::new(gpu, &format!("layer{i}.bn"), layer.filters)?);
+            let spec = Conv2dSpec {
+                kernel: [layer.filter_height, layer.filter_width],
+                stride: [layer.stride; 2],
+            };
+            convs.push(Conv2d::new(
+                gpu,
+                &format!("layer{i}.conv"),
+                cin[i],
+                layer.filters,
+                spec,
+                false,
+                &mut rng,
+            )?);
+            norms.push(BatchNorm2d::new(
+                gpu,
+                &format!("layer{i}.bn"),
+                layer.filters,
+            )?);
         }
-        let features: usize = arch.output_layers().iter().map(|&i| arch.layers[i].filters).sum();
-        let classifier = Linear::new(gpu, "classifier", features, arch.classes, Init::HeUniform { fan_in: features }, Init::Constant(0.0), &mut rng)?;
-        Ok(Network { arch: arch.clone(), convs, norms, classifier })
+        let features: usize = arch
+            .output_layers()
+            .iter()
+            .map(|&i| arch.layers[i].filters)
+            .sum();
+        let classifier = Linear::new(
+            gpu,
+            "classifier",
+            features,
+            arch.classes,
+            Init::HeUniform { fan_in: features },
+            Init::Constant(0.0),
+            &mut rng,
+        )?;
+        Ok(Network {
+            arch: arch.clone(),
+            convs,
+            norms,
+            classifier,
+        })
     }
 
     /// Records the forward pass of images `x` `[N, C, H, W]` and returns logits `[N, classes]`.
-    pub fn forward(&self, g: &mut Graph, b: &mut Binder, x: Value, train: bool) -> Result<Value, AutogradError> {
+    pub fn forward(
+        &self,
+        g: &mut Graph,
+        b: &mut Binder,
+        x: Value,
+        train: bool,
+    ) -> Result<Value, AutogradError> {
         let mut outputs: Vec<Value> = Vec::with_capacity(self.arch.layers.len());
         for (i, layer) in self.arch.layers.iter().enumerate() {
             let input = if layer.inputs.is_empty() {
@@ -52,7 +89,12 @@ impl Network {
             let y = self.norms[i].forward(g, b, y, train)?;
             outputs.push(ops::relu(g, y));
         }
-        let finals: Vec<Value> = self.arch.output_layers().iter().map(|&i| outputs[i]).collect();
+        let finals: Vec<Value> = self
+            .arch
+            .output_layers()
+            .iter()
+            .map(|&i| outputs[i])
+            .collect();
         let features = ops::concat_padded(g, &finals)?;
         let pooled = ops::global_avg_pool(g, features)?;
         self.classifier.forward(g, b, pooled)
@@ -71,7 +113,11 @@ impl Network {
 
     /// Parameters and batch-norm running statistics, by name (what a weights file holds).
     pub fn state(&self) -> Vec<(String, &Tensor)> {
-        let mut all: Vec<(String, &Tensor)> = self.parameters().into_iter().map(|p| (p.name.clone(), &p.tensor)).collect();
+        let mut all: Vec<(String, &Tensor)> = self
+            .parameters()
+            .into_iter()
+            .map(|p| (p.name.clone(), &p.tensor))
+            .collect();
         for (i, norm) in self.norms.iter().enumerate() {
             all.push((format!("layer{i}.bn.running_mean"), &norm.running.mean));
             all.push((format!("layer{i}.bn.running_var"), &norm.running.var));

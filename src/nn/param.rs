@@ -39,6 +39,12 @@ impl Binder {
         v
     }
 
+    /// Binds `p` to an existing value of `g` (gradient checks feed a layer their own inputs).
+    pub fn bind_to(&mut self, p: &Parameter, v: Value) {
+        self.values.insert(p.name.clone(), v);
+        self.bound.push((p.clone(), v));
+    }
+
     /// Every bound parameter with its value.
     pub fn bound(&self) -> &[(Parameter, Value)] {
         &self.bound

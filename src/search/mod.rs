@@ -2,7 +2,10 @@
 //! random) and the run directory that makes a search resumable.
 
 pub mod config;
+pub mod controller;
+pub mod driver;
 mod error;
+pub mod evaluator;
 pub mod random;
 pub mod record;
 pub mod run_dir;
@@ -10,7 +13,9 @@ pub mod space;
 pub mod state;
 
 pub use config::{ConfigError, SearchConfig, Strategy};
+pub use driver::{Search, SearchCost, SearchEnd, SearchEvent};
 pub use error::{SearchError, run_dir_error};
+pub use evaluator::ProxyTask;
 pub use record::{ChildRecord, ChildStatus, reward};
 pub use run_dir::RunDir;
 pub use space::{Decisions, SearchSpace, TokenKind};

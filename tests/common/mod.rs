@@ -2,6 +2,7 @@
 //! tolerance checks that print the seed, and central finite differences in f64.
 #![allow(dead_code)]
 
+pub mod gradcheck;
 pub mod reference;
 
 use std::sync::atomic::{AtomicU64, Ordering};

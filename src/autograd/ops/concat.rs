@@ -14,14 +14,22 @@ impl Op for ConcatPadded {
         "concat_padded"
     }
 
-    fn launches(&self, gpu: &Gpu, i: &[&Tensor], o: &[&Tensor]) -> Result<Vec<Launch>, KernelError> {
+    fn launches(
+        &self,
+        gpu: &Gpu,
+        i: &[&Tensor],
+        o: &[&Tensor],
+    ) -> Result<Vec<Launch>, KernelError> {
         concat::concat_padded_forward(gpu, i, o[0])
     }
 
     fn backward(&self, ctx: &mut BackwardCtx<'_>) -> Result<Vec<Option<Value>>, AutogradError> {
         let dy = ctx.grads[0].expect("gradient present");
-        let shapes: Vec<(Vec<usize>, DType)> =
-            ctx.inputs.iter().map(|&v| (ctx.graph.shape(v).to_vec(), DType::F32)).collect();
+        let shapes: Vec<(Vec<usize>, DType)> = ctx
+            .inputs
+            .iter()
+            .map(|&v| (ctx.graph.shape(v).to_vec(), DType::F32))
+            .collect();
         let grads = ctx.graph.push(ConcatPaddedBackward, &[dy], &shapes);
         Ok(grads.into_iter().map(Some).collect())
     }
@@ -38,7 +46,12 @@ impl Op for ConcatPaddedBackward {
         false
     }
 
-    fn launches(&self, gpu: &Gpu, i: &[&Tensor], o: &[&Tensor]) -> Result<Vec<Launch>, KernelError> {
+    fn launches(
+        &self,
+        gpu: &Gpu,
+        i: &[&Tensor],
+        o: &[&Tensor],
+    ) -> Result<Vec<Launch>, KernelError> {
         concat::concat_padded_backward(gpu, i[0], o)
     }
 }

@@ -14,7 +14,12 @@ impl Op for Embedding {
         "embedding"
     }
 
-    fn launches(&self, gpu: &Gpu, i: &[&Tensor], o: &[&Tensor]) -> Result<Vec<Launch>, KernelError> {
+    fn launches(
+        &self,
+        gpu: &Gpu,
+        i: &[&Tensor],
+        o: &[&Tensor],
+    ) -> Result<Vec<Launch>, KernelError> {
         Ok(vec![embedding::embedding_forward(gpu, i[0], i[1], o[0])?])
     }
 
@@ -22,7 +27,13 @@ impl Op for Embedding {
         let dout = ctx.grads[0].expect("gradient present");
         let (table, ids) = (ctx.inputs[0], ctx.inputs[1]);
         let shape = ctx.graph.shape(table).to_vec();
-        Ok(vec![Some(ctx.graph.push(EmbeddingBackward, &[dout, ids], &[(shape, DType::F32)])[0]), None])
+        Ok(vec![
+            Some(
+                ctx.graph
+                    .push(EmbeddingBackward, &[dout, ids], &[(shape, DType::F32)])[0],
+            ),
+            None,
+        ])
     }
 }
 
@@ -37,7 +48,12 @@ impl Op for EmbeddingBackward {
         false
     }
 
-    fn launches(&self, gpu: &Gpu, i: &[&Tensor], o: &[&Tensor]) -> Result<Vec<Launch>, KernelError> {
+    fn launches(
+        &self,
+        gpu: &Gpu,
+        i: &[&Tensor],
+        o: &[&Tensor],
+    ) -> Result<Vec<Launch>, KernelError> {
         Ok(vec![embedding::embedding_backward(gpu, i[0], i[1], o[0])?])
     }
 }
@@ -47,7 +63,17 @@ pub fn embedding(g: &mut Graph, table: Value, ids: Value) -> Result<Value, Autog
     let ts = g.shape(table).to_vec();
     let is = g.shape(ids).to_vec();
     if ts.len() != 2 || is.len() != 1 || g.dtype(ids) != DType::U32 {
-        return Err(shape_error("embedding", format!("table {ts:?} needs U32 ids [N], got {:?} {is:?}", g.dtype(ids))));
+        return Err(shape_error(
+            "embedding",
+            format!(
+                "table {ts:?} needs U32 ids [N], got {:?} {is:?}",
+                g.dtype(ids)
+            ),
+        ));
     }
-    Ok(g.push(Embedding, &[table, ids], &[(vec![is[0], ts[1]], DType::F32)])[0])
+    Ok(g.push(
+        Embedding,
+        &[table, ids],
+        &[(vec![is[0], ts[1]], DType::F32)],
+    )[0])
 }

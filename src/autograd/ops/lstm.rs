@@ -16,8 +16,15 @@ impl Op for LstmCell {
         "lstm_cell"
     }
 
-    fn launches(&self, gpu: &Gpu, i: &[&Tensor], o: &[&Tensor]) -> Result<Vec<Launch>, KernelError> {
-        Ok(vec![lstm::lstm_cell_forward(gpu, i[0], i[1], o[0], o[1], o[2])?])
+    fn launches(
+        &self,
+        gpu: &Gpu,
+        i: &[&Tensor],
+        o: &[&Tensor],
+    ) -> Result<Vec<Launch>, KernelError> {
+        Ok(vec![lstm::lstm_cell_forward(
+            gpu, i[0], i[1], o[0], o[1], o[2],
+        )?])
     }
 
     fn backward(&self, ctx: &mut BackwardCtx<'_>) -> Result<Vec<Option<Value>>, AutogradError> {
@@ -32,7 +39,11 @@ impl Op for LstmCell {
         let mut inputs = vec![act, c_prev, c, dh];
         inputs.extend(ctx.grads[1]);
         let gs = ctx.graph.shape(gates).to_vec();
-        let out = ctx.graph.push(LstmCellBackward, &inputs, &[(gs, DType::F32), (hs, DType::F32)]);
+        let out = ctx.graph.push(
+            LstmCellBackward,
+            &inputs,
+            &[(gs, DType::F32), (hs, DType::F32)],
+        );
         Ok(vec![Some(out[0]), Some(out[1])])
     }
 }
@@ -48,18 +59,43 @@ impl Op for LstmCellBackward {
         false
     }
 
-    fn launches(&self, gpu: &Gpu, i: &[&Tensor], o: &[&Tensor]) -> Result<Vec<Launch>, KernelError> {
-        Ok(vec![lstm::lstm_cell_backward(gpu, i[0], i[1], i[2], i[3], i.get(4).copied(), o[0], o[1])?])
+    fn launches(
+        &self,
+        gpu: &Gpu,
+        i: &[&Tensor],
+        o: &[&Tensor],
+    ) -> Result<Vec<Launch>, KernelError> {
+        Ok(vec![lstm::lstm_cell_backward(
+            gpu,
+            i[0],
+            i[1],
+            i[2],
+            i[3],
+            i.get(4).copied(),
+            o[0],
+            o[1],
+        )?])
     }
 }
 
 /// One LSTM cell step from gate pre-activations: returns `(h, c)`.
-pub fn lstm_cell(g: &mut Graph, gates: Value, c_prev: Value) -> Result<(Value, Value), AutogradError> {
+pub fn lstm_cell(
+    g: &mut Graph,
+    gates: Value,
+    c_prev: Value,
+) -> Result<(Value, Value), AutogradError> {
     let gs = g.shape(gates).to_vec();
     let cs = g.shape(c_prev).to_vec();
     if gs.len() != 2 || cs.len() != 2 || gs[0] != cs[0] || gs[1] != 4 * cs[1] {
-        return Err(shape_error("lstm_cell", format!("gates {gs:?} must be [B, 4H] for cell state {cs:?} [B, H]")));
+        return Err(shape_error(
+            "lstm_cell",
+            format!("gates {gs:?} must be [B, 4H] for cell state {cs:?} [B, H]"),
+        ));
     }
-    let out = g.push(LstmCell, &[gates, c_prev], &[(gs, DType::F32), (cs.clone(), DType::F32), (cs, DType::F32)]);
+    let out = g.push(
+        LstmCell,
+        &[gates, c_prev],
+        &[(gs, DType::F32), (cs.clone(), DType::F32), (cs, DType::F32)],
+    );
     Ok((out[2], out[1]))
 }

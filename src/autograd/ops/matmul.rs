@@ -20,9 +20,25 @@ impl Op for Matmul {
         "matmul"
     }
 
-    fn launches(&self, gpu: &Gpu, i: &[&Tensor], o: &[&Tensor]) -> Result<Vec<Launch>, KernelError> {
-        let spec = MatmulSpec { trans_a: self.trans_a, trans_b: self.trans_b, accumulate: false };
-        Ok(vec![matmul_kernel(gpu, i[0], i[1], i.get(2).copied(), o[0], spec)?])
+    fn launches(
+        &self,
+        gpu: &Gpu,
+        i: &[&Tensor],
+        o: &[&Tensor],
+    ) -> Result<Vec<Launch>, KernelError> {
+        let spec = MatmulSpec {
+            trans_a: self.trans_a,
+            trans_b: self.trans_b,
+            accumulate: false,
+        };
+        Ok(vec![matmul_kernel(
+            gpu,
+            i[0],
+            i[1],
+            i.get(2).copied(),
+            o[0],
+            spec,
+        )?])
     }
 
     fn backward(&self, ctx: &mut BackwardCtx<'_>) -> Result<Vec<Option<Value>>, AutogradError> {
@@ -31,18 +47,30 @@ impl Op for Matmul {
         let (ta, tb) = (self.trans_a, self.trans_b);
         // With Â = op(A), B̂ = op(B): dÂ = dC·B̂ᵀ and dB̂ = Âᵀ·dC, transposed back where A or B is.
         let da = if ctx.needs(0) {
-            Some(if ta { product(ctx.graph, b, dc, tb, true, None)? } else { product(ctx.graph, dc, b, false, !tb, None)? })
+            Some(if ta {
+                product(ctx.graph, b, dc, tb, true, None)?
+            } else {
+                product(ctx.graph, dc, b, false, !tb, None)?
+            })
         } else {
             None
         };
         let db = if ctx.needs(1) {
-            Some(if tb { product(ctx.graph, dc, a, true, ta, None)? } else { product(ctx.graph, a, dc, !ta, false, None)? })
+            Some(if tb {
+                product(ctx.graph, dc, a, true, ta, None)?
+            } else {
+                product(ctx.graph, a, dc, !ta, false, None)?
+            })
         } else {
             None
         };
         let mut grads = vec![da, db];
         if ctx.inputs.len() == 3 {
-            grads.push(if ctx.needs(2) { Some(column_sums(ctx.graph, dc)?) } else { None });
+            grads.push(if ctx.needs(2) {
+                Some(column_sums(ctx.graph, dc)?)
+            } else {
+                None
+            });
         }
         Ok(grads)
     }
@@ -63,12 +91,24 @@ fn dims(g: &Graph, x: Value, trans: bool) -> Result<(Option<usize>, usize, usize
     let (batch, r, c) = match s.len() {
         2 => (None, s[0], s[1]),
         3 => (Some(s[0]), s[1], s[2]),
-        _ => return Err(shape_error("matmul", format!("operands must be rank 2 or 3, got {s:?}"))),
+        _ => {
+            return Err(shape_error(
+                "matmul",
+                format!("operands must be rank 2 or 3, got {s:?}"),
+            ));
+        }
     };
     Ok(if trans { (batch, c, r) } else { (batch, r, c) })
 }
 
-fn product(g: &mut Graph, a: Value, b: Value, trans_a: bool, trans_b: bool, bias: Option<Value>) -> Result<Value, AutogradError> {
+fn product(
+    g: &mut Graph,
+    a: Value,
+    b: Value,
+    trans_a: bool,
+    trans_b: bool,
+    bias: Option<Value>,
+) -> Result<Value, AutogradError> {
     let (ba, m, k) = dims(g, a, trans_a)?;
     let (bb, k2, n) = dims(g, b, trans_b)?;
     if ba != bb || k != k2 {
@@ -83,7 +123,10 @@ fn product(g: &mut Graph, a: Value, b: Value, trans_a: bool, trans_b: bool, bias
     }
     if let Some(bias) = bias {
         if g.shape(bias) != [n] {
-            return Err(shape_error("matmul", format!("bias is {:?}, expected [{n}]", g.shape(bias))));
+            return Err(shape_error(
+                "matmul",
+                format!("bias is {:?}, expected [{n}]", g.shape(bias)),
+            ));
         }
     }
     let shape = match ba {
@@ -95,7 +138,13 @@ fn product(g: &mut Graph, a: Value, b: Value, trans_a: bool, trans_b: bool, bias
 }
 
 /// `op(A)·op(B)`: rank 2 (`[M,K]·[K,N]`) or batched rank 3 with equal batch.
-pub fn matmul(g: &mut Graph, a: Value, b: Value, trans_a: bool, trans_b: bool) -> Result<Value, AutogradError> {
+pub fn matmul(
+    g: &mut Graph,
+    a: Value,
+    b: Value,
+    trans_a: bool,
+    trans_b: bool,
+) -> Result<Value, AutogradError> {
     product(g, a, b, trans_a, trans_b, None)
 }
 

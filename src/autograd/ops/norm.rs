@@ -25,9 +25,16 @@ impl Op for BatchNormTrain {
         "batch_norm_train"
     }
 
-    fn launches(&self, gpu: &Gpu, i: &[&Tensor], o: &[&Tensor]) -> Result<Vec<Launch>, KernelError> {
+    fn launches(
+        &self,
+        gpu: &Gpu,
+        i: &[&Tensor],
+        o: &[&Tensor],
+    ) -> Result<Vec<Launch>, KernelError> {
         let r = &self.running;
-        batchnorm::batch_norm_train_forward(gpu, i[0], i[1], i[2], &r.mean, &r.var, o[0], o[1], o[2], self.spec)
+        batchnorm::batch_norm_train_forward(
+            gpu, i[0], i[1], i[2], &r.mean, &r.var, o[0], o[1], o[2], self.spec,
+        )
     }
 
     fn backward(&self, ctx: &mut BackwardCtx<'_>) -> Result<Vec<Option<Value>>, AutogradError> {
@@ -56,7 +63,12 @@ impl Op for BatchNormBackward {
         false
     }
 
-    fn launches(&self, gpu: &Gpu, i: &[&Tensor], o: &[&Tensor]) -> Result<Vec<Launch>, KernelError> {
+    fn launches(
+        &self,
+        gpu: &Gpu,
+        i: &[&Tensor],
+        o: &[&Tensor],
+    ) -> Result<Vec<Launch>, KernelError> {
         batchnorm::batch_norm_backward(gpu, i[0], i[1], i[2], i[3], i[4], o[0], o[1], o[2])
     }
 }
@@ -76,39 +88,91 @@ impl Op for BatchNormInference {
         false
     }
 
-    fn launches(&self, gpu: &Gpu, i: &[&Tensor], o: &[&Tensor]) -> Result<Vec<Launch>, KernelError> {
+    fn launches(
+        &self,
+        gpu: &Gpu,
+        i: &[&Tensor],
+        o: &[&Tensor],
+    ) -> Result<Vec<Launch>, KernelError> {
         let r = &self.running;
-        Ok(vec![batchnorm::batch_norm_inference(gpu, i[0], i[1], i[2], &r.mean, &r.var, o[0], self.spec)?])
+        Ok(vec![batchnorm::batch_norm_inference(
+            gpu, i[0], i[1], i[2], &r.mean, &r.var, o[0], self.spec,
+        )?])
     }
 }
 
-fn check(g: &Graph, x: Value, gamma: Value, beta: Value, running: &RunningStats) -> Result<usize, AutogradError> {
+fn check(
+    g: &Graph,
+    x: Value,
+    gamma: Value,
+    beta: Value,
+    running: &RunningStats,
+) -> Result<usize, AutogradError> {
     let xs = g.shape(x);
     if xs.len() != 2 && xs.len() != 4 {
-        return Err(shape_error("batch_norm", format!("input must be [N, C] or [N, C, H, W], got {xs:?}")));
+        return Err(shape_error(
+            "batch_norm",
+            format!("input must be [N, C] or [N, C, H, W], got {xs:?}"),
+        ));
     }
     let c = xs[1];
-    for (name, shape) in [("gamma", g.shape(gamma)), ("beta", g.shape(beta)), ("running mean", running.mean.shape()), ("running var", running.var.shape())] {
+    for (name, shape) in [
+        ("gamma", g.shape(gamma)),
+        ("beta", g.shape(beta)),
+        ("running mean", running.mean.shape()),
+        ("running var", running.var.shape()),
+    ] {
         if shape != [c] {
-            return Err(shape_error("batch_norm", format!("{name} is {shape:?}, expected [{c}] for input {xs:?}")));
+            return Err(shape_error(
+                "batch_norm",
+                format!("{name} is {shape:?}, expected [{c}] for input {xs:?}"),
+            ));
         }
     }
     Ok(c)
 }
 
 /// Training-mode batch norm: normalises with batch statistics and updates `running`.
-pub fn batch_norm_train(g: &mut Graph, x: Value, gamma: Value, beta: Value, running: &RunningStats, spec: BatchNormSpec) -> Result<Value, AutogradError> {
+pub fn batch_norm_train(
+    g: &mut Graph,
+    x: Value,
+    gamma: Value,
+    beta: Value,
+    running: &RunningStats,
+    spec: BatchNormSpec,
+) -> Result<Value, AutogradError> {
     let c = check(g, x, gamma, beta, running)?;
     let xs = g.shape(x).to_vec();
-    let op = BatchNormTrain { running: running.clone(), spec };
-    let out = g.push(op, &[x, gamma, beta], &[(xs, DType::F32), (vec![c], DType::F32), (vec![c], DType::F32)]);
+    let op = BatchNormTrain {
+        running: running.clone(),
+        spec,
+    };
+    let out = g.push(
+        op,
+        &[x, gamma, beta],
+        &[
+            (xs, DType::F32),
+            (vec![c], DType::F32),
+            (vec![c], DType::F32),
+        ],
+    );
     Ok(out[0])
 }
 
 /// Inference-mode batch norm with the running statistics.
-pub fn batch_norm_inference(g: &mut Graph, x: Value, gamma: Value, beta: Value, running: &RunningStats, spec: BatchNormSpec) -> Result<Value, AutogradError> {
+pub fn batch_norm_inference(
+    g: &mut Graph,
+    x: Value,
+    gamma: Value,
+    beta: Value,
+    running: &RunningStats,
+    spec: BatchNormSpec,
+) -> Result<Value, AutogradError> {
     check(g, x, gamma, beta, running)?;
     let xs = g.shape(x).to_vec();
-    let op = BatchNormInference { running: running.clone(), spec };
+    let op = BatchNormInference {
+        running: running.clone(),
+        spec,
+    };
     Ok(g.push(op, &[x, gamma, beta], &[(xs, DType::F32)])[0])
 }

@@ -10,8 +10,15 @@ use crate::tensor::Tensor;
 /// One parameter's update rule and the state it keeps.
 #[derive(Clone)]
 pub enum Update {
-    Sgd { velocity: Tensor, spec: SgdSpec },
-    Adam { m: Tensor, v: Tensor, spec: AdamSpec },
+    Sgd {
+        velocity: Tensor,
+        spec: SgdSpec,
+    },
+    Adam {
+        m: Tensor,
+        v: Tensor,
+        spec: AdamSpec,
+    },
 }
 
 struct ApplyUpdate {
@@ -32,10 +39,19 @@ impl Op for ApplyUpdate {
         false
     }
 
-    fn launches(&self, gpu: &Gpu, i: &[&Tensor], _: &[&Tensor]) -> Result<Vec<Launch>, KernelError> {
+    fn launches(
+        &self,
+        gpu: &Gpu,
+        i: &[&Tensor],
+        _: &[&Tensor],
+    ) -> Result<Vec<Launch>, KernelError> {
         let launch = match &self.update {
-            Update::Sgd { velocity, spec } => optim::sgd_update(gpu, &self.param, i[0], velocity, &self.scalars, *spec)?,
-            Update::Adam { m, v, spec } => optim::adam_update(gpu, &self.param, i[0], m, v, &self.scalars, *spec)?,
+            Update::Sgd { velocity, spec } => {
+                optim::sgd_update(gpu, &self.param, i[0], velocity, &self.scalars, *spec)?
+            }
+            Update::Adam { m, v, spec } => {
+                optim::adam_update(gpu, &self.param, i[0], m, v, &self.scalars, *spec)?
+            }
         };
         Ok(vec![launch])
     }
@@ -45,5 +61,12 @@ impl Op for ApplyUpdate {
 /// and step count, written by the host once per step.
 pub fn apply_update(g: &mut Graph, param: &Tensor, grad: Value, scalars: &Tensor, update: Update) {
     g.set_phase(Phase::Update);
-    g.push_effect(ApplyUpdate { param: param.clone(), scalars: scalars.clone(), update }, &[grad]);
+    g.push_effect(
+        ApplyUpdate {
+            param: param.clone(),
+            scalars: scalars.clone(),
+            update,
+        },
+        &[grad],
+    );
 }

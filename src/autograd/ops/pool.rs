@@ -18,15 +18,31 @@ impl Op for Pool2d {
         }
     }
 
-    fn launches(&self, gpu: &Gpu, i: &[&Tensor], o: &[&Tensor]) -> Result<Vec<Launch>, KernelError> {
-        Ok(vec![pool::pool2d_forward(gpu, i[0], o[0], o.get(1).copied(), self.0)?])
+    fn launches(
+        &self,
+        gpu: &Gpu,
+        i: &[&Tensor],
+        o: &[&Tensor],
+    ) -> Result<Vec<Launch>, KernelError> {
+        Ok(vec![pool::pool2d_forward(
+            gpu,
+            i[0],
+            o[0],
+            o.get(1).copied(),
+            self.0,
+        )?])
     }
 
     fn backward(&self, ctx: &mut BackwardCtx<'_>) -> Result<Vec<Option<Value>>, AutogradError> {
         let dy = ctx.grads[0].expect("gradient present");
         let shape = ctx.graph.shape(ctx.inputs[0]).to_vec();
-        let inputs: Vec<Value> = std::iter::once(dy).chain(ctx.outputs.get(1).copied()).collect();
-        Ok(vec![Some(ctx.graph.push(Pool2dBackward(self.0), &inputs, &[(shape, DType::F32)])[0])])
+        let inputs: Vec<Value> = std::iter::once(dy)
+            .chain(ctx.outputs.get(1).copied())
+            .collect();
+        Ok(vec![Some(
+            ctx.graph
+                .push(Pool2dBackward(self.0), &inputs, &[(shape, DType::F32)])[0],
+        )])
     }
 }
 
@@ -41,8 +57,19 @@ impl Op for Pool2dBackward {
         false
     }
 
-    fn launches(&self, gpu: &Gpu, i: &[&Tensor], o: &[&Tensor]) -> Result<Vec<Launch>, KernelError> {
-        Ok(vec![pool::pool2d_backward(gpu, i[0], i.get(1).copied(), o[0], self.0)?])
+    fn launches(
+        &self,
+        gpu: &Gpu,
+        i: &[&Tensor],
+        o: &[&Tensor],
+    ) -> Result<Vec<Launch>, KernelError> {
+        Ok(vec![pool::pool2d_backward(
+            gpu,
+            i[0],
+            i.get(1).copied(),
+            o[0],
+            self.0,
+        )?])
     }
 }
 
@@ -54,14 +81,22 @@ impl Op for GlobalAvgPool {
         "global_avg_pool"
     }
 
-    fn launches(&self, gpu: &Gpu, i: &[&Tensor], o: &[&Tensor]) -> Result<Vec<Launch>, KernelError> {
+    fn launches(
+        &self,
+        gpu: &Gpu,
+        i: &[&Tensor],
+        o: &[&Tensor],
+    ) -> Result<Vec<Launch>, KernelError> {
         Ok(vec![pool::global_avg_pool_forward(gpu, i[0], o[0])?])
     }
 
     fn backward(&self, ctx: &mut BackwardCtx<'_>) -> Result<Vec<Option<Value>>, AutogradError> {
         let dy = ctx.grads[0].expect("gradient present");
         let shape = ctx.graph.shape(ctx.inputs[0]).to_vec();
-        Ok(vec![Some(ctx.graph.push(GlobalAvgPoolBackward, &[dy], &[(shape, DType::F32)])[0])])
+        Ok(vec![Some(
+            ctx.graph
+                .push(GlobalAvgPoolBackward, &[dy], &[(shape, DType::F32)])[0],
+        )])
     }
 }
 
@@ -76,7 +111,12 @@ impl Op for GlobalAvgPoolBackward {
         false
     }
 
-    fn launches(&self, gpu: &Gpu, i: &[&Tensor], o: &[&Tensor]) -> Result<Vec<Launch>, KernelError> {
+    fn launches(
+        &self,
+        gpu: &Gpu,
+        i: &[&Tensor],
+        o: &[&Tensor],
+    ) -> Result<Vec<Launch>, KernelError> {
         Ok(vec![pool::global_avg_pool_backward(gpu, i[0], o[0])?])
     }
 }
@@ -84,7 +124,10 @@ impl Op for GlobalAvgPoolBackward {
 fn check_nchw(g: &Graph, op: &'static str, x: Value) -> Result<Vec<usize>, AutogradError> {
     let s = g.shape(x).to_vec();
     if s.len() != 4 {
-        return Err(shape_error(op, format!("input must be [N, C, H, W], got {s:?}")));
+        return Err(shape_error(
+            op,
+            format!("input must be [N, C, H, W], got {s:?}"),
+        ));
     }
     Ok(s)
 }

@@ -22,7 +22,12 @@ impl Op for Reduce {
         }
     }
 
-    fn launches(&self, gpu: &Gpu, i: &[&Tensor], o: &[&Tensor]) -> Result<Vec<Launch>, KernelError> {
+    fn launches(
+        &self,
+        gpu: &Gpu,
+        i: &[&Tensor],
+        o: &[&Tensor],
+    ) -> Result<Vec<Launch>, KernelError> {
         reduce_axis(gpu, i[0], self.axis, self.reduction, o[0])
     }
 
@@ -33,7 +38,14 @@ impl Op for Reduce {
             Reduction::Sum => 1.0,
             Reduction::Mean => 1.0 / shape[self.axis] as f32,
         };
-        let dx = ctx.graph.push(Broadcast { axis: self.axis, alpha }, &[dy], &[(shape, DType::F32)]);
+        let dx = ctx.graph.push(
+            Broadcast {
+                axis: self.axis,
+                alpha,
+            },
+            &[dy],
+            &[(shape, DType::F32)],
+        );
         Ok(vec![Some(dx[0])])
     }
 }
@@ -49,8 +61,15 @@ impl Op for Broadcast {
         "broadcast_axis"
     }
 
-    fn launches(&self, gpu: &Gpu, i: &[&Tensor], o: &[&Tensor]) -> Result<Vec<Launch>, KernelError> {
-        Ok(vec![broadcast_axis(gpu, i[0], self.axis, self.alpha, o[0])?])
+    fn launches(
+        &self,
+        gpu: &Gpu,
+        i: &[&Tensor],
+        o: &[&Tensor],
+    ) -> Result<Vec<Launch>, KernelError> {
+        Ok(vec![broadcast_axis(
+            gpu, i[0], self.axis, self.alpha, o[0],
+        )?])
     }
 
     fn backward(&self, ctx: &mut BackwardCtx<'_>) -> Result<Vec<Option<Value>>, AutogradError> {
@@ -60,12 +79,25 @@ impl Op for Broadcast {
     }
 }
 
-fn reduce(g: &mut Graph, x: Value, axis: usize, reduction: Reduction) -> Result<Value, AutogradError> {
+fn reduce(
+    g: &mut Graph,
+    x: Value,
+    axis: usize,
+    reduction: Reduction,
+) -> Result<Value, AutogradError> {
     let shape = g.shape(x).to_vec();
     if axis >= shape.len() {
-        return Err(shape_error("reduce", format!("axis {axis} out of range for {shape:?}")));
+        return Err(shape_error(
+            "reduce",
+            format!("axis {axis} out of range for {shape:?}"),
+        ));
     }
-    let mut out: Vec<usize> = shape.iter().enumerate().filter(|&(i, _)| i != axis).map(|(_, &d)| d).collect();
+    let mut out: Vec<usize> = shape
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i != axis)
+        .map(|(_, &d)| d)
+        .collect();
     if out.is_empty() {
         out.push(1);
     }

@@ -18,20 +18,40 @@ pub struct BatchNorm2d {
 }
 
 /// PyTorch's defaults: eps 1e-5, momentum 0.1.
-pub const DEFAULT_BATCH_NORM: BatchNormSpec = BatchNormSpec { eps: 1e-5, momentum: 0.1 };
+pub const DEFAULT_BATCH_NORM: BatchNormSpec = BatchNormSpec {
+    eps: 1e-5,
+    momentum: 0.1,
+};
 
 impl BatchNorm2d {
     pub fn new(gpu: &Arc<Gpu>, name: &str, channels: usize) -> Result<BatchNorm2d, DeviceError> {
         Ok(BatchNorm2d {
-            gamma: Parameter { name: format!("{name}.gamma"), tensor: Tensor::full(gpu, &[channels], 1.0)?, decay: false },
-            beta: Parameter { name: format!("{name}.beta"), tensor: Tensor::zeros(gpu, &[channels])?, decay: false },
-            running: RunningStats { mean: Tensor::zeros(gpu, &[channels])?, var: Tensor::full(gpu, &[channels], 1.0)? },
+            gamma: Parameter {
+                name: format!("{name}.gamma"),
+                tensor: Tensor::full(gpu, &[channels], 1.0)?,
+                decay: false,
+            },
+            beta: Parameter {
+                name: format!("{name}.beta"),
+                tensor: Tensor::zeros(gpu, &[channels])?,
+                decay: false,
+            },
+            running: RunningStats {
+                mean: Tensor::zeros(gpu, &[channels])?,
+                var: Tensor::full(gpu, &[channels], 1.0)?,
+            },
             spec: DEFAULT_BATCH_NORM,
         })
     }
 
     /// Batch statistics (and a running-statistics update) when `train`, else running statistics.
-    pub fn forward(&self, g: &mut Graph, b: &mut Binder, x: Value, train: bool) -> Result<Value, AutogradError> {
+    pub fn forward(
+        &self,
+        g: &mut Graph,
+        b: &mut Binder,
+        x: Value,
+        train: bool,
+    ) -> Result<Value, AutogradError> {
         let gamma = b.bind(g, &self.gamma);
         let beta = b.bind(g, &self.beta);
         if train {

@@ -17,15 +17,34 @@ pub struct Conv2d {
 
 impl Conv2d {
     /// He-normal weights; bias (zeros) only when `bias` (omit it before batch norm).
-    pub fn new(gpu: &Arc<Gpu>, name: &str, cin: usize, cout: usize, spec: Conv2dSpec, bias: bool, rng: &mut SeededRng) -> Result<Conv2d, DeviceError> {
+    pub fn new(
+        gpu: &Arc<Gpu>,
+        name: &str,
+        cin: usize,
+        cout: usize,
+        spec: Conv2dSpec,
+        bias: bool,
+        rng: &mut SeededRng,
+    ) -> Result<Conv2d, DeviceError> {
         let [kh, kw] = spec.kernel;
         let weight = Parameter {
             name: format!("{name}.weight"),
-            tensor: init::tensor(gpu, &[cout, cin, kh, kw], Init::HeNormal { fan_in: cin * kh * kw }, rng)?,
+            tensor: init::tensor(
+                gpu,
+                &[cout, cin, kh, kw],
+                Init::HeNormal {
+                    fan_in: cin * kh * kw,
+                },
+                rng,
+            )?,
             decay: true,
         };
         let bias = if bias {
-            Some(Parameter { name: format!("{name}.bias"), tensor: init::tensor(gpu, &[cout], Init::Constant(0.0), rng)?, decay: false })
+            Some(Parameter {
+                name: format!("{name}.bias"),
+                tensor: init::tensor(gpu, &[cout], Init::Constant(0.0), rng)?,
+                decay: false,
+            })
         } else {
             None
         };

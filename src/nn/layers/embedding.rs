@@ -13,14 +13,30 @@ pub struct Embedding {
 }
 
 impl Embedding {
-    pub fn new(gpu: &Arc<Gpu>, name: &str, vocabulary: usize, dim: usize, table_init: Init, rng: &mut SeededRng) -> Result<Embedding, DeviceError> {
+    pub fn new(
+        gpu: &Arc<Gpu>,
+        name: &str,
+        vocabulary: usize,
+        dim: usize,
+        table_init: Init,
+        rng: &mut SeededRng,
+    ) -> Result<Embedding, DeviceError> {
         Ok(Embedding {
-            table: Parameter { name: format!("{name}.table"), tensor: init::tensor(gpu, &[vocabulary, dim], table_init, rng)?, decay: false },
+            table: Parameter {
+                name: format!("{name}.table"),
+                tensor: init::tensor(gpu, &[vocabulary, dim], table_init, rng)?,
+                decay: false,
+            },
         })
     }
 
     /// Rows for U32 `ids` `[N]`: `[N, D]`.
-    pub fn forward(&self, g: &mut Graph, b: &mut Binder, ids: Value) -> Result<Value, AutogradError> {
+    pub fn forward(
+        &self,
+        g: &mut Graph,
+        b: &mut Binder,
+        ids: Value,
+    ) -> Result<Value, AutogradError> {
         let table = b.bind(g, &self.table);
         ops::embedding(g, table, ids)
     }

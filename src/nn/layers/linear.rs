@@ -15,10 +15,26 @@ pub struct Linear {
 
 impl Linear {
     /// Weights from `init` (He-uniform for classifiers, uniform(-a, a) for the controller).
-    pub fn new(gpu: &Arc<Gpu>, name: &str, inputs: usize, outputs: usize, weight_init: Init, bias_init: Init, rng: &mut SeededRng) -> Result<Linear, DeviceError> {
+    pub fn new(
+        gpu: &Arc<Gpu>,
+        name: &str,
+        inputs: usize,
+        outputs: usize,
+        weight_init: Init,
+        bias_init: Init,
+        rng: &mut SeededRng,
+    ) -> Result<Linear, DeviceError> {
         Ok(Linear {
-            weight: Parameter { name: format!("{name}.weight"), tensor: init::tensor(gpu, &[inputs, outputs], weight_init, rng)?, decay: true },
-            bias: Parameter { name: format!("{name}.bias"), tensor: init::tensor(gpu, &[outputs], bias_init, rng)?, decay: false },
+            weight: Parameter {
+                name: format!("{name}.weight"),
+                tensor: init::tensor(gpu, &[inputs, outputs], weight_init, rng)?,
+                decay: true,
+            },
+            bias: Parameter {
+                name: format!("{name}.bias"),
+                tensor: init::tensor(gpu, &[outputs], bias_init, rng)?,
+                decay: false,
+            },
         })
     }
 

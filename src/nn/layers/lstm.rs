@@ -29,12 +29,27 @@ pub struct LstmState {
 
 impl Lstm {
     /// `layers` stacked cells of `hidden` units over inputs of `input` features.
-    pub fn new(gpu: &Arc<Gpu>, name: &str, input: usize, hidden: usize, layers: usize, weight_init: Init, rng: &mut SeededRng) -> Result<Lstm, DeviceError> {
+    pub fn new(
+        gpu: &Arc<Gpu>,
+        name: &str,
+        input: usize,
+        hidden: usize,
+        layers: usize,
+        weight_init: Init,
+        rng: &mut SeededRng,
+    ) -> Result<Lstm, DeviceError> {
         let mut out = Vec::with_capacity(layers);
         for l in 0..layers {
             let fan_in = if l == 0 { input } else { hidden };
-            let p = |suffix: &str, shape: &[usize], rng: &mut SeededRng| -> Result<Parameter, DeviceError> {
-                Ok(Parameter { name: format!("{name}.{l}.{suffix}"), tensor: init::tensor(gpu, shape, weight_init, rng)?, decay: false })
+            let p = |suffix: &str,
+                     shape: &[usize],
+                     rng: &mut SeededRng|
+             -> Result<Parameter, DeviceError> {
+                Ok(Parameter {
+                    name: format!("{name}.{l}.{suffix}"),
+                    tensor: init::tensor(gpu, shape, weight_init, rng)?,
+                    decay: false,
+                })
             };
             out.push(LstmLayer {
                 w_input: p("w_input", &[fan_in, 4 * hidden], rng)?,
@@ -42,19 +57,34 @@ impl Lstm {
                 bias: p("bias", &[4 * hidden], rng)?,
             });
         }
-        Ok(Lstm { layers: out, hidden })
+        Ok(Lstm {
+            layers: out,
+            hidden,
+        })
     }
 
     /// Zero state for a batch of `batch`.
     pub fn zero_state(&self, g: &mut Graph, batch: usize) -> Result<LstmState, AutogradError> {
         let zero = g.constant(&[batch, self.hidden], 0.0, "lstm zero state")?;
-        Ok(LstmState { h: vec![zero; self.layers.len()], c: vec![zero; self.layers.len()] })
+        Ok(LstmState {
+            h: vec![zero; self.layers.len()],
+            c: vec![zero; self.layers.len()],
+        })
     }
 
     /// One time step: `x` `[B, in]` -> top hidden `[B, H]` and the new state.
-    pub fn step(&self, g: &mut Graph, b: &mut Binder, x: Value, state: &LstmState) -> Result<(Value, LstmState), AutogradError> {
+    pub fn step(
+        &self,
+        g: &mut Graph,
+        b: &mut Binder,
+        x: Value,
+        state: &LstmState,
+    ) -> Result<(Value, LstmState), AutogradError> {
         let mut input = x;
-        let mut next = LstmState { h: Vec::new(), c: Vec::new() };
+        let mut next = LstmState {
+            h: Vec::new(),
+            c: Vec::new(),
+        };
         for (l, layer) in self.layers.iter().enumerate() {
             let wx = b.bind(g, &layer.w_input);
             let wh = b.bind(g, &layer.w_hidden);
@@ -71,6 +101,9 @@ impl Lstm {
     }
 
     pub fn parameters(&self) -> Vec<&Parameter> {
-        self.layers.iter().flat_map(|l| [&l.w_input, &l.w_hidden, &l.bias]).collect()
+        self.layers
+            .iter()
+            .flat_map(|l| [&l.w_input, &l.w_hidden, &l.bias])
+            .collect()
     }
 }

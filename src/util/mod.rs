@@ -1,5 +1,7 @@
 //! Small helpers shared by every layer.
 
+pub mod date;
+
 /// Formats a byte count as B/KiB/MiB/GiB.
 pub fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];

@@ -1,0 +1,342 @@
+//! `nasgpu search`: NAS-RL (or random) search on a dataset, resumable from its run directory.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
+
+use super::interrupt::Interrupt;
+use super::{CliError, DeviceArgs};
+use crate::data::{self, Amount, DataSource, DeviceDataset, Sampling};
+use crate::device::Gpu;
+use crate::search::{
+    ProxyTask, RunDir, Search, SearchConfig, SearchEnd, SearchEvent, SearchState, Strategy,
+};
+
+#[derive(Debug, clap::Args)]
+pub struct SearchArgs {
+    /// Search configuration (JSON). Without it: a small demo search that finishes in minutes on
+    /// software Vulkan; see assets/configs/ for the paper's space.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Folder holding IDX (MNIST/Fashion-MNIST) or CIFAR-10/100 binary files.
+    #[arg(long, conflicts_with = "dataset")]
+    pub data: Option<PathBuf>,
+    /// bundled (default), fashion-mnist, mnist, cifar10, cifar100.
+    #[arg(long)]
+    pub dataset: Option<String>,
+    #[arg(long, value_enum)]
+    pub strategy: Option<Strategy>,
+    /// Children to train in all.
+    #[arg(long)]
+    pub budget: Option<usize>,
+    /// Architectures sampled per controller update (m).
+    #[arg(long)]
+    pub children_per_step: Option<usize>,
+    /// Epochs each child is trained for its reward.
+    #[arg(long)]
+    pub child_epochs: Option<usize>,
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Run directory to create (default: runs/search-<strategy>-<date>).
+    #[arg(long, conflicts_with = "resume")]
+    pub out: Option<PathBuf>,
+    /// Continue the search in this run directory (after Ctrl-C or a crash). --budget may raise
+    /// its budget; other settings come from the run directory.
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+}
+
+/// The data a run was started on, kept in the run directory for `--resume`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct RunData {
+    data: Option<PathBuf>,
+    dataset: Option<String>,
+}
+
+const RUN_DATA_FILE: &str = "data.json";
+
+fn err(e: impl std::fmt::Display) -> CliError {
+    CliError(e.to_string())
+}
+
+/// The configuration: the file or the quick demo, with command-line overrides.
+fn configure(args: &SearchArgs) -> Result<SearchConfig, CliError> {
+    let mut config = match &args.config {
+        Some(path) => SearchConfig::load(path).map_err(err)?,
+        None => SearchConfig::quick(),
+    };
+    if let Some(s) = args.strategy {
+        config.run.strategy = s;
+    }
+    if let Some(b) = args.budget {
+        config.run.budget = b;
+    }
+    if let Some(m) = args.children_per_step {
+        config.reinforce.children_per_step = m;
+    }
+    if let Some(e) = args.child_epochs {
+        config.child.epochs = e;
+    }
+    if let Some(s) = args.seed {
+        config.run.seed = s;
+    }
+    config
+        .validate()
+        .map_err(|e| CliError(format!("command line: {}: {}", e.field, e.message)))?;
+    Ok(config)
+}
+
+/// Proxy task: a stratified validation split (never the test set) and a seeded training subset.
+fn proxy(
+    gpu: &Arc<Gpu>,
+    source: &DataSource,
+    config: &SearchConfig,
+) -> Result<(ProxyTask, String), CliError> {
+    let tt = data::load(source).map_err(err)?;
+    let seed = config.run.seed;
+    let c = &config.child;
+    let split = data::split_train_validation(
+        &tt.train,
+        Amount::Count(c.validation_images),
+        Sampling::Stratified,
+        seed,
+    )
+    .map_err(err)?;
+    let train_ids = if c.train_images == 0 || c.train_images >= split.train.len() {
+        split.train
+    } else {
+        data::subset(
+            &tt.train,
+            &split.train,
+            Amount::Count(c.train_images),
+            Sampling::Stratified,
+            seed,
+        )
+        .map_err(err)?
+    };
+    let stats = tt.train.channel_stats();
+    let device = Arc::new(DeviceDataset::upload(gpu, &tt.train, &stats).map_err(err)?);
+    let summary = format!(
+        "{} (child training {}, validation {})",
+        tt.name,
+        train_ids.len(),
+        split.validation.len()
+    );
+    Ok((
+        ProxyTask {
+            data: device,
+            train_ids,
+            val_ids: split.validation,
+            augment: tt.format.default_augment(),
+        },
+        summary,
+    ))
+}
+
+fn default_out(strategy: Strategy) -> PathBuf {
+    let stamp = crate::util::date::utc_string(std::time::SystemTime::now())
+        .replace([' ', ':'], "")
+        .replace("UTC", "");
+    PathBuf::from(format!(
+        "runs/search-{}-{stamp}",
+        format!("{strategy:?}").to_lowercase()
+    ))
+}
+
+fn open_run(
+    args: &SearchArgs,
+) -> Result<(RunDir, SearchConfig, SearchState, DataSource), CliError> {
+    if let Some(dir) = &args.resume {
+        let overrides = args.config.is_some()
+            || args.strategy.is_some()
+            || args.children_per_step.is_some()
+            || args.child_epochs.is_some()
+            || args.seed.is_some();
+        if overrides {
+            return Err(CliError("--resume takes its settings from the run directory; only --budget (and the data location) may be given".into()));
+        }
+        let (run, mut config, state) = RunDir::open(dir).map_err(err)?;
+        if let Some(b) = args.budget {
+            config.run.budget = b;
+            run.write_file(
+                "config.json",
+                serde_json::to_string_pretty(&config)
+                    .expect("config")
+                    .as_bytes(),
+            )
+            .map_err(err)?;
+        }
+        let saved: RunData = std::fs::read_to_string(dir.join(RUN_DATA_FILE))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or(RunData {
+                data: None,
+                dataset: None,
+            });
+        let (d, n) = if args.data.is_some() || args.dataset.is_some() {
+            (args.data.clone(), args.dataset.clone())
+        } else {
+            (saved.data, saved.dataset)
+        };
+        let source = DataSource::from_args(d.as_deref(), n.as_deref()).map_err(err)?;
+        return Ok((run, config, state, source));
+    }
+    let config = configure(args)?;
+    if args.config.is_none() {
+        eprintln!(
+            "config    built-in quick demo (no --config): {} layers, filters {:?}, {} children; assets/configs/ has the paper's space",
+            config.space.layers, config.space.filter_counts, config.run.budget
+        );
+    }
+    let source =
+        DataSource::from_args(args.data.as_deref(), args.dataset.as_deref()).map_err(err)?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out(config.run.strategy));
+    let run = RunDir::create(&out, &config).map_err(err)?;
+    let run_data = RunData {
+        data: args.data.clone(),
+        dataset: args.dataset.clone(),
+    };
+    run.write_file(
+        RUN_DATA_FILE,
+        serde_json::to_string_pretty(&run_data)
+            .expect("data")
+            .as_bytes(),
+    )
+    .map_err(err)?;
+    let state = SearchState::new(config.run.seed);
+    Ok((run, config, state, source))
+}
+
+fn write_summary(search: &Search, path: &Path, end: SearchEnd) -> Result<(), CliError> {
+    let history = search.run_dir().history();
+    let best = search.run_dir().best();
+    let mut rewards: Vec<f64> = history.iter().map(|r| r.reward).collect();
+    rewards.sort_by(|a, b| b.total_cmp(a));
+    let top5 = &rewards[..rewards.len().min(5)];
+    let cost = search.cost;
+    let doc = serde_json::json!({
+        "status": if end == SearchEnd::Finished { "finished" } else { "interrupted" },
+        "children": history.len(),
+        "best_reward": best.map(|b| b.reward),
+        "best_child": best.map(|b| b.index),
+        "best_val_accuracy": best.map(|b| b.val_accuracy.iter().copied().fold(0.0, f64::max)),
+        "mean_top5_reward": top5.iter().sum::<f64>() / top5.len().max(1) as f64,
+        "failed_children": history.iter().filter(|r| r.status != crate::search::ChildStatus::Ok).count(),
+        "cost_this_session": cost,
+        "controller_seconds_per_update": if cost.controller_updates > 0 { Some(cost.controller_update_seconds / cost.controller_updates as f64) } else { None },
+        "controller_sample_seconds_per_architecture": if cost.sampled_architectures > 0 { Some(cost.controller_sample_seconds / cost.sampled_architectures as f64) } else { None },
+        "controller_compile_seconds": cost.controller_compile_seconds,
+        "share_outside_child_training": cost.outside_share(),
+        "controller_dispatches": search.controller().and_then(|c| c.dispatches()).map(|(s, u)| serde_json::json!({"sample": s, "update": u})),
+    });
+    crate::util::atomic_write(
+        &path.join("summary.json"),
+        serde_json::to_string_pretty(&doc)
+            .expect("summary")
+            .as_bytes(),
+    )
+    .map_err(|e| {
+        CliError(format!(
+            "{}: cannot write summary.json: {e}",
+            path.display()
+        ))
+    })
+}
+
+pub fn run(device: &DeviceArgs, args: &SearchArgs) -> Result<(), CliError> {
+    let interrupt = Interrupt::install();
+    let (run_dir, config, state, source) = open_run(args)?;
+    let gpu = Gpu::open(&device.options())?;
+    let (task, summary) = proxy(&gpu, &source, &config)?;
+    let path = run_dir.path().to_path_buf();
+    let resumed_at = state.children_done;
+    let mut search = Search::new(&gpu, config.clone(), task, run_dir, state).map_err(err)?;
+    eprintln!("adapter   {}", gpu.describe());
+    eprintln!("data      {summary}");
+    eprintln!(
+        "search    {:?}, budget {}, m = {}, child epochs {}, run directory {}{}",
+        config.run.strategy,
+        config.run.budget,
+        config.reinforce.children_per_step,
+        config.child.epochs,
+        path.display(),
+        if resumed_at > 0 || search.state().pending.is_some() {
+            format!(" (resuming after {resumed_at} children)")
+        } else {
+            String::new()
+        }
+    );
+    let bar = ProgressBar::new(config.run.budget as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "[{bar:30}] {pos}/{len} children {msg} ({elapsed}, ETA {eta})",
+        )
+        .expect("template")
+        .progress_chars("=> "),
+    );
+    bar.set_position(search.run_dir().history().len() as u64);
+    // indicatif draws nothing when stderr is not a terminal; print the lines plainly then.
+    let say = |line: String| {
+        if bar.is_hidden() {
+            eprintln!("{line}")
+        } else {
+            bar.println(line)
+        }
+    };
+    let mut best = 0.0;
+    let mut mean = 0.0;
+    let end = search
+        .run(&|| interrupt.raised(), &mut |event| match event {
+            SearchEvent::StepStarted { step, depth, children, resumed } => {
+                bar.set_message(format!("| step {step}: {children} children of depth {depth}{} | best {best:.4} mean {mean:.4}", if resumed { " (resumed)" } else { "" }));
+            }
+            SearchEvent::ChildEpoch { child, epoch, epochs } => {
+                bar.set_message(format!("| child {child} epoch {epoch}/{epochs} | best {best:.4} mean {mean:.4}"));
+            }
+            SearchEvent::ChildDone { record, done, best: b, mean: m, .. } => {
+                best = b;
+                mean = m;
+                bar.set_position(done as u64);
+                let acc = record.val_accuracy.iter().copied().fold(0.0, f64::max);
+                say(format!(
+                    "child {:>4}  {:>2} layers {:>8} params  val acc {:.4}  reward {:.4}  {:?}{}",
+                    record.index,
+                    record.architecture.layers.len(),
+                    record.parameters,
+                    acc,
+                    record.reward,
+                    record.status,
+                    record.error.as_ref().map(|e| format!(" ({e})")).unwrap_or_default()
+                ));
+            }
+            SearchEvent::ControllerUpdated { step, baseline, mean_log_prob } => {
+                say(format!("controller update {step}: baseline {baseline:.4}, mean log P {mean_log_prob:.2}"));
+            }
+        })
+        .map_err(err)?;
+    bar.finish_and_clear();
+    write_summary(&search, &path, end)?;
+    match end {
+        SearchEnd::Finished => {
+            let best = search.run_dir().best();
+            println!(
+                "finished {} children; best reward {:.4} (child {}); architecture in {}",
+                search.run_dir().history().len(),
+                best.map_or(0.0, |b| b.reward),
+                best.map_or(0, |b| b.index),
+                path.join("best.json").display()
+            );
+            Ok(())
+        }
+        SearchEnd::Interrupted => Err(CliError(format!(
+            "interrupted after {} children; continue with: nasgpu search --resume {}",
+            search.run_dir().history().len(),
+            path.display()
+        ))),
+    }
+}

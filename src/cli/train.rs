@@ -1,0 +1,289 @@
+//! `nasgpu train`: train an architecture file (or a preset) on a dataset, report validation
+//! accuracy per epoch and the final test accuracy, and write weights and metrics to `--out`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::json;
+
+use super::interrupt::Interrupt;
+use super::progress::EpochProgress;
+use super::{CliError, DeviceArgs};
+use crate::data::{self, Amount, DataSource, DeviceDataset, Sampling};
+use crate::device::Gpu;
+use crate::nn::preset::{PRESETS, preset};
+use crate::nn::train::{Evaluator, Metrics, Schedule, TrainConfig, Trainer};
+use crate::nn::weights::{NamedTensor, save};
+use crate::nn::{Architecture, Network};
+
+#[derive(Debug, clap::Args)]
+pub struct TrainArgs {
+    /// Architecture file to train (as written by `nasgpu search` to best.json).
+    #[arg(long, conflicts_with = "preset")]
+    pub arch: Option<PathBuf>,
+    /// A named architecture instead of a file: small-cnn (default), tiny-cnn.
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// Folder holding IDX (MNIST/Fashion-MNIST) or CIFAR-10/100 binary files.
+    #[arg(long, conflicts_with = "dataset")]
+    pub data: Option<PathBuf>,
+    /// bundled (default: a 2,000-image Fashion-MNIST subset in the binary), fashion-mnist,
+    /// mnist, cifar10, cifar100 (looked up in $NASGPU_DATA, ./data; see scripts/fetch-data.sh).
+    #[arg(long)]
+    pub dataset: Option<String>,
+    #[arg(long, default_value_t = 10)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = 64)]
+    pub batch: usize,
+    #[arg(long, default_value_t = 0.05)]
+    pub lr: f32,
+    #[arg(long, default_value_t = 0.9)]
+    pub momentum: f32,
+    /// Plain momentum instead of Nesterov's.
+    #[arg(long)]
+    pub no_nesterov: bool,
+    #[arg(long, default_value_t = 5e-4)]
+    pub weight_decay: f32,
+    #[arg(long, value_enum, default_value_t = Schedule::Cosine)]
+    pub schedule: Schedule,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Validation images held out of the training set: a count or a fraction ("5000", "0.1").
+    #[arg(long, default_value = "0.1")]
+    pub validation: String,
+    /// Random crop + flip augmentation: on, off, or auto (on for CIFAR, off for IDX datasets).
+    #[arg(long, default_value = "auto")]
+    pub augment: String,
+    /// Output folder for weights.safetensors, metrics.json and architecture.json.
+    #[arg(long, default_value = "runs/train")]
+    pub out: PathBuf,
+}
+
+fn data_error(e: data::DataError) -> CliError {
+    CliError(e.to_string())
+}
+
+fn arch_for(args: &TrainArgs, input: [usize; 3], classes: usize) -> Result<Architecture, CliError> {
+    let arch = if let Some(path) = &args.arch {
+        Architecture::load(path).map_err(|e| CliError(e.to_string()))?
+    } else {
+        let name = args.preset.as_deref().unwrap_or("small-cnn");
+        preset(name, input, classes).ok_or_else(|| {
+            CliError(format!(
+                "--preset: unknown preset '{name}' (available: {})",
+                PRESETS.join(", ")
+            ))
+        })?
+    };
+    if arch.input != input || arch.classes != classes {
+        return Err(CliError(format!(
+            "architecture expects input {:?} and {} classes, but the dataset has {:?} and {} classes",
+            arch.input, arch.classes, input, classes
+        )));
+    }
+    Ok(arch)
+}
+
+/// Everything written to `metrics.json`.
+struct Record {
+    head: serde_json::Value,
+    epochs: Vec<serde_json::Value>,
+}
+
+impl Record {
+    fn write(
+        &self,
+        out: &std::path::Path,
+        status: &str,
+        test: Option<Metrics>,
+    ) -> Result<(), CliError> {
+        let mut doc = self.head.clone();
+        doc["status"] = json!(status);
+        doc["epochs"] = json!(self.epochs);
+        if let Some(t) = test {
+            doc["test"] = json!({ "loss": t.loss, "accuracy": t.accuracy, "images": t.samples });
+        }
+        let text = serde_json::to_string_pretty(&doc).expect("metrics serialise");
+        crate::util::atomic_write(&out.join("metrics.json"), text.as_bytes())
+            .map_err(|e| CliError(format!("{}: cannot write metrics.json: {e}", out.display())))
+    }
+}
+
+fn save_weights(net: &Network, out: &std::path::Path) -> Result<(), CliError> {
+    let mut tensors = Vec::new();
+    for (name, t) in net.state() {
+        tensors.push(NamedTensor {
+            name,
+            shape: t.shape().to_vec(),
+            data: t.to_f32()?,
+        });
+    }
+    let meta = BTreeMap::from([(
+        "architecture".to_string(),
+        serde_json::to_string(&net.arch).expect("arch"),
+    )]);
+    save(&out.join("weights.safetensors"), &tensors, &meta).map_err(|e| {
+        CliError(format!(
+            "{}: cannot write weights.safetensors: {e}",
+            out.display()
+        ))
+    })
+}
+
+pub fn run(device: &DeviceArgs, args: &TrainArgs) -> Result<(), CliError> {
+    let interrupt = Interrupt::install();
+    let source =
+        DataSource::from_args(args.data.as_deref(), args.dataset.as_deref()).map_err(data_error)?;
+    let gpu = Gpu::open(&device.options())?;
+    let tt = data::load(&source).map_err(data_error)?;
+    let validation: Amount = args
+        .validation
+        .parse()
+        .map_err(|e| CliError(format!("--validation: {e}")))?;
+    let split =
+        data::split_train_validation(&tt.train, validation, Sampling::Stratified, args.seed)
+            .map_err(data_error)?;
+    let augment = match args.augment.as_str() {
+        "auto" => tt.format.default_augment(),
+        "on" => data::Augment {
+            crop_padding: 4,
+            horizontal_flip: true,
+        },
+        "off" => data::Augment::NONE,
+        other => {
+            return Err(CliError(format!(
+                "--augment: '{other}' is not on, off or auto"
+            )));
+        }
+    };
+    let stats = tt.train.channel_stats();
+    let train_data = Arc::new(DeviceDataset::upload(&gpu, &tt.train, &stats).map_err(data_error)?);
+    let test_data = Arc::new(DeviceDataset::upload(&gpu, &tt.test, &stats).map_err(data_error)?);
+    let arch = arch_for(args, tt.train.image_shape, tt.train.classes as usize)?;
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| CliError(format!("{}: cannot create: {e}", args.out.display())))?;
+    crate::util::atomic_write(
+        &args.out.join("architecture.json"),
+        arch.to_json().as_bytes(),
+    )
+    .map_err(|e| CliError(format!("{}: {e}", args.out.display())))?;
+
+    let config = TrainConfig {
+        epochs: args.epochs,
+        batch: args.batch,
+        learning_rate: args.lr,
+        momentum: args.momentum,
+        nesterov: !args.no_nesterov,
+        weight_decay: args.weight_decay,
+        schedule: args.schedule,
+        seed: args.seed,
+        augment,
+    };
+    let net = Network::new(&gpu, &arch, args.seed)?;
+    let mut trainer = Trainer::new(&gpu, net, &train_data, split.train.clone(), config.clone())
+        .map_err(|e| CliError(e.to_string()))?;
+    let val = Evaluator::new(&trainer.net, &train_data, &split.validation, args.batch)
+        .map_err(|e| CliError(e.to_string()))?;
+    let test_ids: Vec<u32> = (0..tt.test.len() as u32).collect();
+    let test = Evaluator::new(&trainer.net, &test_data, &test_ids, args.batch)
+        .map_err(|e| CliError(e.to_string()))?;
+    let report = trainer.report();
+    eprintln!("adapter   {}", gpu.describe());
+    eprintln!(
+        "data      {} (train {}, validation {}, test {})",
+        tt.name,
+        split.train.len(),
+        split.validation.len(),
+        tt.test.len()
+    );
+    eprintln!(
+        "network   {} layers, {} parameters, {:.1} MFLOP/image forward",
+        arch.layers.len(),
+        arch.parameter_count(),
+        arch.forward_flops() / 1e6
+    );
+    eprintln!(
+        "step      {} dispatches, {} submit, {} host writes; activations+gradients {} (unplanned {})",
+        report.dispatches_per_step,
+        report.submits_per_step,
+        report.host_writes_per_step,
+        crate::util::human_bytes(report.planned_bytes),
+        crate::util::human_bytes(report.unplanned_bytes)
+    );
+
+    let mut record = Record {
+        head: json!({
+            "architecture": arch, "dataset": tt.name, "adapter": gpu.describe(),
+            "config": config, "augment": { "crop_padding": augment.crop_padding, "horizontal_flip": augment.horizontal_flip },
+            "parameters": arch.parameter_count(), "forward_flops_per_image": arch.forward_flops(), "step": report,
+            "train_images": split.train.len(), "validation_images": split.validation.len(),
+        }),
+        epochs: Vec::new(),
+    };
+    let started = Instant::now();
+    let steps = trainer.steps_per_epoch();
+    for epoch in 0..args.epochs {
+        let epoch_start = Instant::now();
+        let mut progress = EpochProgress::new(epoch, args.epochs, steps);
+        trainer.begin_epoch(epoch);
+        for s in 0..steps {
+            if interrupt.raised() {
+                break;
+            }
+            trainer.step(s)?;
+            if (s + 1) % 50 == 0 || s + 1 == steps {
+                let m = trainer.read_metrics()?;
+                progress.update(
+                    s + 1,
+                    m,
+                    (s + 1) * args.batch,
+                    epoch_start.elapsed().as_secs_f64(),
+                );
+            }
+        }
+        if interrupt.raised() {
+            progress.abandon();
+            save_weights(&trainer.net, &args.out)?;
+            record.write(&args.out, "interrupted", None)?;
+            return Err(CliError(format!(
+                "interrupted; {} epochs finished, written to {}",
+                epoch,
+                args.out.display()
+            )));
+        }
+        let train_m = trainer.read_metrics()?;
+        if !train_m.loss.is_finite() {
+            record.write(&args.out, "diverged", None)?;
+            return Err(CliError(format!(
+                "training diverged at epoch {} (loss {}); try a lower --lr",
+                epoch + 1,
+                train_m.loss
+            )));
+        }
+        let val_m = val.evaluate()?;
+        let seconds = epoch_start.elapsed().as_secs_f64();
+        let ips = (steps * args.batch) as f64 / seconds;
+        progress.finish(train_m, val_m, ips);
+        record.epochs.push(json!({
+            "epoch": epoch + 1, "train_loss": train_m.loss, "train_accuracy": train_m.accuracy,
+            "val_loss": val_m.loss, "val_accuracy": val_m.accuracy, "seconds": seconds, "images_per_second": ips,
+        }));
+        save_weights(&trainer.net, &args.out)?;
+        record.write(&args.out, "training", None)?;
+    }
+    let test_m = test.evaluate()?;
+    record.head["wall_seconds"] = json!(started.elapsed().as_secs_f64());
+    record.write(&args.out, "completed", Some(test_m))?;
+    println!(
+        "test accuracy {:.2}% (loss {:.4}) on {} images after {} epochs in {:.0} s; written to {}",
+        100.0 * test_m.accuracy,
+        test_m.loss,
+        test_m.samples,
+        args.epochs,
+        started.elapsed().as_secs_f64(),
+        args.out.display()
+    );
+    Ok(())
+}

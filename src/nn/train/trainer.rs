@@ -1,0 +1,228 @@
+//! Planned training of one network: the training step (gather, forward, loss, backward, SGD
+//! update, metrics) compiled once into one plan; per step the host writes the batch cursor and
+//! the learning rate and submits the plan once. Loss and accuracy accumulate on the device and
+//! are read back only when asked (every N steps, or at the end of an epoch).
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::batch::{BatchSource, gather};
+use super::metrics::{Metrics, MetricsTensor};
+use super::schedule::Schedule;
+use crate::autograd::ops::{Update, accumulate_metrics, apply_update, cross_entropy_mean};
+use crate::autograd::{AutogradError, Graph, Phase, Plan, PlanStats, run_eager};
+use crate::data::{Augment, BatchCursor, DeviceDataset};
+use crate::device::{DeviceError, Gpu};
+use crate::kernels::optim::{SgdSpec, StepScalars, step_scalars_tensor, write_step_scalars};
+use crate::nn::network::Network;
+use crate::nn::param::Binder;
+use crate::tensor::Tensor;
+
+/// Hyper-parameters of one training run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    pub batch: usize,
+    pub learning_rate: f32,
+    pub momentum: f32,
+    pub nesterov: bool,
+    pub weight_decay: f32,
+    pub schedule: Schedule,
+    /// Seeds the shuffling and the augmentation draws.
+    pub seed: u64,
+    #[serde(skip)]
+    pub augment: Augment,
+}
+
+/// Trains one network on a set of training indices of a device dataset.
+pub struct Trainer {
+    gpu: Arc<Gpu>,
+    pub net: Network,
+    pub config: TrainConfig,
+    train_ids: Vec<u32>,
+    source: BatchSource,
+    scalars: Tensor,
+    metrics: MetricsTensor,
+    plan: Plan,
+    /// The recorded step, kept for the unplanned baseline.
+    graph: Graph,
+    /// Steps taken so far over the whole run (drives the schedule and Adam-style counters).
+    step: usize,
+}
+
+/// Dispatch, submit and memory facts of a compiled training step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepReport {
+    /// Recorded ops (the eager baseline submits once per op).
+    pub nodes: usize,
+    pub dispatches_per_step: usize,
+    pub submits_per_step: usize,
+    pub host_writes_per_step: usize,
+    /// Activation and gradient buffers after lifetime-based reuse.
+    pub planned_bytes: u64,
+    /// The same values with one buffer each.
+    pub unplanned_bytes: u64,
+    /// Parameters, optimiser state and other tensors outside the plan's buffers.
+    pub external_bytes: u64,
+}
+
+impl Trainer {
+    /// Compiles the training step of `net` over `train_ids` of `data` (on the device once).
+    pub fn new(
+        gpu: &Arc<Gpu>,
+        net: Network,
+        data: &Arc<DeviceDataset>,
+        train_ids: Vec<u32>,
+        config: TrainConfig,
+    ) -> Result<Trainer, AutogradError> {
+        if train_ids.len() < config.batch {
+            return Err(AutogradError::Shape {
+                op: "trainer",
+                message: format!(
+                    "{} training images cannot fill one batch of {}",
+                    train_ids.len(),
+                    config.batch
+                ),
+            });
+        }
+        let source = BatchSource {
+            data: data.clone(),
+            order: Tensor::from_u32(gpu, &[train_ids.len()], &train_ids)?,
+            cursor: BatchCursor::new(gpu).map_err(|e| AutogradError::Backward {
+                message: e.to_string(),
+            })?,
+            augment: config.augment,
+        };
+        let scalars = step_scalars_tensor(gpu)?;
+        let metrics = MetricsTensor::new(gpu)?;
+        let mut g = Graph::new(gpu);
+        let mut binder = Binder::new();
+        let (images, labels) = gather(&mut g, &source, config.batch);
+        let logits = net.forward(&mut g, &mut binder, images, true)?;
+        let (loss, losses) = cross_entropy_mean(&mut g, logits, labels)?;
+        accumulate_metrics(&mut g, losses, logits, labels, metrics.tensor());
+        g.backward(loss)?;
+        g.set_phase(Phase::Update);
+        for (param, value) in binder.bound() {
+            let Some(grad) = g.grad(*value) else { continue };
+            let velocity = Tensor::zeros(gpu, param.tensor.shape())?;
+            let spec = SgdSpec {
+                momentum: config.momentum,
+                nesterov: config.nesterov,
+                weight_decay: if param.decay {
+                    config.weight_decay
+                } else {
+                    0.0
+                },
+            };
+            apply_update(
+                &mut g,
+                &param.tensor,
+                grad,
+                &scalars,
+                Update::Sgd { velocity, spec },
+            );
+        }
+        let plan = Plan::compile(&g, &[])?;
+        Ok(Trainer {
+            gpu: gpu.clone(),
+            net,
+            config,
+            train_ids,
+            source,
+            scalars,
+            metrics,
+            plan,
+            graph: g,
+            step: 0,
+        })
+    }
+
+    /// Full batches per epoch (the last partial batch of a shuffled epoch is dropped).
+    pub fn steps_per_epoch(&self) -> usize {
+        self.train_ids.len() / self.config.batch
+    }
+
+    /// Total steps of the run, for the schedule.
+    pub fn total_steps(&self) -> usize {
+        self.steps_per_epoch() * self.config.epochs
+    }
+
+    /// Reshuffles the training order for `epoch` (one upload) and zeroes the epoch metrics.
+    pub fn begin_epoch(&mut self, epoch: usize) {
+        let seed = self.config.seed ^ (epoch as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let order = crate::data::shuffled(&self.train_ids, seed);
+        self.gpu
+            .write_bytes(self.source.order.raw(), bytemuck::cast_slice(&order));
+        self.metrics.reset();
+    }
+
+    /// Writes the cursor and learning rate of step `index` of the epoch (two small writes that
+    /// ride along with the step's submit).
+    pub fn prepare_step(&mut self, index: usize) {
+        let b = self.config.batch;
+        let seed = (self.config.seed as u32) ^ (self.step as u32).wrapping_mul(0x85EB_CA6B);
+        self.source.cursor.set((index * b) as u32, b as u32, seed);
+        let lr =
+            self.config
+                .schedule
+                .rate(self.config.learning_rate, self.step, self.total_steps());
+        write_step_scalars(
+            &self.scalars,
+            StepScalars {
+                lr,
+                step: self.step as u32 + 1,
+                _pad: [0; 2],
+            },
+        );
+        self.step += 1;
+    }
+
+    /// Encodes the prepared step (gather, forward, backward, update) into `pass`.
+    pub fn encode_step(&self, pass: &mut wgpu::ComputePass<'_>) {
+        self.plan
+            .encode(pass, &[Phase::Forward, Phase::Backward, Phase::Update]);
+    }
+
+    /// Prepares, encodes and submits step `index` of the epoch: one encoder, one submit.
+    pub fn step(&mut self, index: usize) -> Result<(), DeviceError> {
+        self.prepare_step(index);
+        self.plan.run_all()
+    }
+
+    /// Loss and accuracy accumulated since `begin_epoch` (waits for the GPU).
+    pub fn read_metrics(&self) -> Result<Metrics, DeviceError> {
+        self.metrics.read()
+    }
+
+    pub fn gpu(&self) -> &Arc<Gpu> {
+        &self.gpu
+    }
+
+    /// The compiled step's dispatches, submits, writes and memory.
+    pub fn report(&self) -> StepReport {
+        let s: PlanStats = self.plan.stats();
+        StepReport {
+            nodes: s.nodes,
+            dispatches_per_step: s.dispatches,
+            submits_per_step: 1,
+            host_writes_per_step: 2,
+            planned_bytes: s.planned_bytes,
+            unplanned_bytes: s.unplanned_bytes,
+            external_bytes: s.external_bytes,
+        }
+    }
+
+    /// Runs the prepared step unplanned: every node allocates, binds and submits on its own
+    /// (the baseline that measures what planning gains).
+    pub fn step_eager(&mut self, index: usize) -> Result<(), AutogradError> {
+        self.prepare_step(index);
+        run_eager(
+            &self.graph,
+            &[],
+            &[Phase::Forward, Phase::Backward, Phase::Update],
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,549 @@
+//! The NAS-RL controller (Zoph & Le 2017): a multi-layer LSTM that emits, layer by layer, a
+//! filter height, width and count (and stride when searched) through one softmax head per token
+//! kind, then an anchor point whose attention P(j feeds i) = sigmoid(vᵀ tanh(W_prev·h_j +
+//! W_curr·h_i)) picks the skip connections. `m` architectures are sampled as one batch, entirely
+//! on the device: the host uploads uniform numbers, the graph draws ids from them, feeds each id
+//! back through an embedding, and collects all ids into one buffer read back once. The same tape
+//! records log P(architecture) and the entropies, so the REINFORCE update is that plan's backward
+//! and Adam phases, run after the children's rewards are known.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use super::config::ControllerConfig;
+use super::space::{Decisions, SearchSpace};
+use crate::autograd::ops::{self, Update};
+use crate::autograd::{AutogradError, Graph, Phase, Plan, Value};
+use crate::device::{DeviceError, Gpu};
+use crate::kernels::optim::{AdamSpec, StepScalars, step_scalars_tensor, write_step_scalars};
+use crate::nn::init::Init;
+use crate::nn::layers::{Embedding, Linear, Lstm};
+use crate::nn::param::{Binder, Parameter};
+use crate::nn::weights::NamedTensor;
+use crate::tensor::Tensor;
+use crate::util::SeededRng;
+
+/// The controller's parameters and optimiser state (shared by the plans of every depth).
+pub struct Controller {
+    gpu: Arc<Gpu>,
+    config: ControllerConfig,
+    space: SearchSpace,
+    lstm: Lstm,
+    /// Input of each layer's first step (a learned "go" token).
+    start: Embedding,
+    /// Per token kind: embedding of the chosen value (input of the next step) and softmax head.
+    embeddings: Vec<Embedding>,
+    heads: Vec<Linear>,
+    w_prev: Linear,
+    w_curr: Linear,
+    v: Linear,
+    /// Adam moments by parameter name.
+    moments: HashMap<String, (Tensor, Tensor)>,
+    scalars: Tensor,
+    /// Weight of the entropy bonus in the loss.
+    entropy_weight: f64,
+    /// Adam steps taken.
+    updates: usize,
+    compiled: Option<CompiledPolicy>,
+}
+
+/// A recorded sampling pass, before the loss is added.
+struct Recorded {
+    g: Graph,
+    binder: Binder,
+    uniforms: Tensor,
+    actions: Tensor,
+    advantages: Value,
+    advantages_t: Tensor,
+    log_prob: Value,
+    entropy: Value,
+}
+
+/// The plan for one (depth, batch) with its host-facing buffers.
+struct CompiledPolicy {
+    depth: usize,
+    batch: usize,
+    plan: Plan,
+    uniforms: Tensor,
+    actions: Tensor,
+    advantages: Tensor,
+    log_prob: Value,
+    entropy: Value,
+}
+
+/// Number of uniform draws (= sampled ids) for `depth` layers and `m` architectures.
+pub fn draws(space: &SearchSpace, depth: usize, m: usize) -> usize {
+    let tokens = depth * space.token_kinds().len();
+    let skips = if space.skip_connections {
+        depth * depth.saturating_sub(1) / 2
+    } else {
+        0
+    };
+    m * (tokens + skips)
+}
+
+impl Controller {
+    /// Fresh controller: every weight U(-init_range, init_range).
+    pub fn new(
+        gpu: &Arc<Gpu>,
+        space: &SearchSpace,
+        config: &ControllerConfig,
+        entropy_weight: f64,
+        rng: &mut SeededRng,
+    ) -> Result<Controller, DeviceError> {
+        let h = config.hidden;
+        let init = Init::Uniform(config.init_range);
+        let lstm = Lstm::new(gpu, "controller.lstm", h, h, config.layers, init, rng)?;
+        let start = Embedding::new(gpu, "controller.start", 1, h, init, rng)?;
+        let mut embeddings = Vec::new();
+        let mut heads = Vec::new();
+        for kind in space.token_kinds() {
+            let k = space.choices(kind).len();
+            let name = format!("{kind:?}").to_lowercase();
+            embeddings.push(Embedding::new(
+                gpu,
+                &format!("controller.{name}.embedding"),
+                k,
+                h,
+                init,
+                rng,
+            )?);
+            heads.push(Linear::new(
+                gpu,
+                &format!("controller.{name}.head"),
+                h,
+                k,
+                init,
+                init,
+                rng,
+            )?);
+        }
+        let a = config.attention;
+        let w_prev = Linear::new(gpu, "controller.anchor.w_prev", h, a, init, init, rng)?;
+        let w_curr = Linear::new(gpu, "controller.anchor.w_curr", h, a, init, init, rng)?;
+        let v = Linear::new(gpu, "controller.anchor.v", a, 1, init, init, rng)?;
+        let mut controller = Controller {
+            gpu: gpu.clone(),
+            config: config.clone(),
+            space: space.clone(),
+            lstm,
+            start,
+            embeddings,
+            heads,
+            w_prev,
+            w_curr,
+            v,
+            moments: HashMap::new(),
+            scalars: step_scalars_tensor(gpu)?,
+            entropy_weight,
+            updates: 0,
+            compiled: None,
+        };
+        for p in controller.parameters() {
+            let shape = p.tensor.shape().to_vec();
+            let (name, m, v) = (
+                p.name.clone(),
+                Tensor::zeros(gpu, &shape)?,
+                Tensor::zeros(gpu, &shape)?,
+            );
+            controller.moments.insert(name, (m, v));
+        }
+        Ok(controller)
+    }
+
+    /// Every trainable parameter, in a fixed order.
+    pub fn parameters(&self) -> Vec<Parameter> {
+        let mut all: Vec<Parameter> = self.lstm.parameters().into_iter().cloned().collect();
+        all.extend(self.start.parameters().into_iter().cloned());
+        for (e, h) in self.embeddings.iter().zip(&self.heads) {
+            all.extend(e.parameters().into_iter().cloned());
+            all.extend(h.parameters().into_iter().cloned());
+        }
+        for l in [&self.w_prev, &self.w_curr, &self.v] {
+            all.extend(l.parameters().into_iter().cloned());
+        }
+        all
+    }
+
+    /// Number of trainable values.
+    pub fn parameter_count(&self) -> usize {
+        self.parameters().iter().map(|p| p.tensor.numel()).sum()
+    }
+
+    /// Adam updates taken so far.
+    pub fn updates(&self) -> usize {
+        self.updates
+    }
+
+    /// Records the sampling pass: draws, log-probabilities and entropies of `m` architectures.
+    fn record(&self, depth: usize, m: usize) -> Result<Recorded, AutogradError> {
+        let gpu = &self.gpu;
+        let n_draws = draws(&self.space, depth, m);
+        let uniforms_t = Tensor::zeros(gpu, &[n_draws.max(1)])?;
+        let actions = Tensor::from_u32(gpu, &[n_draws.max(1)], &vec![0; n_draws.max(1)])?;
+        let advantages_t = Tensor::zeros(gpu, &[m])?;
+        let zero_ids = Tensor::from_u32(gpu, &[m], &vec![0; m])?;
+        let t = self.config.temperature;
+
+        let mut g = Graph::new(gpu);
+        let mut b = Binder::new();
+        let uniforms = g.input(&uniforms_t, "uniforms");
+        let advantages = g.input(&advantages_t, "advantages");
+        let go_ids = g.input(&zero_ids, "go token");
+        let mut state = self.lstm.zero_state(&mut g, m)?;
+        let mut offset = 0;
+        let mut log_prob: Option<Value> = None;
+        let mut entropy: Option<Value> = None;
+        let add_to =
+            |g: &mut Graph, acc: &mut Option<Value>, x: Value| -> Result<(), AutogradError> {
+                *acc = Some(match *acc {
+                    Some(a) => ops::add(g, a, x)?,
+                    None => x,
+                });
+                Ok(())
+            };
+        let mut anchors: Vec<Value> = Vec::new();
+        for _layer in 0..depth {
+            let mut x = self.start.forward(&mut g, &mut b, go_ids)?;
+            for k in 0..self.heads.len() {
+                let (h, next) = self.lstm.step(&mut g, &mut b, x, &state)?;
+                state = next;
+                let logits = self.heads[k].forward(&mut g, &mut b, h)?;
+                let ids = ops::categorical_sample(&mut g, logits, t, uniforms, offset)?;
+                ops::collect_ids(&mut g, ids, &actions, offset);
+                offset += m;
+                let tempered = if t == 1.0 {
+                    logits
+                } else {
+                    ops::scale(&mut g, logits, 1.0 / t)
+                };
+                let (neg_logp, _) = ops::softmax_cross_entropy(&mut g, tempered, ids)?;
+                let logp = ops::scale(&mut g, neg_logp, -1.0);
+                add_to(&mut g, &mut log_prob, logp)?;
+                let h_k = ops::categorical_entropy(&mut g, tempered)?;
+                add_to(&mut g, &mut entropy, h_k)?;
+                x = self.embeddings[k].forward(&mut g, &mut b, ids)?;
+            }
+            if !self.space.skip_connections {
+                continue;
+            }
+            // Anchor point: its hidden state attends to every earlier anchor.
+            let (h, next) = self.lstm.step(&mut g, &mut b, x, &state)?;
+            state = next;
+            let curr = self.w_curr.forward(&mut g, &mut b, h)?;
+            for &prev in &anchors {
+                let joint = ops::add(&mut g, prev, curr)?;
+                let joint = ops::tanh(&mut g, joint);
+                let z = self.v.forward(&mut g, &mut b, joint)?;
+                let z = g.reshape(z, &[m])?;
+                let skip = ops::bernoulli_sample(&mut g, z, uniforms, offset)?;
+                ops::collect_ids(&mut g, skip, &actions, offset);
+                offset += m;
+                let logp = ops::bernoulli_log_prob(&mut g, z, skip)?;
+                add_to(&mut g, &mut log_prob, logp)?;
+                let h_j = ops::bernoulli_entropy(&mut g, z)?;
+                add_to(&mut g, &mut entropy, h_j)?;
+            }
+            anchors.push(self.w_prev.forward(&mut g, &mut b, h)?);
+        }
+        debug_assert_eq!(offset, n_draws);
+        let log_prob = log_prob.expect("at least one token");
+        let entropy = entropy.expect("at least one token");
+        Ok(Recorded {
+            g,
+            binder: b,
+            uniforms: uniforms_t,
+            actions,
+            advantages,
+            advantages_t,
+            log_prob,
+            entropy,
+        })
+    }
+
+    /// Records sampling, log-probabilities, entropy, the REINFORCE loss, backward and Adam.
+    fn compile(&self, depth: usize, m: usize) -> Result<CompiledPolicy, AutogradError> {
+        let Recorded {
+            mut g,
+            binder: b,
+            uniforms: uniforms_t,
+            actions,
+            advantages,
+            advantages_t,
+            log_prob,
+            entropy,
+        } = self.record(depth, m)?;
+        // loss = -(1/m) Σ_k A_k log P_k - (β/m) Σ_k H_k
+        let weighted = ops::mul(&mut g, log_prob, advantages)?;
+        let objective = ops::sum_all(&mut g, weighted)?;
+        let mut loss = ops::scale(&mut g, objective, -1.0 / m as f32);
+        if self.entropy_weight > 0.0 {
+            let total_h = ops::sum_all(&mut g, entropy)?;
+            let bonus = ops::scale(&mut g, total_h, -(self.entropy_weight as f32) / m as f32);
+            loss = ops::add(&mut g, loss, bonus)?;
+        }
+        g.backward(loss)?;
+        g.set_phase(Phase::Update);
+        let spec = AdamSpec {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+        };
+        for (param, value) in b.bound() {
+            let Some(grad) = g.grad(*value) else { continue };
+            let (mm, vv) = self.moments[&param.name].clone();
+            ops::apply_update(
+                &mut g,
+                &param.tensor,
+                grad,
+                &self.scalars,
+                Update::Adam { m: mm, v: vv, spec },
+            );
+        }
+        let plan = Plan::compile(&g, &[log_prob, entropy])?;
+        Ok(CompiledPolicy {
+            depth,
+            batch: m,
+            plan,
+            uniforms: uniforms_t,
+            actions,
+            advantages: advantages_t,
+            log_prob,
+            entropy,
+        })
+    }
+
+    /// The plan for `depth` layers and `m` architectures, compiled on first use.
+    fn policy(&mut self, depth: usize, m: usize) -> Result<&CompiledPolicy, AutogradError> {
+        let stale = self
+            .compiled
+            .as_ref()
+            .is_none_or(|c| c.depth != depth || c.batch != m);
+        if stale {
+            self.compiled = None; // free the old plan's buffers before compiling the next
+            self.compiled = Some(self.compile(depth, m)?);
+        }
+        Ok(self.compiled.as_ref().expect("just compiled"))
+    }
+
+    /// Compiles the plan for (`depth`, `m`) if needed and runs it once so every shader is built;
+    /// returns the seconds this took (0 when it was ready).
+    pub fn prepare(&mut self, depth: usize, m: usize) -> Result<f64, AutogradError> {
+        if self
+            .compiled
+            .as_ref()
+            .is_some_and(|c| c.depth == depth && c.batch == m)
+        {
+            return Ok(0.0);
+        }
+        let t = std::time::Instant::now();
+        let policy = self.policy(depth, m)?;
+        policy.plan.run(&[Phase::Forward])?;
+        self.gpu.sync()?;
+        Ok(t.elapsed().as_secs_f64())
+    }
+
+    /// Samples `m` architectures of `depth` layers from `uniforms` (`draws(..)` numbers in
+    /// [0, 1)). Runs the forward phase only; `update` then runs backward and Adam on the same
+    /// activations, so nothing else may use this controller in between.
+    pub fn sample(
+        &mut self,
+        depth: usize,
+        m: usize,
+        uniforms: &[f32],
+    ) -> Result<Sample, AutogradError> {
+        let want = draws(&self.space, depth, m);
+        if uniforms.len() != want {
+            return Err(AutogradError::Shape {
+                op: "controller",
+                message: format!("{} uniforms given, {want} needed", uniforms.len()),
+            });
+        }
+        let policy = self.policy(depth, m)?;
+        if want > 0 {
+            policy.uniforms.write_f32(uniforms);
+        }
+        policy.plan.run(&[Phase::Forward])?;
+        let actions = policy.actions.to_u32()?;
+        let read = |v| policy.plan.tensor(v).expect("kept").to_f32();
+        let (log_prob, entropy) = (read(policy.log_prob)?, read(policy.entropy)?);
+        let decisions = decode(&self.space, &actions, depth, m);
+        Ok(Sample {
+            decisions,
+            log_prob,
+            entropy,
+        })
+    }
+
+    /// REINFORCE step for the last `sample`: `advantages[k] = R_k - baseline`, Adam at `lr`.
+    pub fn update(&mut self, advantages: &[f32], lr: f32) -> Result<(), AutogradError> {
+        let step = self.updates as u32 + 1;
+        let scalars = self.scalars.clone();
+        let Some(policy) = self.compiled.as_ref() else {
+            return Err(AutogradError::Backward {
+                message: "controller update before any sample".into(),
+            });
+        };
+        if advantages.len() != policy.batch {
+            return Err(AutogradError::Shape {
+                op: "controller",
+                message: format!(
+                    "{} advantages for a batch of {}",
+                    advantages.len(),
+                    policy.batch
+                ),
+            });
+        }
+        policy.advantages.write_f32(advantages);
+        write_step_scalars(
+            &scalars,
+            StepScalars {
+                lr,
+                step,
+                _pad: [0; 2],
+            },
+        );
+        policy.plan.run(&[Phase::Backward, Phase::Update])?;
+        self.updates += 1;
+        Ok(())
+    }
+
+    /// log P of one architecture sampled from `uniforms`, and its gradient with respect to every
+    /// parameter (by name). For checking the controller's differentiation.
+    pub fn log_prob_gradient(
+        &self,
+        depth: usize,
+        uniforms: &[f32],
+    ) -> Result<(Decisions, f64, Vec<(String, Vec<f32>)>), AutogradError> {
+        let Recorded {
+            mut g,
+            binder,
+            uniforms: u,
+            actions,
+            log_prob,
+            ..
+        } = self.record(depth, 1)?;
+        u.write_f32(uniforms);
+        let total = ops::sum_all(&mut g, log_prob)?;
+        g.backward(total)?;
+        let grads: Vec<(String, Value)> = binder
+            .bound()
+            .iter()
+            .filter_map(|(p, v)| g.grad(*v).map(|gv| (p.name.clone(), gv)))
+            .collect();
+        let mut keep: Vec<Value> = grads.iter().map(|(_, v)| *v).collect();
+        keep.push(log_prob);
+        let plan = Plan::compile(&g, &keep)?;
+        plan.run_all()?;
+        let decisions = decode(&self.space, &actions.to_u32()?, depth, 1).remove(0);
+        let lp = plan.tensor(log_prob).expect("kept").to_f32()?[0] as f64;
+        let mut out = Vec::new();
+        for (name, v) in grads {
+            out.push((name, plan.tensor(v).expect("kept").to_f32()?));
+        }
+        Ok((decisions, lp, out))
+    }
+
+    /// Dispatches of sampling and of an update for the compiled (depth, batch), if any.
+    pub fn dispatches(&self) -> Option<(usize, usize)> {
+        self.compiled.as_ref().map(|c| {
+            (
+                c.plan.dispatches(&[Phase::Forward]),
+                c.plan.dispatches(&[Phase::Backward, Phase::Update]),
+            )
+        })
+    }
+
+    /// Weights and Adam state (safetensors tensors) with the update count.
+    pub fn checkpoint(&self) -> Result<(Vec<NamedTensor>, BTreeMap<String, String>), DeviceError> {
+        let mut out = Vec::new();
+        for p in self.parameters() {
+            let (m, v) = &self.moments[&p.name];
+            for (suffix, t) in [("", &p.tensor), (".adam_m", m), (".adam_v", v)] {
+                out.push(NamedTensor {
+                    name: format!("{}{suffix}", p.name),
+                    shape: t.shape().to_vec(),
+                    data: t.to_f32()?,
+                });
+            }
+        }
+        let meta = BTreeMap::from([("updates".to_string(), self.updates.to_string())]);
+        Ok((out, meta))
+    }
+
+    /// Restores a checkpoint written by `checkpoint` (same space and config).
+    pub fn restore(
+        &mut self,
+        tensors: &[NamedTensor],
+        meta: &BTreeMap<String, String>,
+    ) -> Result<(), String> {
+        let by_name: HashMap<&str, &NamedTensor> =
+            tensors.iter().map(|t| (t.name.as_str(), t)).collect();
+        for p in self.parameters() {
+            let (m, v) = self.moments[&p.name].clone();
+            for (suffix, t) in [("", &p.tensor), (".adam_m", &m), (".adam_v", &v)] {
+                let name = format!("{}{suffix}", p.name);
+                let saved = by_name
+                    .get(name.as_str())
+                    .ok_or_else(|| format!("checkpoint lacks '{name}'"))?;
+                if saved.shape != t.shape() {
+                    return Err(format!(
+                        "checkpoint '{name}' is {:?}, the controller needs {:?}",
+                        saved.shape,
+                        t.shape()
+                    ));
+                }
+                t.write_f32(&saved.data);
+            }
+        }
+        self.updates = meta
+            .get("updates")
+            .and_then(|u| u.parse().ok())
+            .ok_or("checkpoint lacks 'updates'")?;
+        Ok(())
+    }
+}
+
+/// What one sampling pass returns.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub decisions: Vec<Decisions>,
+    /// log P of each architecture under the controller.
+    pub log_prob: Vec<f32>,
+    /// Summed per-decision entropies of each architecture's distributions.
+    pub entropy: Vec<f32>,
+}
+
+/// Splits the collected ids (in sampling order, `m` per draw) into per-architecture decisions.
+pub fn decode(space: &SearchSpace, actions: &[u32], depth: usize, m: usize) -> Vec<Decisions> {
+    let kinds = space.token_kinds().len();
+    let mut out: Vec<Decisions> = (0..m)
+        .map(|_| Decisions {
+            tokens: Vec::new(),
+            skips: Vec::new(),
+        })
+        .collect();
+    let mut offset = 0;
+    for layer in 0..depth {
+        for d in out.iter_mut() {
+            d.tokens.push(Vec::with_capacity(kinds));
+            d.skips.push(vec![false; layer]);
+        }
+        for _ in 0..kinds {
+            for (k, d) in out.iter_mut().enumerate() {
+                d.tokens[layer].push(actions[offset + k] as usize);
+            }
+            offset += m;
+        }
+        if space.skip_connections {
+            for j in 0..layer {
+                for (k, d) in out.iter_mut().enumerate() {
+                    d.skips[layer][j] = actions[offset + k] != 0;
+                }
+                offset += m;
+            }
+        }
+    }
+    out
+}
