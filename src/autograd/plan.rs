@@ -29,6 +29,7 @@ pub struct PlanStats {
 
 struct Step {
     phase: Phase,
+    name: &'static str,
     launches: Vec<Launch>,
 }
 
@@ -116,6 +117,7 @@ impl Plan {
             stats.dispatches += launches.len();
             steps.push(Step {
                 phase: node.phase,
+                name: node.op.name(),
                 launches,
             });
             for dead in dies_after.remove(&i).unwrap_or_default() {
@@ -180,6 +182,36 @@ impl Plan {
         }
         self.gpu.submit(encoder.finish());
         self.gpu.check_errors()
+    }
+
+    /// Wall time of each op kind over one run of `phases`, every node submitted and waited for
+    /// on its own (slower than a real step; for finding where a step's time goes). Sorted by
+    /// total time, largest first: (op name, nodes, seconds).
+    pub fn profile(
+        &self,
+        phases: &[Phase],
+    ) -> Result<Vec<(&'static str, usize, f64)>, DeviceError> {
+        let mut totals: Vec<(&'static str, usize, f64)> = Vec::new();
+        self.gpu.sync()?;
+        for step in self
+            .steps
+            .iter()
+            .filter(|s| phases.contains(&s.phase) && !s.launches.is_empty())
+        {
+            let start = std::time::Instant::now();
+            self.gpu.run(&step.launches.iter().collect::<Vec<_>>())?;
+            self.gpu.sync()?;
+            let seconds = start.elapsed().as_secs_f64();
+            match totals.iter_mut().find(|t| t.0 == step.name) {
+                Some(t) => {
+                    t.1 += 1;
+                    t.2 += seconds;
+                }
+                None => totals.push((step.name, 1, seconds)),
+            }
+        }
+        totals.sort_by(|a, b| b.2.total_cmp(&a.2));
+        Ok(totals)
     }
 
     /// Runs every phase.

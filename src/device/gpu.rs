@@ -215,7 +215,8 @@ impl Gpu {
 
     /// Submits one command buffer; pending `write_bytes` data lands before it runs.
     pub fn submit(&self, commands: wgpu::CommandBuffer) -> wgpu::SubmissionIndex {
-        self.pending_writes.store(0, std::sync::atomic::Ordering::Relaxed);
+        self.pending_writes
+            .store(0, std::sync::atomic::Ordering::Relaxed);
         self.queue.submit([commands])
     }
 
@@ -277,9 +278,13 @@ impl Gpu {
             &padded
         };
         self.queue.write_buffer(buffer, 0, data);
-        let pending = self.pending_writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let pending = self
+            .pending_writes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
         if pending >= MAX_PENDING_WRITES {
-            self.pending_writes.store(0, std::sync::atomic::Ordering::Relaxed);
+            self.pending_writes
+                .store(0, std::sync::atomic::Ordering::Relaxed);
             self.queue.submit(std::iter::empty());
         }
     }

@@ -214,6 +214,16 @@ impl Trainer {
         }
     }
 
+    /// Per-op time of step `index` (see `Plan::profile`).
+    pub fn profile_step(
+        &mut self,
+        index: usize,
+    ) -> Result<Vec<(&'static str, usize, f64)>, DeviceError> {
+        self.prepare_step(index);
+        self.plan
+            .profile(&[Phase::Forward, Phase::Backward, Phase::Update])
+    }
+
     /// Runs the prepared step unplanned: every node allocates, binds and submits on its own
     /// (the baseline that measures what planning gains).
     pub fn step_eager(&mut self, index: usize) -> Result<(), AutogradError> {
