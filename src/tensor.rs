@@ -99,7 +99,7 @@ impl Tensor {
             self.dtype
         );
         let bytes = self.gpu.read_bytes(self.raw(), self.bytes())?;
-        Ok(bytemuck::cast_slice(&bytes).to_vec())
+        Ok(bytemuck::pod_collect_to_vec(&bytes))
     }
 
     /// Downloads a u32 tensor (waits for the GPU).
@@ -111,7 +111,7 @@ impl Tensor {
             self.dtype
         );
         let bytes = self.gpu.read_bytes(self.raw(), self.bytes())?;
-        Ok(bytemuck::cast_slice(&bytes).to_vec())
+        Ok(bytemuck::pod_collect_to_vec(&bytes))
     }
 
     /// The same buffer seen with another shape and dtype, using at most the buffer's capacity

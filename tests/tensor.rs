@@ -1,0 +1,36 @@
+//! Device tensors: uploads and downloads round-trip exactly, including empty tensors.
+
+mod common;
+
+use common::gpu;
+use nasgpu::tensor::Tensor;
+
+#[test]
+fn uploads_round_trip_exactly() {
+    let gpu = gpu();
+    let data: Vec<f32> = (0..1001).map(|i| (i as f32 - 500.0) * 0.37).collect();
+    assert_eq!(
+        Tensor::from_f32(&gpu, &[7, 11, 13], &data)
+            .unwrap()
+            .to_f32()
+            .unwrap(),
+        data
+    );
+    let ids: Vec<u32> = (0..37).map(|i| i * 7919).collect();
+    assert_eq!(
+        Tensor::from_u32(&gpu, &[37], &ids)
+            .unwrap()
+            .to_u32()
+            .unwrap(),
+        ids
+    );
+}
+
+#[test]
+fn empty_tensors_download_as_empty() {
+    let gpu = gpu();
+    let t = Tensor::from_f32(&gpu, &[0, 3], &[]).unwrap();
+    assert!(t.to_f32().unwrap().is_empty());
+    let u = Tensor::from_u32(&gpu, &[0], &[]).unwrap();
+    assert!(u.to_u32().unwrap().is_empty());
+}
