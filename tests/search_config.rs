@@ -140,3 +140,12 @@ fn decoding_and_random_sampling_respect_the_space() {
         random::sample(&space, 6, &mut seeded_rng(9))
     );
 }
+
+/// The shipped configuration files parse, and the paper's file equals the built-in defaults.
+#[test]
+fn shipped_configs_are_valid() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/configs");
+    let paper = SearchConfig::load(&dir.join("nas-rl-cifar10.json")).unwrap();
+    assert_eq!(paper, SearchConfig::default());
+    SearchConfig::load(&dir.join("fashion-mnist-proxy.json")).unwrap();
+}
