@@ -7,6 +7,7 @@ pub mod devices;
 mod error;
 mod interrupt;
 mod progress;
+pub mod report;
 pub mod search;
 pub mod train;
 
@@ -53,6 +54,8 @@ pub enum Command {
     Devices(devices::DevicesArgs),
     /// Time every kernel over NAS-sized shapes and an sgemm sweep, against the device's own ceilings.
     Bench(bench::BenchArgs),
+    /// Compare search runs: best and top-5 rewards, reward over time, failures, controller cost.
+    Report(report::ReportArgs),
     /// Train an architecture file or preset and report validation and test accuracy.
     Train(train::TrainArgs),
 }
@@ -64,5 +67,6 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Devices(args) => devices::run(&cli.device, &args),
         Command::Bench(args) => bench::run(&cli.device, &args),
         Command::Train(args) => train::run(&cli.device, &args),
+        Command::Report(args) => report::run(&args),
     }
 }

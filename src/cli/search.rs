@@ -212,7 +212,12 @@ fn open_run(
     Ok((run, config, state, source))
 }
 
-fn write_summary(search: &Search, path: &Path, end: SearchEnd) -> Result<(), CliError> {
+fn write_summary(
+    search: &Search,
+    path: &Path,
+    end: SearchEnd,
+    setup_seconds: f64,
+) -> Result<(), CliError> {
     let history = search.run_dir().history();
     let best = search.run_dir().best();
     let mut rewards: Vec<f64> = history.iter().map(|r| r.reward).collect();
@@ -232,6 +237,7 @@ fn write_summary(search: &Search, path: &Path, end: SearchEnd) -> Result<(), Cli
         "controller_sample_seconds_per_architecture": if cost.sampled_architectures > 0 { Some(cost.controller_sample_seconds / cost.sampled_architectures as f64) } else { None },
         "controller_compile_seconds": cost.controller_compile_seconds,
         "share_outside_child_training": cost.outside_share(),
+        "setup_seconds": setup_seconds,
         "controller_dispatches": search.controller().and_then(|c| c.dispatches()).map(|(s, u)| serde_json::json!({"sample": s, "update": u})),
     });
     crate::util::atomic_write(
@@ -249,6 +255,7 @@ fn write_summary(search: &Search, path: &Path, end: SearchEnd) -> Result<(), Cli
 }
 
 pub fn run(device: &DeviceArgs, args: &SearchArgs) -> Result<(), CliError> {
+    let started = std::time::Instant::now();
     let interrupt = Interrupt::install();
     let (run_dir, config, state, source) = open_run(args)?;
     let gpu = Gpu::open(&device.options())?;
@@ -256,6 +263,7 @@ pub fn run(device: &DeviceArgs, args: &SearchArgs) -> Result<(), CliError> {
     let path = run_dir.path().to_path_buf();
     let resumed_at = state.children_done;
     let mut search = Search::new(&gpu, config.clone(), task, run_dir, state).map_err(err)?;
+    let setup_seconds = started.elapsed().as_secs_f64();
     eprintln!("adapter   {}", gpu.describe());
     eprintln!("data      {summary}");
     eprintln!(
@@ -320,7 +328,7 @@ pub fn run(device: &DeviceArgs, args: &SearchArgs) -> Result<(), CliError> {
         })
         .map_err(err)?;
     bar.finish_and_clear();
-    write_summary(&search, &path, end)?;
+    write_summary(&search, &path, end, setup_seconds)?;
     match end {
         SearchEnd::Finished => {
             let best = search.run_dir().best();

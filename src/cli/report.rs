@@ -1,0 +1,145 @@
+//! `nasgpu report RUN_DIR...`: compares finished (or running) searches: best and top-5 rewards,
+//! reward over time, failures and cost, one row per run and one per strategy (mean over seeds).
+
+use std::path::PathBuf;
+
+use super::CliError;
+use crate::search::{ChildRecord, ChildStatus, RunDir, Strategy};
+
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// Run directories written by `nasgpu search`.
+    #[arg(required = true)]
+    pub runs: Vec<PathBuf>,
+    /// Children per window of the reward-over-time columns.
+    #[arg(long, default_value_t = 25)]
+    pub window: usize,
+}
+
+/// One run's figures.
+struct RunFigures {
+    name: String,
+    strategy: Strategy,
+    seed: u64,
+    children: usize,
+    best: f64,
+    best_accuracy: f64,
+    top5: f64,
+    /// Mean reward of each window of children, in order.
+    windows: Vec<f64>,
+    failed: usize,
+    summary: Option<serde_json::Value>,
+}
+
+fn best_accuracy(r: &ChildRecord) -> f64 {
+    r.val_accuracy.iter().copied().fold(0.0, f64::max)
+}
+
+fn figures(dir: &PathBuf, window: usize) -> Result<RunFigures, CliError> {
+    let (run, config, _) = RunDir::open(dir).map_err(|e| CliError(e.to_string()))?;
+    let h = run.history();
+    let mut rewards: Vec<f64> = h.iter().map(|r| r.reward).collect();
+    let windows = rewards
+        .chunks(window.max(1))
+        .map(|c| c.iter().sum::<f64>() / c.len() as f64)
+        .collect();
+    rewards.sort_by(|a, b| b.total_cmp(a));
+    let top = &rewards[..rewards.len().min(5)];
+    let best = run.best();
+    let summary = std::fs::read_to_string(dir.join("summary.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    Ok(RunFigures {
+        name: dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        strategy: config.run.strategy,
+        seed: config.run.seed,
+        children: h.len(),
+        best: best.map_or(0.0, |b| b.reward),
+        best_accuracy: best.map_or(0.0, best_accuracy),
+        top5: top.iter().sum::<f64>() / top.len().max(1) as f64,
+        windows,
+        failed: h.iter().filter(|r| r.status != ChildStatus::Ok).count(),
+        summary,
+    })
+}
+
+fn mean_std(values: &[f64]) -> (f64, f64) {
+    let n = values.len().max(1) as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+    (mean, var.sqrt())
+}
+
+pub fn run(args: &ReportArgs) -> Result<(), CliError> {
+    let runs = args
+        .runs
+        .iter()
+        .map(|d| figures(d, args.window))
+        .collect::<Result<Vec<_>, _>>()?;
+    let windows = runs.iter().map(|r| r.windows.len()).max().unwrap_or(0);
+    let window_heads: String = (0..windows)
+        .map(|w| format!(" {}-{} |", w * args.window + 1, (w + 1) * args.window))
+        .collect();
+    println!(
+        "| run | strategy | seed | children | best reward | best val acc | mean top-5 reward | failed | controller s/update | outside child training |{window_heads}"
+    );
+    println!(
+        "|---|---|---|---|---|---|---|---|---|---|{}",
+        "---|".repeat(windows)
+    );
+    for r in &runs {
+        let s = r.summary.as_ref();
+        let per_update = s
+            .and_then(|s| s["controller_seconds_per_update"].as_f64())
+            .map_or("-".into(), |v| format!("{v:.3}"));
+        let outside = s
+            .and_then(|s| s["share_outside_child_training"].as_f64())
+            .map_or("-".into(), |v| format!("{:.1}%", 100.0 * v));
+        let cells: String = (0..windows)
+            .map(|w| {
+                r.windows
+                    .get(w)
+                    .map_or(" |".into(), |v| format!(" {v:.4} |"))
+            })
+            .collect();
+        println!(
+            "| {} | {:?} | {} | {} | {:.4} | {:.4} | {:.4} | {} | {per_update} | {outside} |{cells}",
+            r.name, r.strategy, r.seed, r.children, r.best, r.best_accuracy, r.top5, r.failed
+        );
+    }
+    println!();
+    println!(
+        "| strategy | runs | best reward (mean ± sd) | mean top-5 reward (mean ± sd) | best val acc (mean) |{window_heads}"
+    );
+    println!("|---|---|---|---|---|{}", "---|".repeat(windows));
+    for strategy in [Strategy::Reinforce, Strategy::Random] {
+        let group: Vec<&RunFigures> = runs.iter().filter(|r| r.strategy == strategy).collect();
+        if group.is_empty() {
+            continue;
+        }
+        let (b, bs) = mean_std(&group.iter().map(|r| r.best).collect::<Vec<_>>());
+        let (t, ts) = mean_std(&group.iter().map(|r| r.top5).collect::<Vec<_>>());
+        let (a, _) = mean_std(&group.iter().map(|r| r.best_accuracy).collect::<Vec<_>>());
+        let cells: String = (0..windows)
+            .map(|w| {
+                let vals: Vec<f64> = group
+                    .iter()
+                    .filter_map(|r| r.windows.get(w).copied())
+                    .collect();
+                if vals.is_empty() {
+                    " |".into()
+                } else {
+                    format!(" {:.4} |", mean_std(&vals).0)
+                }
+            })
+            .collect();
+        println!(
+            "| {strategy:?} | {} | {b:.4} ± {bs:.4} | {t:.4} ± {ts:.4} | {a:.4} |{cells}",
+            group.len()
+        );
+    }
+    Ok(())
+}
