@@ -14,6 +14,9 @@ pub struct ReportArgs {
     /// Children per window of the reward-over-time columns.
     #[arg(long, default_value_t = 25)]
     pub window: usize,
+    /// Print only the path of the best architecture (best.json) over all the runs.
+    #[arg(long)]
+    pub best: bool,
 }
 
 /// One run's figures.
