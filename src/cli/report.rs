@@ -82,6 +82,16 @@ pub fn run(args: &ReportArgs) -> Result<(), CliError> {
         .iter()
         .map(|d| figures(d, args.window))
         .collect::<Result<Vec<_>, _>>()?;
+    if args.best {
+        let (dir, _) = args
+            .runs
+            .iter()
+            .zip(&runs)
+            .max_by(|a, b| a.1.best.total_cmp(&b.1.best))
+            .expect("clap requires at least one run");
+        println!("{}", dir.join(crate::search::run_dir::BEST_FILE).display());
+        return Ok(());
+    }
     let windows = runs.iter().map(|r| r.windows.len()).max().unwrap_or(0);
     let window_heads: String = (0..windows)
         .map(|w| format!(" {}-{} |", w * args.window + 1, (w + 1) * args.window))
