@@ -246,3 +246,23 @@ fn killed_search_process_resumes_to_the_same_history() {
     );
     std::fs::remove_dir_all(&base).unwrap();
 }
+
+/// Children whose training diverges are recorded with their status and reward 0, and the
+/// search goes on to its budget.
+#[test]
+fn diverging_children_are_recorded_and_the_search_goes_on() {
+    let gpu = gpu();
+    let mut config = tiny_config(Strategy::Random);
+    config.run.budget = 4;
+    config.child.learning_rate = 1e30; // no network survives this step size
+    let dir = temp_dir("diverge");
+    let (end, history) = run(&gpu, &dir, Some(&config), usize::MAX);
+    assert_eq!(end, SearchEnd::Finished);
+    assert_eq!(history.len(), 4);
+    for r in &history {
+        assert_eq!(r.status, nasgpu::search::ChildStatus::NanLoss, "child {}: {:?}", r.index, r.val_accuracy);
+        assert_eq!(r.reward, 0.0);
+        assert!(r.error.as_deref().is_some_and(|e| e.contains("non-finite")));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
