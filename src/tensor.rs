@@ -175,6 +175,7 @@ impl Tensor {
         Binding {
             buffer: self.raw(),
             bytes: self.bytes(),
+            owner: Some(&self.buffer),
         }
     }
 

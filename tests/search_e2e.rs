@@ -260,7 +260,13 @@ fn diverging_children_are_recorded_and_the_search_goes_on() {
     assert_eq!(end, SearchEnd::Finished);
     assert_eq!(history.len(), 4);
     for r in &history {
-        assert_eq!(r.status, nasgpu::search::ChildStatus::NanLoss, "child {}: {:?}", r.index, r.val_accuracy);
+        assert_eq!(
+            r.status,
+            nasgpu::search::ChildStatus::NanLoss,
+            "child {}: {:?}",
+            r.index,
+            r.val_accuracy
+        );
         assert_eq!(r.reward, 0.0);
         assert!(r.error.as_deref().is_some_and(|e| e.contains("non-finite")));
     }

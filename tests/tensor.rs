@@ -34,3 +34,26 @@ fn empty_tensors_download_as_empty() {
     let u = Tensor::from_u32(&gpu, &[0], &[]).unwrap();
     assert!(u.to_u32().unwrap().is_empty());
 }
+
+/// A launch keeps the tensors it binds: dropping them and allocating same-sized tensors (which
+/// the pool would otherwise hand the same buffers to) does not change what the launch reads.
+#[test]
+fn launches_keep_their_tensors_alive() {
+    use nasgpu::kernels::elementwise::{self, Binary};
+    let gpu = gpu();
+    let n = 1000;
+    let a = Tensor::full(&gpu, &[n], 1.5).unwrap();
+    let b = Tensor::full(&gpu, &[n], 2.0).unwrap();
+    let out = Tensor::full(&gpu, &[n], f32::NAN).unwrap();
+    let launch = elementwise::binary(&gpu, Binary::Add, &a, &b, &out).unwrap();
+    drop((a, b));
+    let decoys: Vec<Tensor> = (0..4)
+        .map(|_| Tensor::full(&gpu, &[n], -7.0).unwrap())
+        .collect();
+    gpu.run(&[&launch]).unwrap();
+    assert!(
+        out.to_f32().unwrap().iter().all(|&v| v == 3.5),
+        "the launch read a recycled buffer"
+    );
+    drop(decoys);
+}

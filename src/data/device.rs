@@ -25,10 +25,7 @@ pub(crate) struct Chunk {
 
 impl Chunk {
     pub fn binding(&self) -> Binding<'_> {
-        Binding {
-            buffer: &self.buffer,
-            bytes: self.bytes,
-        }
+        Binding::new(&self.buffer, self.bytes)
     }
 }
 

@@ -4,13 +4,28 @@
 use std::sync::Arc;
 
 use super::Gpu;
+use super::buffer_pool::PooledBuffer;
 use super::pipeline_cache::{Access, KernelDef, Pipeline, Specialisation};
 
-/// One buffer bound to a launch: the buffer and how many bytes of it (from offset 0) are bound.
+/// One buffer bound to a launch: the buffer, how many bytes of it (from offset 0) are bound, and
+/// the pooled buffer owning it, which the launch then keeps alive (so a tensor dropped before the
+/// launch runs cannot be handed out again by the pool meanwhile).
 #[derive(Debug, Clone, Copy)]
 pub struct Binding<'a> {
     pub buffer: &'a wgpu::Buffer,
     pub bytes: u64,
+    pub owner: Option<&'a Arc<PooledBuffer>>,
+}
+
+impl<'a> Binding<'a> {
+    /// A binding of a buffer whose lifetime the caller manages.
+    pub fn new(buffer: &'a wgpu::Buffer, bytes: u64) -> Binding<'a> {
+        Binding {
+            buffer,
+            bytes,
+            owner: None,
+        }
+    }
 }
 
 /// A ready-to-encode dispatch. Holds its uniform buffer and bind group alive.
@@ -87,11 +102,18 @@ impl Launch {
             layout: &pipeline.layout,
             entries: &entries,
         });
+        let keep_alive = buffers
+            .iter()
+            .filter_map(|b| {
+                b.owner
+                    .map(|o| o.clone() as Arc<dyn std::any::Any + Send + Sync>)
+            })
+            .collect();
         Launch {
             pipeline,
             bind_group,
             grid,
-            keep_alive: Vec::new(),
+            keep_alive,
         }
     }
 

@@ -374,7 +374,7 @@ fn variant(
 /// buffers are multiples of 16 bytes, so the rounding stays inside the buffer).
 fn vec4_binding(t: &Tensor) -> Binding<'_> {
     Binding {
-        buffer: t.raw(),
         bytes: t.bytes().max(16).next_multiple_of(16).min(t.raw().size()),
+        ..t.binding()
     }
 }

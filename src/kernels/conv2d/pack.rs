@@ -55,6 +55,7 @@ impl Packed {
         Binding {
             buffer: self.buffer.raw(),
             bytes: self.bytes,
+            owner: Some(&self.buffer),
         }
     }
 

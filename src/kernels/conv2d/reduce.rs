@@ -95,6 +95,7 @@ pub(super) fn bias_launches(
     let part = Binding {
         buffer: scratch.raw(),
         bytes,
+        owner: Some(&scratch),
     };
     let p = Params {
         total,

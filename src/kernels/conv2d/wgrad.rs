@@ -213,6 +213,7 @@ pub(super) fn launches(
     let part = Binding {
         buffer: scratch.raw(),
         bytes,
+        owner: Some(&scratch),
     };
     let partials = Launch::new(
         gpu,
