@@ -3,8 +3,8 @@
 //!
 //! Size classes: powers of two up to 64 KiB, then eight classes per doubling (at most 12.5%
 //! slack). A buffer returns to its class when the last `PooledBuffer` handle drops.
-//! Caveat: a buffer freed while unsubmitted commands still use it may be handed out again;
-//! eager work submits at once and plans own their buffers for their whole life, so this holds.
+//! A launch holds the pooled buffers it binds, so a buffer goes back to the pool only once no
+//! tensor and no launch refers to it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
