@@ -1,7 +1,9 @@
 //! Batch normalisation over [N,C,H,W] or [N,C] (statistics per channel over N, H, W): training
-//! forward with running-statistics update, inference, and backward. Per-channel sums combine each
-//! 2048-element chunk in a fixed order, then merge the chunks in order, so statistics and
-//! gradients are bit-identical across reruns.
+//! forward with running-statistics update, inference, and backward. Every pass reads x in units
+//! of four elements (vec4) when H*W is a multiple of 4, else one element: on lavapipe each load
+//! instruction is a loop over the SIMD lanes, so the vec4 kernels move four values for the cost
+//! of one. Per-channel sums combine each chunk in a fixed order, then merge the chunks in order,
+//! so statistics and gradients are bit-identical across reruns.
 
 use crate::device::{Access, Gpu, KernelDef, Launch, grid_1d};
 use crate::tensor::{DType, Tensor};
@@ -11,58 +13,85 @@ use super::error::{KernelError, argument_error, shape_error};
 
 /// Workgroup size of the elementwise and per-channel entry points (`WG` in the shaders).
 const WG: u32 = 256;
-/// Workgroup size of the per-chunk partial entry points (`TREE_WG` in the shaders).
-const TREE_WG: usize = 64;
-/// Elements of one channel that one partial workgroup reduces: 32 per invocation.
-const CHUNK: usize = 2048;
+/// Lanes per row of the per-chunk partial workgroups (`ROW` in the shaders); the chunks below
+/// are multiples of the workgroup size, 8 rows of ROW.
+const ROW: usize = 8;
+/// Units per invocation of the elementwise entry points (`PER` in the shaders).
+const PER: usize = 8;
+/// Units of one channel that one partial workgroup reduces (64 per invocation): on lavapipe
+/// each workgroup's barriers cost more than its loads until chunks are this long.
+const CHUNK: usize = 4096;
 
 macro_rules! source {
-    ($file:literal) => {
+    ($unit:literal, $file:literal) => {
         concat!(
             include_str!("../../shaders/udiv.wgsl"),
             include_str!("../../shaders/batchnorm_common.wgsl"),
+            include_str!(concat!("../../shaders/", $unit)),
             include_str!(concat!("../../shaders/", $file))
         )
     };
 }
 
+/// An entry point built twice: [scalar units, vec4 units].
+macro_rules! kernel_pair {
+    ($id:ident, $name:literal, $file:literal, $bindings:expr) => {
+        static $id: [KernelDef; 2] = [
+            KernelDef {
+                name: $name,
+                source: source!("batchnorm_unit1.wgsl", $file),
+                entry: $name,
+                bindings: $bindings,
+            },
+            KernelDef {
+                name: concat!($name, "_vec4"),
+                source: source!("batchnorm_unit4.wgsl", $file),
+                entry: $name,
+                bindings: $bindings,
+            },
+        ];
+    };
+}
+
 use Access::{Read as R, ReadWrite as W, Uniform as U};
 
-static STATS_PARTIAL: KernelDef = KernelDef {
-    name: "bn_stats_partial",
-    source: source!("batchnorm_stats.wgsl"),
-    entry: "bn_stats_partial",
-    bindings: &[U, R, W],
-};
+kernel_pair!(
+    STATS_PARTIAL,
+    "bn_stats_partial",
+    "batchnorm_stats.wgsl",
+    &[U, R, W]
+);
+kernel_pair!(APPLY, "bn_apply", "batchnorm_apply.wgsl", &[U, R, R, W]);
+kernel_pair!(
+    INFERENCE,
+    "bn_inference",
+    "batchnorm_inference.wgsl",
+    &[U, R, R, R, R, R, W]
+);
+kernel_pair!(
+    BACKWARD_PARTIAL,
+    "bn_backward_partial",
+    "batchnorm_backward_partial.wgsl",
+    &[U, R, R, R, W]
+);
+kernel_pair!(
+    BACKWARD_DX,
+    "bn_backward_dx",
+    "batchnorm_backward_dx.wgsl",
+    &[U, R, R, R, W]
+);
+// The per-channel passes do not touch x, so the scalar build serves both unit widths.
 static STATS_FINALIZE: KernelDef = KernelDef {
     name: "bn_stats_finalize",
-    source: source!("batchnorm_stats_finalize.wgsl"),
+    source: source!("batchnorm_unit1.wgsl", "batchnorm_stats_finalize.wgsl"),
     entry: "bn_stats_finalize",
-    bindings: &[U, R, R, W, W, W, W],
-};
-static APPLY: KernelDef = KernelDef {
-    name: "bn_apply",
-    source: source!("batchnorm_apply.wgsl"),
-    entry: "bn_apply",
-    bindings: &[U, R, R, R, R, R, W],
-};
-static BACKWARD_PARTIAL: KernelDef = KernelDef {
-    name: "bn_backward_partial",
-    source: source!("batchnorm_backward_partial.wgsl"),
-    entry: "bn_backward_partial",
-    bindings: &[U, R, R, R, W],
+    bindings: &[U, R, R, R, W, W, W, W, W],
 };
 static BACKWARD_FINALIZE: KernelDef = KernelDef {
     name: "bn_backward_finalize",
-    source: source!("batchnorm_backward_finalize.wgsl"),
+    source: source!("batchnorm_unit1.wgsl", "batchnorm_backward_finalize.wgsl"),
     entry: "bn_backward_finalize",
-    bindings: &[U, R, R, R, W, W, W],
-};
-static BACKWARD_DX: KernelDef = KernelDef {
-    name: "bn_backward_dx",
-    source: source!("batchnorm_backward_dx.wgsl"),
-    entry: "bn_backward_dx",
-    bindings: &[U, R, R, R, R, W],
+    bindings: &[U, R, R, R, R, W, W, W],
 };
 
 /// Batch-norm hyper-parameters: `eps` inside the square root, `momentum` of the running
@@ -87,18 +116,20 @@ impl Default for BatchNormSpec {
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct Params {
     c: u32,
+    /// Units per plane (H*W / width).
     hw: u32,
+    /// Units per channel (N * hw).
     m: u32,
     chunk: u32,
     nchunks: u32,
-    /// Batch size N.
-    n: u32,
+    /// Elements per unit: 4 when H*W % 4 == 0, else 1.
+    width: u32,
     eps: f32,
     momentum: f32,
-    from_var: u32,
-    /// 1/hw for the shaders' division-free `udiv`.
+    /// 1/hw and 1/c for the shaders' division-free `udiv`.
     rhw: f32,
-    /// TREE_WG = step_b * hw + step_s (walking a channel TREE_WG elements at a time).
+    rc: f32,
+    /// ROW = step_b * hw + step_s (walking a channel ROW units at a time).
     step_b: u32,
     step_s: u32,
     _pad: [u32; 4],
@@ -113,23 +144,20 @@ impl Params {
         self.c as usize
     }
 
-    /// Grid of the elementwise kernels: x over the C*HW elements of a sample, y (and z past the
-    /// device limit) over samples.
-    fn sample_grid(&self, gpu: &Gpu) -> [u32; 3] {
-        let max = gpu.limits.max_compute_workgroups_per_dimension;
-        let y = self.n.min(max);
-        [(self.c * self.hw).div_ceil(WG), y, self.n.div_ceil(y)]
+    /// Index into the `[scalar, vec4]` kernel pairs.
+    fn variant(&self) -> usize {
+        (self.width == 4) as usize
+    }
+
+    /// Grid of the elementwise kernels: PER units per invocation, in runs of ROW invocations.
+    fn unit_grid(&self, gpu: &Gpu) -> [u32; 3] {
+        let runs = (self.channels() * self.m as usize).div_ceil(ROW * PER);
+        grid_1d(gpu, runs * ROW, WG)
     }
 }
 
 /// Checks x ([N,C] or [N,C,H,W], F32, non-empty) and `spec`; returns the parameter block.
-fn geometry(
-    gpu: &Gpu,
-    kernel: &'static str,
-    x: &Tensor,
-    spec: BatchNormSpec,
-    from_var: bool,
-) -> Result<Params, KernelError> {
+fn geometry(kernel: &'static str, x: &Tensor, spec: BatchNormSpec) -> Result<Params, KernelError> {
     let s = x.shape();
     if !(s.len() == 2 || s.len() == 4) || s.contains(&0) {
         return Err(shape_error(
@@ -146,14 +174,9 @@ fn geometry(
     }
     fits_u32(kernel, "elements of x", x.numel())?;
     let c = s[1];
-    let hw = x.numel() / (s[0] * c);
-    let max = gpu.limits.max_compute_workgroups_per_dimension as usize;
-    if (c * hw).div_ceil(WG as usize) > max {
-        return Err(argument_error(
-            kernel,
-            format!("x is {s:?}: one sample exceeds the device grid limit of {max} workgroups"),
-        ));
-    }
+    let elements = x.numel() / (s[0] * c);
+    let width = if elements % 4 == 0 { 4 } else { 1 };
+    let hw = elements / width;
     let m = s[0] * hw;
     Ok(Params {
         c: c as u32,
@@ -161,13 +184,13 @@ fn geometry(
         m: m as u32,
         chunk: CHUNK as u32,
         nchunks: m.div_ceil(CHUNK) as u32,
-        n: s[0] as u32,
+        width: width as u32,
         eps: spec.eps,
         momentum: spec.momentum,
-        from_var: from_var as u32,
         rhw: (1.0 / hw as f64) as f32,
-        step_b: (TREE_WG / hw) as u32,
-        step_s: (TREE_WG % hw) as u32,
+        rc: (1.0 / c as f64) as f32,
+        step_b: (ROW / hw) as u32,
+        step_s: (ROW % hw) as u32,
         _pad: [0; 4],
     })
 }
@@ -242,7 +265,7 @@ pub fn batch_norm_train_forward(
     spec: BatchNormSpec,
 ) -> Result<Vec<Launch>, KernelError> {
     const NAME: &str = "batch_norm_train_forward";
-    let p = geometry(gpu, NAME, x, spec, false)?;
+    let p = geometry(NAME, x, spec)?;
     let per_channel = [
         ("gamma", gamma),
         ("beta", beta),
@@ -252,7 +275,7 @@ pub fn batch_norm_train_forward(
         ("saved_invstd", saved_invstd),
     ];
     check_shapes(NAME, x, &[("y", y)], &per_channel)?;
-    if p.m < 2 {
+    if p.m * p.width < 2 {
         return Err(shape_error(
             NAME,
             format!(
@@ -272,14 +295,18 @@ pub fn batch_norm_train_forward(
         ],
         &[("x", x), ("gamma", gamma), ("beta", beta)],
     )?;
-    let partials = Tensor::empty(x.gpu(), &[p.channels(), p.nchunks(), 2], DType::F32)?;
+    let (c, nchunks) = (p.channels(), p.nchunks());
+    // Per-chunk (mean - shift, M2) pairs, then the C shifts.
+    let partials = Tensor::empty(x.gpu(), &[c * (2 * nchunks + 1)], DType::F32)?;
+    let coef = Tensor::empty(x.gpu(), &[c, 4], DType::F32)?;
+    let v = p.variant();
     Ok(vec![
         launch(
             gpu,
-            &STATS_PARTIAL,
+            &STATS_PARTIAL[v],
             &p,
             &[x, &partials],
-            grid_1d(gpu, p.channels() * p.nchunks(), 1),
+            grid_1d(gpu, c * nchunks, 1),
         )
         .keep_alive(partials.clone()),
         launch(
@@ -287,23 +314,20 @@ pub fn batch_norm_train_forward(
             &STATS_FINALIZE,
             &p,
             &[
-                x,
                 &partials,
+                gamma,
+                beta,
                 saved_mean,
                 saved_invstd,
                 running_mean,
                 running_var,
+                &coef,
             ],
-            grid_1d(gpu, p.channels(), WG),
+            grid_1d(gpu, c, WG),
         )
-        .keep_alive(partials),
-        launch(
-            gpu,
-            &APPLY,
-            &p,
-            &[x, saved_mean, saved_invstd, gamma, beta, y],
-            p.sample_grid(gpu),
-        ),
+        .keep_alive(partials)
+        .keep_alive(coef.clone()),
+        launch(gpu, &APPLY[v], &p, &[x, &coef, y], p.unit_grid(gpu)).keep_alive(coef),
     ])
 }
 
@@ -320,7 +344,7 @@ pub fn batch_norm_inference(
     spec: BatchNormSpec,
 ) -> Result<Launch, KernelError> {
     const NAME: &str = "batch_norm_inference";
-    let p = geometry(gpu, NAME, x, spec, true)?;
+    let p = geometry(NAME, x, spec)?;
     let per_channel = [
         ("gamma", gamma),
         ("beta", beta),
@@ -333,10 +357,10 @@ pub fn batch_norm_inference(
     outputs_distinct(NAME, &[("y", y)], &inputs)?;
     Ok(launch(
         gpu,
-        &APPLY,
+        &INFERENCE[p.variant()],
         &p,
         &[x, running_mean, running_var, gamma, beta, y],
-        p.sample_grid(gpu),
+        p.unit_grid(gpu),
     ))
 }
 
@@ -355,7 +379,7 @@ pub fn batch_norm_backward(
     dbeta: &Tensor,
 ) -> Result<Vec<Launch>, KernelError> {
     const NAME: &str = "batch_norm_backward";
-    let p = geometry(gpu, NAME, x, BatchNormSpec::default(), false)?;
+    let p = geometry(NAME, x, BatchNormSpec::default())?;
     let inputs = [
         ("dy", dy),
         ("x", x),
@@ -374,10 +398,11 @@ pub fn batch_norm_backward(
     let (c, nchunks) = (p.channels(), p.nchunks());
     let partials = Tensor::empty(x.gpu(), &[c, nchunks, 2], DType::F32)?;
     let coef = Tensor::empty(x.gpu(), &[c, 4], DType::F32)?;
+    let v = p.variant();
     Ok(vec![
         launch(
             gpu,
-            &BACKWARD_PARTIAL,
+            &BACKWARD_PARTIAL[v],
             &p,
             &[dy, x, saved_mean, &partials],
             grid_1d(gpu, c * nchunks, 1),
@@ -387,17 +412,25 @@ pub fn batch_norm_backward(
             gpu,
             &BACKWARD_FINALIZE,
             &p,
-            &[&partials, gamma, saved_invstd, dgamma, dbeta, &coef],
+            &[
+                &partials,
+                gamma,
+                saved_mean,
+                saved_invstd,
+                dgamma,
+                dbeta,
+                &coef,
+            ],
             grid_1d(gpu, c, WG),
         )
         .keep_alive(partials)
         .keep_alive(coef.clone()),
         launch(
             gpu,
-            &BACKWARD_DX,
+            &BACKWARD_DX[v],
             &p,
-            &[dy, x, saved_mean, &coef, dx],
-            p.sample_grid(gpu),
+            &[dy, x, &coef, dx],
+            p.unit_grid(gpu),
         )
         .keep_alive(coef),
     ])
