@@ -1,5 +1,5 @@
 // Shared by the batch-norm kernels (prepended to each batchnorm_*.wgsl file by the launcher,
-// after udiv.wgsl and one of the unit preludes batchnorm_unit1.wgsl / batchnorm_unit4.wgsl).
+// after udiv.wgsl and one of the unit preludes unit_f32.wgsl / unit_vec4.wgsl).
 // x is [N, C, HW] (HW = 1 for [N, C] inputs), read in units of `width` elements (a vec4 when
 // HW % 4 == 0: on lavapipe every load costs a loop over the SIMD lanes, so four values per load
 // is what makes these memory-bound passes fast). Statistics are per channel over m units, split

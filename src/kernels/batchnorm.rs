@@ -39,13 +39,13 @@ macro_rules! kernel_pair {
         static $id: [KernelDef; 2] = [
             KernelDef {
                 name: $name,
-                source: source!("batchnorm_unit1.wgsl", $file),
+                source: source!("unit_f32.wgsl", $file),
                 entry: $name,
                 bindings: $bindings,
             },
             KernelDef {
                 name: concat!($name, "_vec4"),
-                source: source!("batchnorm_unit4.wgsl", $file),
+                source: source!("unit_vec4.wgsl", $file),
                 entry: $name,
                 bindings: $bindings,
             },
@@ -83,13 +83,13 @@ kernel_pair!(
 // The per-channel passes do not touch x, so the scalar build serves both unit widths.
 static STATS_FINALIZE: KernelDef = KernelDef {
     name: "bn_stats_finalize",
-    source: source!("batchnorm_unit1.wgsl", "batchnorm_stats_finalize.wgsl"),
+    source: source!("unit_f32.wgsl", "batchnorm_stats_finalize.wgsl"),
     entry: "bn_stats_finalize",
     bindings: &[U, R, R, R, W, W, W, W, W],
 };
 static BACKWARD_FINALIZE: KernelDef = KernelDef {
     name: "bn_backward_finalize",
-    source: source!("batchnorm_unit1.wgsl", "batchnorm_backward_finalize.wgsl"),
+    source: source!("unit_f32.wgsl", "batchnorm_backward_finalize.wgsl"),
     entry: "bn_backward_finalize",
     bindings: &[U, R, R, R, R, W, W, W],
 };

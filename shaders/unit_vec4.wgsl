@@ -1,4 +1,5 @@
-// Batch-norm unit prelude: four consecutive elements of one plane per load (H*W % 4 == 0).
+// Unit prelude (batch norm, global pooling): kernels built with it load four consecutive
+// elements of one plane at a time (used when the plane size is a multiple of 4).
 alias Unit = vec4<f32>;
 
 // Sum of a unit's elements.

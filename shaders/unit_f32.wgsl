@@ -1,4 +1,4 @@
-// Batch-norm unit prelude: one element per load (H*W not a multiple of 4).
+// Unit prelude (batch norm, global pooling): kernels built with it load one element at a time.
 alias Unit = f32;
 
 // Sum of a unit's elements.
