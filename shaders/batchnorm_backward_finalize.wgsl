@@ -26,7 +26,7 @@ fn bn_backward_finalize(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(
     }
     let r = invstd[c];
     let dg = s2 * r;
-    let m = f32(p.m) * f32(p.width);
+    let m = f32(p.n * p.plane);
     dbeta[c] = s1;
     dgamma[c] = dg;
     coef[c] = vec4<f32>(gamma[c] * r, s1 / m, r * dg / m, mean[c]);

@@ -29,10 +29,10 @@ fn bn_backward_partial(
     let slice = row_slice(start, end, lid);
     var at = cursor(slice.x);
     for (var j = slice.x; j < slice.y; j += ROW) {
-        let i = element(c, at);
-        let d = dy[i];
-        s1 += d;
-        s2 += d * (x[i] - mu);
+        let sl = slot(c, at);
+        let d = dy[sl.unit];
+        s1 += select(Unit(0.0), d, sl.mine);
+        s2 += select(Unit(0.0), d * (x[sl.unit] - mu), sl.mine);
         at = advance(at);
     }
     part[lid] = vec2<f32>(hsum(s1), hsum(s2));

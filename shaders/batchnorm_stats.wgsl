@@ -1,9 +1,9 @@
-// Batch-norm statistics, pass 1: per (channel, chunk) the mean and the sum of squared deviations
-// (M2), both of x - shift where shift is the channel's first element: the squares then do not
-// cancel when |mean| >> std, and the small shifted mean keeps f32 bits the large mean would lose.
-// Each invocation sums a strided slice; the invocations' summaries are merged with Chan's
-// pairwise formula in a fixed order. partials = [C, nchunks, 2] (mean - shift, M2), then the
-// C shifts (written by each channel's chunk 0).
+// Batch-norm statistics, pass 1: per (channel, chunk) the element count, the mean and the sum of
+// squared deviations (M2), of x - shift where shift is the channel's first element: the squares
+// then do not cancel when |mean| >> std, and the small shifted mean keeps f32 bits the large
+// mean would lose. Each invocation sums a strided slice; the invocations' summaries are merged
+// with Chan's pairwise formula in a fixed order. partials = [C, nchunks, 3] (count,
+// mean - shift, M2), then the C shifts (written by each channel's chunk 0).
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<Unit>;
@@ -37,20 +37,21 @@ fn bn_stats_partial(
     let k = g - c * p.nchunks;
     let start = k * p.chunk;
     let end = min(start + p.chunk, p.m);
-    let shift = first(x[c * p.hw]);
+    let e0 = c * p.plane;
+    let shift = element_of(x[e0 / WIDTH], e0);
     var s1 = Unit(0.0);
     var s2 = Unit(0.0);
-    var units = 0u;
+    var n = 0.0;
     let slice = row_slice(start, end, lid);
     var at = cursor(slice.x);
     for (var j = slice.x; j < slice.y; j += ROW) {
-        let d = x[element(c, at)] - shift;
+        let sl = slot(c, at);
+        let d = select(Unit(0.0), x[sl.unit] - shift, sl.mine);
         s1 += d;
         s2 += d * d;
-        units += 1u;
+        n += count(sl.mine);
         at = advance(at);
     }
-    let n = f32(units * p.width);
     let inv = select(0.0, 1.0 / n, n > 0.0);
     let t1 = hsum(s1);
     part[lid] = vec3<f32>(n, t1 * inv, max(hsum(s2) - t1 * t1 * inv, 0.0));
@@ -68,8 +69,9 @@ fn bn_stats_partial(
         for (var q = 1u; q < 8u; q++) {
             acc = merge(acc, part8[q]);
         }
-        partials[2u * g] = acc.y;
-        partials[2u * g + 1u] = acc.z;
+        partials[3u * g] = acc.x;
+        partials[3u * g + 1u] = acc.y;
+        partials[3u * g + 2u] = acc.z;
         if k == 0u {
             partials[shift_slot(c)] = shift;
         }

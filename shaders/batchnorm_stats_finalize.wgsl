@@ -20,22 +20,23 @@ fn bn_stats_finalize(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
     if c >= p.c {
         return;
     }
-    let base = c * p.nchunks;
-    let width = f32(p.width);
-    var n = f32(chunk_count(0u)) * width;
-    var mean = partials[2u * base];
-    var m2 = partials[2u * base + 1u];
+    let base = 3u * c * p.nchunks;
+    var n = partials[base];
+    var mean = partials[base + 1u];
+    var m2 = partials[base + 2u];
     for (var k = 1u; k < p.nchunks; k++) {
-        let nb = f32(chunk_count(k)) * width;
+        // A chunk of masked slots only (nb = 0) leaves the summary unchanged; chunk 0 is never
+        // empty, so nab > 0.
+        let nb = partials[base + 3u * k];
         let nab = n + nb;
-        let d = partials[2u * (base + k)] - mean;
+        let d = partials[base + 3u * k + 1u] - mean;
         let wb = nb / nab;
         mean += d * wb;
-        m2 += partials[2u * (base + k) + 1u] + d * d * n * wb;
+        m2 += partials[base + 3u * k + 2u] + d * d * n * wb;
         n = nab;
     }
     mean += partials[shift_slot(c)];
-    let m = f32(p.m) * width;
+    let m = f32(p.n * p.plane);
     let invstd = 1.0 / sqrt(m2 / m + p.eps);
     saved_mean[c] = mean;
     saved_invstd[c] = invstd;

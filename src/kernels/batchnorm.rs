@@ -1,9 +1,10 @@
 //! Batch normalisation over [N,C,H,W] or [N,C] (statistics per channel over N, H, W): training
 //! forward with running-statistics update, inference, and backward. Every pass reads x in units
-//! of four elements (vec4) when H*W is a multiple of 4, else one element: on lavapipe each load
-//! instruction is a loop over the SIMD lanes, so the vec4 kernels move four values for the cost
-//! of one. Per-channel sums combine each chunk in a fixed order, then merge the chunks in order,
-//! so statistics and gradients are bit-identical across reruns.
+//! of four elements (vec4) when the element count is a multiple of 4 and H*W >= 4 (planes that
+//! are not a multiple of 4 are masked where a unit straddles two), else one element: on lavapipe
+//! each load instruction is a loop over the SIMD lanes, so the vec4 kernels move four values for
+//! the cost of one. Per-channel sums combine each chunk in a fixed order, then merge the chunks
+//! in order, so statistics and gradients are bit-identical across reruns.
 
 use crate::device::{Access, Gpu, KernelDef, Launch, grid_1d};
 use crate::tensor::{DType, Tensor};
@@ -23,29 +24,29 @@ const PER: usize = 8;
 const CHUNK: usize = 4096;
 
 macro_rules! source {
-    ($unit:literal, $file:literal) => {
+    ($unit:literal, $($file:literal),+) => {
         concat!(
             include_str!("../../shaders/udiv.wgsl"),
             include_str!("../../shaders/batchnorm_common.wgsl"),
             include_str!(concat!("../../shaders/", $unit)),
-            include_str!(concat!("../../shaders/", $file))
+            $(include_str!(concat!("../../shaders/", $file))),+
         )
     };
 }
 
 /// An entry point built twice: [scalar units, vec4 units].
 macro_rules! kernel_pair {
-    ($id:ident, $name:literal, $file:literal, $bindings:expr) => {
+    ($id:ident, $name:literal, [$($file:literal),+], $bindings:expr) => {
         static $id: [KernelDef; 2] = [
             KernelDef {
                 name: $name,
-                source: source!("unit_f32.wgsl", $file),
+                source: source!("unit_f32.wgsl", $($file),+),
                 entry: $name,
                 bindings: $bindings,
             },
             KernelDef {
                 name: concat!($name, "_vec4"),
-                source: source!("unit_vec4.wgsl", $file),
+                source: source!("unit_vec4.wgsl", $($file),+),
                 entry: $name,
                 bindings: $bindings,
             },
@@ -58,26 +59,31 @@ use Access::{Read as R, ReadWrite as W, Uniform as U};
 kernel_pair!(
     STATS_PARTIAL,
     "bn_stats_partial",
-    "batchnorm_stats.wgsl",
+    ["batchnorm_stats.wgsl"],
     &[U, R, W]
 );
-kernel_pair!(APPLY, "bn_apply", "batchnorm_apply.wgsl", &[U, R, R, W]);
+kernel_pair!(
+    APPLY,
+    "bn_apply",
+    ["batchnorm_walk.wgsl", "batchnorm_apply.wgsl"],
+    &[U, R, R, W]
+);
 kernel_pair!(
     INFERENCE,
     "bn_inference",
-    "batchnorm_inference.wgsl",
+    ["batchnorm_walk.wgsl", "batchnorm_inference.wgsl"],
     &[U, R, R, R, R, R, W]
 );
 kernel_pair!(
     BACKWARD_PARTIAL,
     "bn_backward_partial",
-    "batchnorm_backward_partial.wgsl",
+    ["batchnorm_backward_partial.wgsl"],
     &[U, R, R, R, W]
 );
 kernel_pair!(
     BACKWARD_DX,
     "bn_backward_dx",
-    "batchnorm_backward_dx.wgsl",
+    ["batchnorm_walk.wgsl", "batchnorm_backward_dx.wgsl"],
     &[U, R, R, R, W]
 );
 // The per-channel passes do not touch x, so the scalar build serves both unit widths.
@@ -116,23 +122,27 @@ impl Default for BatchNormSpec {
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct Params {
     c: u32,
-    /// Units per plane (H*W / width).
-    hw: u32,
-    /// Units per channel (N * hw).
+    /// Elements per plane (H*W; 1 for [N, C]).
+    plane: u32,
+    /// Unit slots per plane: enough units to cover a plane at any alignment.
+    slots: u32,
+    /// Slots per channel (N * slots).
     m: u32,
     chunk: u32,
     nchunks: u32,
-    /// Elements per unit: 4 when H*W % 4 == 0, else 1.
-    width: u32,
+    /// Units in x (elements / width).
+    units: u32,
+    n: u32,
     eps: f32,
     momentum: f32,
-    /// 1/hw and 1/c for the shaders' division-free `udiv`.
-    rhw: f32,
+    /// 1/slots, 1/plane and 1/c for the shaders' division-free `udiv`.
+    rslots: f32,
+    rplane: f32,
     rc: f32,
-    /// ROW = step_b * hw + step_s (walking a channel ROW units at a time).
+    /// ROW = step_b * slots + step_s (walking a channel ROW slots at a time).
     step_b: u32,
     step_s: u32,
-    _pad: [u32; 4],
+    _pad: u32,
 }
 
 impl Params {
@@ -144,14 +154,14 @@ impl Params {
         self.c as usize
     }
 
-    /// Index into the `[scalar, vec4]` kernel pairs.
+    /// Index into the `[scalar, vec4]` kernel pairs (vec4 units are fewer than the elements).
     fn variant(&self) -> usize {
-        (self.width == 4) as usize
+        (self.units < self.n * self.c * self.plane) as usize
     }
 
     /// Grid of the elementwise kernels: PER units per invocation, in runs of ROW invocations.
     fn unit_grid(&self, gpu: &Gpu) -> [u32; 3] {
-        let runs = (self.channels() * self.m as usize).div_ceil(ROW * PER);
+        let runs = (self.units as usize).div_ceil(ROW * PER);
         grid_1d(gpu, runs * ROW, WG)
     }
 }
@@ -173,25 +183,39 @@ fn geometry(kernel: &'static str, x: &Tensor, spec: BatchNormSpec) -> Result<Par
         ));
     }
     fits_u32(kernel, "elements of x", x.numel())?;
-    let c = s[1];
-    let elements = x.numel() / (s[0] * c);
-    let width = if elements % 4 == 0 { 4 } else { 1 };
-    let hw = elements / width;
-    let m = s[0] * hw;
+    let (n, c) = (s[0], s[1]);
+    let plane = x.numel() / (n * c);
+    // A vec4 unit meets at most two planes when planes hold at least 4 elements.
+    let width = if x.numel() % 4 == 0 && plane >= 4 {
+        4
+    } else {
+        1
+    };
+    // A plane starting at element offset o (mod 4) covers ceil((o + plane) / 4) units.
+    let slots = match width {
+        4 if plane % 4 == 0 => plane / 4,
+        4 => (plane + 3).div_ceil(4),
+        _ => plane,
+    };
+    let m = n * slots;
+    let reciprocal = |d: usize| (1.0 / d as f64) as f32;
     Ok(Params {
         c: c as u32,
-        hw: hw as u32,
+        plane: plane as u32,
+        slots: slots as u32,
         m: m as u32,
         chunk: CHUNK as u32,
         nchunks: m.div_ceil(CHUNK) as u32,
-        width: width as u32,
+        units: (x.numel() / width) as u32,
+        n: n as u32,
         eps: spec.eps,
         momentum: spec.momentum,
-        rhw: (1.0 / hw as f64) as f32,
-        rc: (1.0 / c as f64) as f32,
-        step_b: (ROW / hw) as u32,
-        step_s: (ROW % hw) as u32,
-        _pad: [0; 4],
+        rslots: reciprocal(slots),
+        rplane: reciprocal(plane),
+        rc: reciprocal(c),
+        step_b: (ROW / slots) as u32,
+        step_s: (ROW % slots) as u32,
+        _pad: 0,
     })
 }
 
@@ -248,6 +272,29 @@ fn launch(
     Launch::new(gpu, kernel, &vec![], bytemuck::bytes_of(p), &bindings, grid)
 }
 
+/// Launch of an elementwise pass (batchnorm_walk.wgsl): the build for x's units, specialised on
+/// whether its units can straddle two planes.
+fn launch_units(
+    gpu: &Gpu,
+    kernels: &'static [KernelDef; 2],
+    p: &Params,
+    tensors: &[&Tensor],
+) -> Launch {
+    let v = p.variant();
+    let straddles = v == 1 && p.plane % 4 != 0;
+    let spec = vec![("STRADDLES", straddles.to_string())];
+    let bindings: Vec<_> = tensors.iter().map(|t| t.binding()).collect();
+    let grid = p.unit_grid(gpu);
+    Launch::new(
+        gpu,
+        &kernels[v],
+        &spec,
+        bytemuck::bytes_of(p),
+        &bindings,
+        grid,
+    )
+}
+
 /// Training forward: y = gamma*(x-mean)*invstd + beta with batch statistics (biased variance);
 /// saves mean and invstd [C] for the backward and updates running_mean / running_var in place
 /// (running_var takes the unbiased variance, PyTorch's convention). Needs N*H*W >= 2.
@@ -275,7 +322,7 @@ pub fn batch_norm_train_forward(
         ("saved_invstd", saved_invstd),
     ];
     check_shapes(NAME, x, &[("y", y)], &per_channel)?;
-    if p.m * p.width < 2 {
+    if p.n * p.plane < 2 {
         return Err(shape_error(
             NAME,
             format!(
@@ -296,8 +343,8 @@ pub fn batch_norm_train_forward(
         &[("x", x), ("gamma", gamma), ("beta", beta)],
     )?;
     let (c, nchunks) = (p.channels(), p.nchunks());
-    // Per-chunk (mean - shift, M2) pairs, then the C shifts.
-    let partials = Tensor::empty(x.gpu(), &[c * (2 * nchunks + 1)], DType::F32)?;
+    // Per-chunk (count, mean - shift, M2), then the C shifts.
+    let partials = Tensor::empty(x.gpu(), &[c * (3 * nchunks + 1)], DType::F32)?;
     let coef = Tensor::empty(x.gpu(), &[c, 4], DType::F32)?;
     let v = p.variant();
     Ok(vec![
@@ -327,7 +374,7 @@ pub fn batch_norm_train_forward(
         )
         .keep_alive(partials)
         .keep_alive(coef.clone()),
-        launch(gpu, &APPLY[v], &p, &[x, &coef, y], p.unit_grid(gpu)).keep_alive(coef),
+        launch_units(gpu, &APPLY, &p, &[x, &coef, y]).keep_alive(coef),
     ])
 }
 
@@ -355,12 +402,11 @@ pub fn batch_norm_inference(
     let mut inputs = vec![("x", x)];
     inputs.extend(per_channel);
     outputs_distinct(NAME, &[("y", y)], &inputs)?;
-    Ok(launch(
+    Ok(launch_units(
         gpu,
-        &INFERENCE[p.variant()],
+        &INFERENCE,
         &p,
         &[x, running_mean, running_var, gamma, beta, y],
-        p.unit_grid(gpu),
     ))
 }
 
@@ -425,13 +471,6 @@ pub fn batch_norm_backward(
         )
         .keep_alive(partials)
         .keep_alive(coef.clone()),
-        launch(
-            gpu,
-            &BACKWARD_DX[v],
-            &p,
-            &[dy, x, &coef, dx],
-            p.unit_grid(gpu),
-        )
-        .keep_alive(coef),
+        launch_units(gpu, &BACKWARD_DX, &p, &[dy, x, &coef, dx]).keep_alive(coef),
     ])
 }
