@@ -186,14 +186,14 @@ fn geometry(kernel: &'static str, x: &Tensor, spec: BatchNormSpec) -> Result<Par
     let (n, c) = (s[0], s[1]);
     let plane = x.numel() / (n * c);
     // A vec4 unit meets at most two planes when planes hold at least 4 elements.
-    let width = if x.numel() % 4 == 0 && plane >= 4 {
+    let width = if x.numel().is_multiple_of(4) && plane >= 4 {
         4
     } else {
         1
     };
     // A plane starting at element offset o (mod 4) covers ceil((o + plane) / 4) units.
     let slots = match width {
-        4 if plane % 4 == 0 => plane / 4,
+        4 if plane.is_multiple_of(4) => plane / 4,
         4 => (plane + 3).div_ceil(4),
         _ => plane,
     };
@@ -281,7 +281,7 @@ fn launch_units(
     tensors: &[&Tensor],
 ) -> Launch {
     let v = p.variant();
-    let straddles = v == 1 && p.plane % 4 != 0;
+    let straddles = v == 1 && !p.plane.is_multiple_of(4);
     let spec = vec![("STRADDLES", straddles.to_string())];
     let bindings: Vec<_> = tensors.iter().map(|t| t.binding()).collect();
     let grid = p.unit_grid(gpu);

@@ -109,7 +109,7 @@ fn launch(
     alpha: f32,
     bindings: &[Binding<'_>],
 ) -> Launch {
-    let (width, unit) = if n % 4 == 0 {
+    let (width, unit) = if n.is_multiple_of(4) {
         (4, "vec4<f32>")
     } else {
         (1, "f32")

@@ -418,7 +418,7 @@ fn global_params(
     has_dtype(kernel, pooled.0, pooled.1, DType::F32)?;
     fits_u32(kernel, "elements", image.1.numel())?;
     let elements = s[2] * s[3];
-    let hw = if elements % 4 == 0 {
+    let hw = if elements.is_multiple_of(4) {
         elements / 4
     } else {
         elements
