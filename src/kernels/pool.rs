@@ -9,8 +9,12 @@ use super::checks::{distinct, fits_u32, has_dtype, has_rank, has_shape};
 use super::error::{KernelError, argument_error, shape_error};
 
 const WG: u32 = 256;
-/// Workgroup size of the global pooling kernels (must match `WG` in pool_global.wgsl).
+/// Workgroup size of the global pooling kernels (must match `WG` in pool_global*.wgsl).
 const GLOBAL_WG: u32 = 64;
+/// The global pooling backward writes runs of GLOBAL_ROW invocations x GLOBAL_PER units
+/// (`ROW`, `PER` in pool_global_backward.wgsl).
+const GLOBAL_ROW: usize = 8;
+const GLOBAL_PER: usize = 8;
 
 const MAX_SRC: &str = concat!(
     include_str!("../../shaders/udiv.wgsl"),
@@ -461,14 +465,13 @@ pub fn global_avg_pool_backward(
     let name = GLOBAL_BACKWARD[0].name;
     let p = global_params(name, ("dx", dx), ("dy", dy))?;
     distinct(name, ("dx", dx), &[("dy", dy)])?;
-    // ROW invocations write a run of ROW * PER units (pool_global_backward.wgsl).
-    let runs = (p.planes as usize * p.hw as usize).div_ceil(8 * 8);
+    let runs = (p.planes as usize * p.hw as usize).div_ceil(GLOBAL_ROW * GLOBAL_PER);
     Ok(Launch::new(
         gpu,
         &GLOBAL_BACKWARD[p.variant()],
         &vec![],
         bytemuck::bytes_of(&p),
         &[dy.binding(), dx.binding()],
-        grid_1d(gpu, runs * 8, GLOBAL_WG),
+        grid_1d(gpu, runs * GLOBAL_ROW, GLOBAL_WG),
     ))
 }
