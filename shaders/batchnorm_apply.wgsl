@@ -1,30 +1,23 @@
-// Batch-norm normalisation, training or inference: y = gamma * (x - mean) * invstd + beta, where
-// invstd is `stat` itself (training: saved batch invstd) or 1/sqrt(stat + eps) (inference:
-// stat = running variance). One invocation per element (see sample_element).
+// Batch-norm normalisation in training: y = (x - mean) * (gamma * invstd) + beta, with the
+// per-channel coefficients of the statistics pass (coef = [C, 4]: mean, gamma * invstd, beta).
+// PER units per invocation (see batchnorm_walk.wgsl).
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> mean: array<f32>;
-@group(0) @binding(3) var<storage, read> stat: array<f32>;
-@group(0) @binding(4) var<storage, read> gamma: array<f32>;
-@group(0) @binding(5) var<storage, read> beta: array<f32>;
-@group(0) @binding(6) var<storage, read_write> y: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<Unit>;
+@group(0) @binding(2) var<storage, read> coef: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> y: array<Unit>;
+
+fn coefficients(c: u32) -> vec4<f32> {
+    return coef[c];
+}
 
 @compute @workgroup_size(256)
-fn bn_apply(
-    @builtin(global_invocation_id) gid: vec3<u32>,
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-) {
-    let e = sample_element(gid, wid, nwg);
-    let t = e.x;
-    let c = e.y;
-    if c >= p.c {
-        return;
+fn bn_apply(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let first = first_unit(gid, nwg);
+    let end = min(first + PER * ROW, p.units);
+    var walk = start_walk();
+    for (var t = first; t < end; t += ROW) {
+        let k = unit_coefficients(t, &walk);
+        y[t] = (x[t] - k[0]) * k[1] + k[2];
     }
-    var invstd = stat[c];
-    if p.from_var != 0u {
-        invstd = 1.0 / sqrt(invstd + p.eps);
-    }
-    y[t] = gamma[c] * ((x[t] - mean[c]) * invstd) + beta[c];
 }

@@ -2,8 +2,8 @@
 // strided per invocation, then combined in a fixed order. partials = [C, nchunks, 2].
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> dy: array<Unit>;
+@group(0) @binding(2) var<storage, read> x: array<Unit>;
 @group(0) @binding(3) var<storage, read> mean: array<f32>;
 @group(0) @binding(4) var<storage, read_write> partials: array<f32>;
 
@@ -22,30 +22,33 @@ fn bn_backward_partial(
     }
     let c = g / p.nchunks;
     let mu = mean[c];
-    let start = (g % p.nchunks) * p.chunk;
+    let start = (g - c * p.nchunks) * p.chunk;
     let end = min(start + p.chunk, p.m);
-    var acc = vec2<f32>(0.0, 0.0);
-    var at = cursor(start + lid);
-    for (var j = start + lid; j < end; j += TREE_WG) {
-        let i = element(c, at);
-        let d = dy[i];
-        acc += vec2<f32>(d, d * (x[i] - mu));
+    var s1 = Unit(0.0);
+    var s2 = Unit(0.0);
+    let slice = row_slice(start, end, lid);
+    var at = cursor(slice.x);
+    for (var j = slice.x; j < slice.y; j += ROW) {
+        let sl = slot(c, at);
+        let d = dy[sl.unit];
+        s1 += select(Unit(0.0), d, sl.mine);
+        s2 += select(Unit(0.0), d * (x[sl.unit] - mu), sl.mine);
         at = advance(at);
     }
-    part[lid] = acc;
+    part[lid] = vec2<f32>(hsum(s1), hsum(s2));
     workgroupBarrier();
     if lid < 8u {
         var s = part[lid];
-        for (var k = 1u; k < 8u; k++) {
-            s += part[k * 8u + lid];
+        for (var q = 1u; q < 8u; q++) {
+            s += part[q * 8u + lid];
         }
         part8[lid] = s;
     }
     workgroupBarrier();
     if lid == 0u {
         var s = part8[0];
-        for (var k = 1u; k < 8u; k++) {
-            s += part8[k];
+        for (var q = 1u; q < 8u; q++) {
+            s += part8[q];
         }
         partials[2u * g] = s.x;
         partials[2u * g + 1u] = s.y;

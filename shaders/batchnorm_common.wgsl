@@ -1,75 +1,101 @@
-// Shared by the batch-norm kernels (prepended to each batchnorm_*.wgsl file by the launcher).
-// x is [N, C, HW] (HW = 1 for [N, C] inputs); statistics are per channel over m = N*HW
-// elements, split into nchunks chunks of `chunk` elements, one workgroup per (channel, chunk).
+// Shared by the batch-norm kernels (prepended to each batchnorm_*.wgsl file by the launcher,
+// after udiv.wgsl and one of the unit preludes unit_f32.wgsl / unit_vec4.wgsl).
+// x is [N, C, HW] (HW = 1 for [N, C] inputs), seen as a flat array of units of WIDTH elements:
+// vec4 units whenever the element count is a multiple of 4 and HW >= 4 (on lavapipe every load
+// is a loop over the SIMD lanes, so four values per load is what makes these memory-bound passes
+// fast). When HW is not a multiple of 4 a unit can straddle two planes; the kernels mask the
+// elements that are not theirs.
+//
+// Reductions walk a channel plane by plane, `slots` units per plane (enough to cover a plane at
+// any alignment; the elements of a slot outside the plane are masked). Statistics are per
+// channel over m = N * slots slots, split into nchunks chunks of `chunk` slots, one workgroup
+// per (channel, chunk).
 
 struct Params {
     c: u32,
-    hw: u32,
+    // Elements per plane (H * W).
+    plane: u32,
+    // Unit slots per plane.
+    slots: u32,
+    // Slots per channel (N * slots).
     m: u32,
     chunk: u32,
     nchunks: u32,
+    // Units in x (elements / WIDTH).
+    units: u32,
+    // Batch size N.
     n: u32,
     eps: f32,
     momentum: f32,
-    // Apply kernel: 1 when `stat` holds a variance (inference), 0 when it holds invstd.
-    from_var: u32,
-    // 1/hw for `udiv` (udiv.wgsl).
-    rhw: f32,
-    // TREE_WG = step_b * hw + step_s: how far (batch, position) moves per TREE_WG elements.
+    // 1/slots, 1/plane and 1/c for `udiv` (udiv.wgsl).
+    rslots: f32,
+    rplane: f32,
+    rc: f32,
+    // ROW = step_b * slots + step_s: how far (batch, slot) moves per ROW slots.
     step_b: u32,
     step_s: u32,
     _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
-    _pad3: u32,
 }
 
 // Workgroup size of the elementwise and per-channel kernels.
 const WG: u32 = 256u;
-// Workgroup size of the per-chunk partial kernels: each invocation walks 32 elements of a
-// 2048-element chunk, then 8 invocations combine 8 each and one combines those 8 (two barriers;
-// small groups with few barriers run much faster on CPU Vulkan and are plenty on GPUs).
+// Workgroup size of the per-chunk partial kernels: each invocation walks a strided slice of the
+// chunk, then 8 invocations combine 8 each and one combines those 8 (two barriers; small groups
+// with few barriers run much faster on CPU Vulkan and are plenty on GPUs).
 const TREE_WG: u32 = 64u;
+// The partial workgroup is 8 rows of ROW lanes; row r reads the r-th eighth of the chunk, its
+// lanes adjacent slots. CPU Vulkan runs one 8-lane row at a time up to the barrier, so each row
+// is one sequential stream (a stride of 64 units made nearly every load miss the cache); on GPUs
+// each row still reads whole cache lines.
+const ROW: u32 = 8u;
 
-// Walks elements j, j + TREE_WG, j + 2 TREE_WG, ... of one channel as (batch, position) without dividing
-// in the loop.
+// This invocation's first slot and its row's end (exclusive) within the chunk [start, end);
+// p.chunk is a multiple of TREE_WG.
+fn row_slice(start: u32, end: u32, lid: u32) -> vec2<u32> {
+    let row_start = start + (lid / ROW) * (p.chunk / ROW);
+    return vec2<u32>(row_start + lid % ROW, min(row_start + p.chunk / ROW, end));
+}
+
+// Walks slots j, j + ROW, j + 2 ROW, ... of one channel as (batch, slot) without dividing in
+// the loop.
 struct Cursor {
     b: u32,
     s: u32,
 }
 
 fn cursor(j: u32) -> Cursor {
-    let b = udiv(j, p.hw, p.rhw);
-    return Cursor(b, j - b * p.hw);
+    let b = udiv(j, p.slots, p.rslots);
+    return Cursor(b, j - b * p.slots);
 }
 
 fn advance(at: Cursor) -> Cursor {
     var next = Cursor(at.b + p.step_b, at.s + p.step_s);
-    if next.s >= p.hw {
-        next.s -= p.hw;
+    if next.s >= p.slots {
+        next.s -= p.slots;
         next.b += 1u;
     }
     return next;
 }
 
-// Flat index of the cursor's element in channel c.
-fn element(c: u32, at: Cursor) -> u32 {
-    return (at.b * p.c + c) * p.hw + at.s;
+// The unit under the cursor's slot in channel c (clamped to x, so a slot past the last plane
+// loads a real unit, all of it masked) and which of its elements belong to the plane.
+struct Slot {
+    unit: u32,
+    mine: Mask,
 }
 
-// Elementwise kernels run on a grid of x = positions within one sample (C*HW of them),
-// y and z = sample (split over y and z past the grid limit): returns (flat index, channel), or
-// channel = C for invocations past the end.
-fn sample_element(gid: vec3<u32>, wid: vec3<u32>, nwg: vec3<u32>) -> vec2<u32> {
-    let q = gid.x;
-    let b = wid.y + wid.z * nwg.y;
-    if q >= p.c * p.hw || b >= p.n {
-        return vec2<u32>(0u, p.c);
-    }
-    return vec2<u32>(b * p.c * p.hw + q, udiv(q, p.hw, p.rhw));
+fn slot(c: u32, at: Cursor) -> Slot {
+    let first = (at.b * p.c + c) * p.plane;
+    let unit = first / WIDTH + at.s;
+    return Slot(min(unit, p.units - 1u), inside(i32(unit * WIDTH) - i32(first), p.plane));
 }
 
-// Elements in chunk k of a channel.
-fn chunk_count(k: u32) -> u32 {
-    return min(p.chunk, p.m - k * p.chunk);
+// Element e of a flat array of units.
+fn element_of(v: Unit, e: u32) -> f32 {
+    return pick(v, e % WIDTH);
+}
+
+// Per-chunk partials = [C, nchunks, 3] followed by the C shifts (see batchnorm_stats.wgsl).
+fn shift_slot(c: u32) -> u32 {
+    return 3u * p.c * p.nchunks + c;
 }

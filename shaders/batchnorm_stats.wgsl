@@ -1,11 +1,12 @@
-// Batch-norm statistics, pass 1: per (channel, chunk) the mean and the sum of squared deviations
-// (M2), both of x - shift where shift is the channel's first element: the squares then do not
-// cancel when |mean| >> std, and the small shifted mean keeps f32 bits the large mean would lose.
-// Each invocation sums a strided slice; the invocations' summaries are merged with Chan's
-// pairwise formula in a fixed order. partials = [C, nchunks, 2] (mean - shift, M2).
+// Batch-norm statistics, pass 1: per (channel, chunk) the element count, the mean and the sum of
+// squared deviations (M2), of x - shift where shift is the channel's first element: the squares
+// then do not cancel when |mean| >> std, and the small shifted mean keeps f32 bits the large
+// mean would lose. Each invocation sums a strided slice; the invocations' summaries are merged
+// with Chan's pairwise formula in a fixed order. partials = [C, nchunks, 3] (count,
+// mean - shift, M2), then the C shifts (written by each channel's chunk 0).
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<Unit>;
 @group(0) @binding(2) var<storage, read_write> partials: array<f32>;
 
 var<workgroup> part: array<vec3<f32>, TREE_WG>;
@@ -33,37 +34,46 @@ fn bn_stats_partial(
         return;
     }
     let c = g / p.nchunks;
-    let start = (g % p.nchunks) * p.chunk;
+    let k = g - c * p.nchunks;
+    let start = k * p.chunk;
     let end = min(start + p.chunk, p.m);
-    let shift = x[c * p.hw];
+    let e0 = c * p.plane;
+    let shift = element_of(x[e0 / WIDTH], e0);
+    var s1 = Unit(0.0);
+    var s2 = Unit(0.0);
     var n = 0.0;
-    var s1 = 0.0;
-    var s2 = 0.0;
-    var at = cursor(start + lid);
-    for (var j = start + lid; j < end; j += TREE_WG) {
-        let d = x[element(c, at)] - shift;
+    let slice = row_slice(start, end, lid);
+    var at = cursor(slice.x);
+    for (var j = slice.x; j < slice.y; j += ROW) {
+        let sl = slot(c, at);
+        let d = select(Unit(0.0), x[sl.unit] - shift, sl.mine);
         s1 += d;
         s2 += d * d;
-        n += 1.0;
+        n += count(sl.mine);
         at = advance(at);
     }
     let inv = select(0.0, 1.0 / n, n > 0.0);
-    part[lid] = vec3<f32>(n, s1 * inv, max(s2 - s1 * s1 * inv, 0.0));
+    let t1 = hsum(s1);
+    part[lid] = vec3<f32>(n, t1 * inv, max(hsum(s2) - t1 * t1 * inv, 0.0));
     workgroupBarrier();
     if lid < 8u {
         var acc = part[lid];
-        for (var k = 1u; k < 8u; k++) {
-            acc = merge(acc, part[k * 8u + lid]);
+        for (var q = 1u; q < 8u; q++) {
+            acc = merge(acc, part[q * 8u + lid]);
         }
         part8[lid] = acc;
     }
     workgroupBarrier();
     if lid == 0u {
         var acc = part8[0];
-        for (var k = 1u; k < 8u; k++) {
-            acc = merge(acc, part8[k]);
+        for (var q = 1u; q < 8u; q++) {
+            acc = merge(acc, part8[q]);
         }
-        partials[2u * g] = acc.y;
-        partials[2u * g + 1u] = acc.z;
+        partials[3u * g] = acc.x;
+        partials[3u * g + 1u] = acc.y;
+        partials[3u * g + 2u] = acc.z;
+        if k == 0u {
+            partials[shift_slot(c)] = shift;
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! Batch norm against f64 references on [N,C] and [N,C,H,W] inputs (N = 1 with H*W > 1, a
-//! single channel, several 2048-element chunks per channel, and data offset by 100 so that a
+//! single channel, several 4096-unit chunks per channel, and data offset by 100 so that a
 //! sum-of-squares variance would cancel), the running-statistics update, the backward against
-//! finite differences, and bit-identical reruns.
+//! finite differences, and bit-identical reruns. Both kernel builds are covered: vec4 units
+//! (H*W a multiple of 4) and scalar units (any other H*W, and [N, C]).
 //!
 //! Tolerances (inputs in [-2, 2], gamma and beta in [-2, 2]):
 //! - mean: atol 1e-6, rtol 1e-6 (a few f32 roundings of a value up to ~100).
@@ -113,18 +114,34 @@ fn run_train(d: &Data) -> Results {
     }
 }
 
-/// Shapes: [N,C] (N = 70000 spills the grid's sample dimension into z); N = 1 with H*W > 1; a single channel; odd sizes; several chunks per channel
-/// ([9000,3]: 5 chunks; [16,4,33,31]: 16368 per channel, 8 chunks; [128,2,32,32]: 131072 per
-/// channel, 64 chunks).
+/// Shapes, by kernel build (`builds_follow_the_shape` checks the classification).
+/// Scalar units (element count not a multiple of 4, or H*W < 4): [N,C] ([70000, 2]: 140000
+/// units); N = 1; [5,3,41,41]: 8405 per channel, 3 chunks.
+/// Vec4 units, planes a multiple of 4: N = 1; a single channel; one unit per plane ([3,5,2,2]:
+/// every unit of an invocation's run in another channel); planes of 3 and 5 units (a row of 8
+/// lanes spans planes); [128,2,32,32]: 32768 units per channel, 8 chunks.
+/// Vec4 units straddling planes (H*W not a multiple of 4): planes of 5, 6, 35, 49 elements,
+/// a single channel, N = 1, and [16,4,33,31]: 2 chunks.
 const SHAPES: &[&[usize]] = &[
     &[7, 5],
     &[9000, 3],
     &[70_000, 2],
     &[1, 2, 3, 3],
+    &[4, 2, 1, 3],
+    &[5, 3, 41, 41],
+    &[1, 3, 4, 4],
     &[2, 1, 6, 6],
-    &[4, 3, 5, 7],
-    &[16, 4, 33, 31],
+    &[3, 5, 2, 2],
+    &[2, 3, 6, 2],
+    &[5, 3, 4, 5],
+    &[4, 6, 28, 28],
     &[128, 2, 32, 32],
+    &[4, 1, 5, 1],
+    &[2, 2, 2, 3],
+    &[4, 3, 5, 7],
+    &[1, 4, 7, 7],
+    &[64, 6, 7, 7],
+    &[16, 4, 33, 31],
 ];
 
 /// Spacing of f32 values near `v`.
@@ -217,18 +234,34 @@ fn train_forward_and_backward_match_reference() {
     }
 }
 
-/// Data whose mean is 50x its standard deviation: the variance must not cancel.
+/// Data whose mean is 50x its standard deviation: the variance must not cancel (every build,
+/// several chunks each).
 #[test]
 fn statistics_are_stable_far_from_zero() {
-    check_train(&[16, 4, 33, 31], 100.0);
     check_train(&[9000, 3], 100.0);
+    check_train(&[5, 3, 41, 41], 100.0);
+    check_train(&[32, 3, 36, 20], 100.0);
+    check_train(&[16, 4, 33, 31], 100.0);
 }
 
 #[test]
 fn inference_matches_reference() {
     let gpu = gpu();
     // Inference needs no batch statistics, so N*H*W = 1 is fine here.
-    for shape in [&[1usize, 3][..], &[5, 4], &[2, 3, 5, 7], &[1, 1, 1, 1]] {
+    // Scalar units; vec4 units (one unit per plane; batch 1 with runs crossing channels);
+    // vec4 units straddling planes.
+    let shapes = [
+        &[1usize, 3][..],
+        &[5, 4],
+        &[2, 3, 5, 7],
+        &[1, 1, 1, 1],
+        &[3, 5, 2, 2],
+        &[2, 3, 4, 4],
+        &[1, 2, 28, 28],
+        &[4, 3, 5, 7],
+        &[1, 4, 7, 7],
+    ];
+    for shape in shapes {
         let seed = fresh_seed();
         let d = data(seed, shape, 0.0);
         let c = [shape[1]];
@@ -270,7 +303,14 @@ fn inference_matches_reference() {
 /// L = sum(dy * y(x, gamma, beta)).
 #[test]
 fn backward_matches_finite_differences() {
-    for shape in [&[5usize, 3][..], &[3, 2, 3, 3], &[1, 2, 2, 3]] {
+    // Scalar units, then vec4 units.
+    for shape in [
+        &[5usize, 3][..],
+        &[3, 2, 3, 3],
+        &[1, 2, 2, 3],
+        &[2, 2, 2, 2],
+        &[1, 2, 4, 3],
+    ] {
         let seed = fresh_seed();
         let d = data(seed, shape, 0.0);
         let got = run_train(&d);
@@ -299,7 +339,7 @@ fn backward_matches_finite_differences() {
 
 #[test]
 fn statistics_and_gradients_are_bit_identical_across_reruns() {
-    for shape in [&[128usize, 2, 32, 32][..], &[9000, 3]] {
+    for shape in [&[128usize, 2, 32, 32][..], &[9000, 3], &[16, 4, 33, 31]] {
         let seed = fresh_seed();
         let d = data(seed, shape, 0.0);
         let bits = |r: Results| -> Vec<Vec<u32>> {
@@ -320,6 +360,47 @@ fn statistics_and_gradients_are_bit_identical_across_reruns() {
         assert!(
             bits(run_train(&d)) == bits(run_train(&d)),
             "{shape:?} (seed {seed}): reruns differ"
+        );
+    }
+}
+
+/// The kernel build each shape gets: vec4 units when the element count is a multiple of 4 and
+/// H*W >= 4, else scalar units (the tests above rely on this to cover every build).
+#[test]
+fn builds_follow_the_shape() {
+    let gpu = gpu();
+    for (shape, vec4) in [
+        (&[8usize, 3][..], false),
+        (&[4, 2, 1, 3], false),
+        (&[5, 3, 41, 41], false),
+        (&[3, 5, 2, 2], true),
+        (&[4, 3, 5, 7], true),
+        (&[64, 6, 7, 7], true),
+    ] {
+        let c = [shape[1]];
+        let x = poisoned(&gpu, shape);
+        let y = poisoned(&gpu, shape);
+        let per_channel: Vec<_> = (0..6).map(|_| poisoned(&gpu, &c)).collect();
+        let [g, b, rm, rv, m, s] = &per_channel[..] else {
+            unreachable!()
+        };
+        let launches = batch_norm_train_forward(&gpu, &x, g, b, rm, rv, &y, m, s, SPEC).unwrap();
+        let names: Vec<&str> = launches.iter().map(|l| l.name()).collect();
+        let want = |k: &str| {
+            if vec4 {
+                format!("{k}_vec4")
+            } else {
+                k.to_string()
+            }
+        };
+        assert_eq!(
+            names,
+            [
+                want("bn_stats_partial"),
+                "bn_stats_finalize".into(),
+                want("bn_apply")
+            ],
+            "{shape:?}"
         );
     }
 }

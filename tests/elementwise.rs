@@ -1,4 +1,5 @@
 //! Elementwise kernels against f64 references; backward kernels also against finite differences.
+//! Every kernel runs on sizes that take the vec4 build (multiples of 4) and the scalar build.
 //! Tolerances: exact-rounding ops (relu, add, mul, scale, accumulate) atol 1e-7, rtol 1e-6 (one
 //! f32 rounding is 6e-8 relative); sigmoid/tanh use the device exp, atol 1e-6, rtol 1e-5.
 
@@ -9,9 +10,24 @@ use common::*;
 use nasgpu::kernels::KernelError;
 use nasgpu::kernels::elementwise::{self, Binary, Unary};
 
-/// Sizes below, at and above the 256-wide workgroup, odd sizes, and one past 65535 workgroups
-/// so the grid splits over x and y.
-const SIZES: &[usize] = &[1, 7, 255, 256, 257, 1000, 100_003, 256 * 65_535 + 1001];
+/// Scalar builds: 1, 3, 7, 255, 257, 1001, 100_003. Vec4 builds: 4, 256 (one run of 8
+/// invocations x 8 units), 260 (a run and one unit), 1000, 100_004, and 16.8M elements
+/// (16384 workgroups of 256 invocations).
+const SIZES: &[usize] = &[
+    1,
+    3,
+    4,
+    7,
+    255,
+    256,
+    257,
+    260,
+    1000,
+    1001,
+    100_003,
+    100_004,
+    256 * 65_535 + 1000,
+];
 
 fn unary_reference(op: Unary, x: &[f64]) -> Vec<f64> {
     match op {
@@ -103,7 +119,8 @@ fn binary_forward_matches_reference() {
 #[test]
 fn accumulate_and_fill() {
     let gpu = gpu();
-    for &n in &[1usize, 300, 4099] {
+    // Scalar builds (1, 4099) and vec4 builds (4, 300, 4100).
+    for &n in &[1usize, 4, 300, 4099, 4100] {
         let seed = fresh_seed();
         let mut r = rng(seed);
         let x = to_f64(&to_f32(&uniform(&mut r, n)));
@@ -142,7 +159,8 @@ fn accumulate_and_fill() {
 fn unary_backward_matches_reference_and_finite_differences() {
     let gpu = gpu();
     for &op in &UNARY_OPS {
-        for &n in &[1usize, 37, 1031] {
+        // Scalar builds (1, 37, 1031) and vec4 builds (4, 36, 1032).
+        for &n in &[1usize, 37, 1031, 4, 36, 1032] {
             let seed = fresh_seed();
             let mut r = rng(seed);
             // Keep relu inputs away from its kink, where finite differences are meaningless.

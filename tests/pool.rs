@@ -159,14 +159,24 @@ fn max_ties_pick_the_first_element() {
     assert_eq!(dx, want);
 }
 
+/// Planes up to 1024 elements take the invocation-per-plane kernel, larger ones the
+/// workgroup-per-plane kernel; each in a scalar build (odd plane sizes) and a vec4 build (plane
+/// sizes that are multiples of 4). The backward has the same two builds, and its invocations
+/// write runs that cross planes (1x1 and 2x2 planes).
 #[test]
 fn global_avg_pool_matches_reference_and_finite_differences() {
     let gpu = gpu();
     for shape in [
         [2usize, 3, 5, 7],
         [1, 1, 1, 1],
+        [3, 5, 1, 1],
+        [2, 3, 2, 2],
+        [64, 6, 7, 7],
+        [1, 4, 4, 3],
         [3, 2, 32, 32],
         [1, 1, 70, 70],
+        [2, 2, 36, 36],
+        [1, 3, 33, 33],
     ] {
         let seed = fresh_seed();
         let mut r = rng(seed);
@@ -185,8 +195,9 @@ fn global_avg_pool_matches_reference_and_finite_differences() {
                 &global_avg_pool_backward(&gpu, &dyt, &dx).unwrap(),
             ],
         );
-        // A tree sum of hw values in [-2, 2]: rounding grows like 6e-8 * sqrt(hw) * 2 in the
-        // sum, divided by hw for the mean.
+        // Sums of hw values in [-2, 2] (in order within each of up to 4 lanes, or a tree):
+        // random-walk rounding of about 6e-8 * sqrt(hw) times the partial sums' size (about
+        // sqrt(hw)), divided by hw for the mean: under 1e-7 here.
         assert_close(
             &format!("global avg pool {shape:?}"),
             seed,
@@ -218,23 +229,30 @@ fn global_avg_pool_matches_reference_and_finite_differences() {
     }
 }
 
-/// Global average pooling is a workgroup reduction: reruns must give identical bits.
+/// Global average pooling is a fixed-order reduction: reruns must give identical bits (both
+/// kernels, both builds).
 #[test]
 fn global_avg_pool_reruns_are_bit_identical() {
     let gpu = gpu();
-    let seed = fresh_seed();
-    let shape = [4usize, 8, 33, 31];
-    let x = upload(
-        &gpu,
-        &shape,
-        &uniform(&mut rng(seed), shape.iter().product()),
-    );
-    let bits = || {
-        let y = poisoned(&gpu, &shape[..2]);
-        run(&gpu, &[&global_avg_pool_forward(&gpu, &x, &y).unwrap()]);
-        download(&y).iter().map(|v| v.to_bits()).collect::<Vec<_>>()
-    };
-    assert_eq!(bits(), bits(), "{shape:?} (seed {seed})");
+    for shape in [
+        [4usize, 8, 33, 31],
+        [4, 8, 8, 8],
+        [2, 3, 45, 45],
+        [2, 3, 36, 36],
+    ] {
+        let seed = fresh_seed();
+        let x = upload(
+            &gpu,
+            &shape,
+            &uniform(&mut rng(seed), shape.iter().product()),
+        );
+        let bits = || {
+            let y = poisoned(&gpu, &shape[..2]);
+            run(&gpu, &[&global_avg_pool_forward(&gpu, &x, &y).unwrap()]);
+            download(&y).iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+        };
+        assert_eq!(bits(), bits(), "{shape:?} (seed {seed})");
+    }
 }
 
 #[test]

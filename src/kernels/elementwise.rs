@@ -1,14 +1,18 @@
 //! Elementwise kernels: relu, sigmoid, tanh, scale, add, mul, accumulate, fill, and the
 //! backward kernels of the activations. (Backward of add is the identity, of mul is a mul, and of
-//! scale is a scale, so those reuse the forward kernels.)
+//! scale is a scale, so those reuse the forward kernels.) Each kernel is built for vec4 units
+//! (element count a multiple of 4) or scalar units (any other count).
 
-use crate::device::{Access, Gpu, KernelDef, Launch, grid_1d};
+use crate::device::{Access, Binding, Gpu, KernelDef, Launch, Specialisation, grid_1d};
 use crate::tensor::{DType, Tensor};
 
 use super::checks::{distinct, fits_u32, has_dtype, same_shape};
 use super::error::KernelError;
 
 const WG: u32 = 256;
+/// Invocations per run and units per invocation (`ROW`, `PER` in the shaders).
+const ROW: usize = 8;
+const PER: usize = 8;
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -97,12 +101,35 @@ pub enum Binary {
     Mul,
 }
 
-fn params(n: u32, alpha: f32) -> Params {
-    Params {
-        n,
+/// Launch of `kernel` over `n` elements: vec4 units when `n % 4 == 0`, else scalar units.
+fn launch(
+    gpu: &Gpu,
+    kernel: &'static KernelDef,
+    n: u32,
+    alpha: f32,
+    bindings: &[Binding<'_>],
+) -> Launch {
+    let (width, unit) = if n.is_multiple_of(4) {
+        (4, "vec4<f32>")
+    } else {
+        (1, "f32")
+    };
+    let units = n / width;
+    let spec: Specialisation = vec![("UNIT", unit.to_string())];
+    let p = Params {
+        n: units,
         alpha,
         _pad: [0; 2],
-    }
+    };
+    let runs = (units as usize).div_ceil(ROW * PER);
+    Launch::new(
+        gpu,
+        kernel,
+        &spec,
+        bytemuck::bytes_of(&p),
+        bindings,
+        grid_1d(gpu, runs * ROW, WG),
+    )
 }
 
 /// `y = op(x)`.
@@ -117,15 +144,7 @@ pub fn unary(gpu: &Gpu, op: Unary, x: &Tensor, y: &Tensor) -> Result<Launch, Ker
     has_dtype(kernel.name, "x", x, DType::F32)?;
     distinct(kernel.name, ("y", y), &[("x", x)])?;
     let n = fits_u32(kernel.name, "elements", x.numel())?;
-    let p = params(n, alpha);
-    Ok(Launch::new(
-        gpu,
-        kernel,
-        &vec![],
-        bytemuck::bytes_of(&p),
-        &[x.binding(), y.binding()],
-        grid_1d(gpu, x.numel(), WG),
-    ))
+    Ok(launch(gpu, kernel, n, alpha, &[x.binding(), y.binding()]))
 }
 
 /// Gradient of a unary op: `dx = dy * op'(.)`. `saved` is the forward input `x` for relu and the
@@ -148,16 +167,8 @@ pub fn unary_backward(
     same_shape(kernel.name, ["dy", "dx"], dy, dx)?;
     distinct(kernel.name, ("dx", dx), &[("saved", saved), ("dy", dy)])?;
     let n = fits_u32(kernel.name, "elements", dy.numel())?;
-    let p = params(n, 0.0);
     let bindings = [saved.binding(), dy.binding(), dx.binding()];
-    Ok(Launch::new(
-        gpu,
-        kernel,
-        &vec![],
-        bytemuck::bytes_of(&p),
-        &bindings,
-        grid_1d(gpu, dy.numel(), WG),
-    ))
+    Ok(launch(gpu, kernel, n, 0.0, &bindings))
 }
 
 /// `c = a op b`, elementwise over identical shapes.
@@ -176,16 +187,8 @@ pub fn binary(
     same_shape(kernel.name, ["a", "c"], a, c)?;
     distinct(kernel.name, ("c", c), &[("a", a), ("b", b)])?;
     let n = fits_u32(kernel.name, "elements", a.numel())?;
-    let p = params(n, 0.0);
     let bindings = [a.binding(), b.binding(), c.binding()];
-    Ok(Launch::new(
-        gpu,
-        kernel,
-        &vec![],
-        bytemuck::bytes_of(&p),
-        &bindings,
-        grid_1d(gpu, a.numel(), WG),
-    ))
+    Ok(launch(gpu, kernel, n, 0.0, &bindings))
 }
 
 /// `acc += alpha * x` (gradient accumulation).
@@ -193,27 +196,17 @@ pub fn accumulate(gpu: &Gpu, x: &Tensor, acc: &Tensor, alpha: f32) -> Result<Lau
     same_shape(ACCUMULATE.name, ["x", "acc"], x, acc)?;
     distinct(ACCUMULATE.name, ("acc", acc), &[("x", x)])?;
     let n = fits_u32(ACCUMULATE.name, "elements", x.numel())?;
-    let p = params(n, alpha);
-    Ok(Launch::new(
+    Ok(launch(
         gpu,
         &ACCUMULATE,
-        &vec![],
-        bytemuck::bytes_of(&p),
+        n,
+        alpha,
         &[x.binding(), acc.binding()],
-        grid_1d(gpu, x.numel(), WG),
     ))
 }
 
 /// Sets every element of `t` to `value` (works for u32 tensors too when `value` is 0.0).
 pub fn fill(gpu: &Gpu, t: &Tensor, value: f32) -> Result<Launch, KernelError> {
     let n = fits_u32(FILL.name, "elements", t.numel())?;
-    let p = params(n, value);
-    Ok(Launch::new(
-        gpu,
-        &FILL,
-        &vec![],
-        bytemuck::bytes_of(&p),
-        &[t.binding()],
-        grid_1d(gpu, t.numel(), WG),
-    ))
+    Ok(launch(gpu, &FILL, n, value, &[t.binding()]))
 }
