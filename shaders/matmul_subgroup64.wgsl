@@ -130,15 +130,17 @@ fn load_b(bbase: u32, col0: u32, k: u32) -> array<Pair, 8> {
     return q;
 }
 
-// acc[i] += x[kk] * q[kk] over the block's 8 k-steps, summed in order, written once.
-fn row_step(acc: ptr<function, array<Pair, TM>>, i: u32, x: array<f32, 8>, q: array<Pair, 8>) {
+// acc + x[kk] * q[kk] over the block's 8 k-steps, summed in order (the caller writes it once).
+fn row_step(acc: Pair, x: array<f32, 8>, q: array<Pair, 8>) -> Pair {
+    var r: Pair;
     for (var h = 0u; h < 2u; h++) {
-        var s = (*acc)[i][h];
+        var s = acc[h];
         for (var kk = 0u; kk < 8u; kk++) {
             s = fma(vec4<f32>(x[kk]), q[kk][h], s);
         }
-        (*acc)[i][h] = s;
+        r[h] = s;
     }
+    return r;
 }
 
 @compute @workgroup_size(8)
@@ -149,10 +151,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(subgroup_invocation_id) l
     let col0 = min(col, p.n - 8u);
     let abase = wg.z * p.a_bs;
     let bbase = wg.z * p.b_bs;
-    var acc: array<Pair, TM>;
+    // acc[j][e] is row 8j+e of the tile. Every loop over it is indexed by its own counter, which
+    // makes Mesa unroll it whatever its size: one dynamic index would move acc to per-lane
+    // scratch memory (loads and stores that loop over the lanes), main loop included.
+    var acc: array<array<Pair, 8>, TJ>;
     for (var j = 0u; j < TJ; j++) {
         for (var e = 0u; e < 8u; e++) {
-            acc[8u * j + e] = Pair(vec4<f32>(0.0), vec4<f32>(0.0));
+            acc[j][e] = Pair(vec4<f32>(0.0), vec4<f32>(0.0));
         }
     }
 
@@ -166,21 +171,20 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(subgroup_invocation_id) l
             // lo[l] / hi[l]: lane l's even / odd elements.
             let lo = bcast(ra[j][0]);
             let hi = bcast(ra[j][1]);
-            let i = 8u * j;
             if TRANS_A {
                 // Row 8j+e at k+kk is lane kk's element e.
-                row_step(&acc, i, xs(lo), q);
-                row_step(&acc, i + 1u, xs(hi), q);
-                row_step(&acc, i + 2u, ys(lo), q);
-                row_step(&acc, i + 3u, ys(hi), q);
-                row_step(&acc, i + 4u, zs(lo), q);
-                row_step(&acc, i + 5u, zs(hi), q);
-                row_step(&acc, i + 6u, ws(lo), q);
-                row_step(&acc, i + 7u, ws(hi), q);
+                acc[j][0] = row_step(acc[j][0], xs(lo), q);
+                acc[j][1] = row_step(acc[j][1], xs(hi), q);
+                acc[j][2] = row_step(acc[j][2], ys(lo), q);
+                acc[j][3] = row_step(acc[j][3], ys(hi), q);
+                acc[j][4] = row_step(acc[j][4], zs(lo), q);
+                acc[j][5] = row_step(acc[j][5], zs(hi), q);
+                acc[j][6] = row_step(acc[j][6], ws(lo), q);
+                acc[j][7] = row_step(acc[j][7], ws(hi), q);
             } else {
                 // Row 8j+e at k+kk is lane e's element kk.
                 for (var e = 0u; e < 8u; e++) {
-                    row_step(&acc, i + e, floats(Pair(lo[e], hi[e])), q);
+                    acc[j][e] = row_step(acc[j][e], floats(Pair(lo[e], hi[e])), q);
                 }
             }
         }
@@ -193,26 +197,19 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(subgroup_invocation_id) l
     if (p.flags & 1u) != 0u {
         bias8 = split(bias[col0 / 8u]);
     }
-    // Bias added in an unrolled copy; the stores are a rolled loop over the copy (a rolled loop
-    // indexing acc itself would move acc to per-lane scratch memory, main loop included).
-    var out: array<Pair, TM>;
+    let cbase = wg.z * p.c_bs;
     for (var j = 0u; j < TJ; j++) {
         for (var e = 0u; e < 8u; e++) {
-            let i = 8u * j + e;
-            out[i] = Pair(acc[i][0] + bias8[0], acc[i][1] + bias8[1]);
-        }
-    }
-    let cbase = wg.z * p.c_bs;
-    for (var i = 0u; i < TM; i++) {
-        let row = row0 + i;
-        if row < p.m {
-            let ci = (cbase + row * p.n + col0) / 8u;
-            var v = out[i];
-            if (p.flags & 2u) != 0u {
-                let old = split(c[ci]);
-                v = Pair(v[0] + old[0], v[1] + old[1]);
+            let row = row0 + 8u * j + e;
+            if row < p.m {
+                let ci = (cbase + row * p.n + col0) / 8u;
+                var v = Pair(acc[j][e][0] + bias8[0], acc[j][e][1] + bias8[1]);
+                if (p.flags & 2u) != 0u {
+                    let old = split(c[ci]);
+                    v = Pair(v[0] + old[0], v[1] + old[1]);
+                }
+                c[ci] = join(v);
             }
-            c[ci] = join(v);
         }
     }
 }
