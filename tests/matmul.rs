@@ -409,6 +409,7 @@ fn infinities_propagate_like_ieee() {
     }
 }
 
+/// Two runs of every variant give the same bits (fixed summation order, no atomics).
 #[test]
 fn reruns_are_bit_identical() {
     let gpu = gpu();
@@ -419,27 +420,19 @@ fn reruns_are_bit_identical() {
 
 fn reruns_match(gpu: &std::sync::Arc<Gpu>, p: Problem) {
     let mut r = rng(fresh_seed());
-    let a = upload(
-        &gpu,
-        &p.a_shape(true),
-        &uniform(&mut r, p.batch * p.m * p.k),
-    );
-    let b = upload(
-        &gpu,
-        &p.b_shape(true),
-        &uniform(&mut r, p.batch * p.k * p.n),
-    );
-    for algo in algos(&gpu) {
+    let a = upload(gpu, &p.a_shape(true), &uniform(&mut r, p.batch * p.m * p.k));
+    let b = upload(gpu, &p.b_shape(true), &uniform(&mut r, p.batch * p.k * p.n));
+    for algo in algos(gpu) {
         let spec = MatmulSpec {
             trans_b: true,
             ..Default::default()
         };
         let outputs: Vec<Vec<u32>> = (0..2)
             .map(|_| {
-                let c = poisoned(&gpu, &p.c_shape(true));
+                let c = poisoned(gpu, &p.c_shape(true));
                 run(
-                    &gpu,
-                    &[&matmul_with_algo(&gpu, &a, &b, None, &c, spec, algo).unwrap()],
+                    gpu,
+                    &[&matmul_with_algo(gpu, &a, &b, None, &c, spec, algo).unwrap()],
                 );
                 download(&c).iter().map(|v| v.to_bits()).collect()
             })
