@@ -14,7 +14,8 @@ use common::*;
 use nasgpu::device::Gpu;
 use nasgpu::kernels::KernelError;
 use nasgpu::kernels::matmul::{
-    MatmulAlgo, MatmulSpec, SubgroupTile, TiledTile, default_algo, matmul, matmul_with_algo,
+    MatmulAlgo, MatmulSpec, Subgroup64Tile, SubgroupTile, TiledTile, default_algo, matmul,
+    matmul_with_algo, supports,
 };
 use nasgpu::tensor::Tensor;
 
@@ -31,16 +32,36 @@ fn algos(gpu: &Gpu) -> Vec<MatmulAlgo> {
             tn: 4,
         }),
     ];
-    if gpu.has_subgroups && gpu.info.subgroup_min_size >= 8 {
+    if supports(gpu, MatmulAlgo::SUBGROUP) {
         v.push(MatmulAlgo::SUBGROUP);
         v.push(MatmulAlgo::Subgroup(SubgroupTile { tm: 4, nb: 1 }));
+        if supports(gpu, MatmulAlgo::SUBGROUP64) {
+            v.push(MatmulAlgo::SUBGROUP64);
+            v.push(MatmulAlgo::Subgroup64(Subgroup64Tile { tm: 8 }));
+        } else {
+            eprintln!(
+                "note: {} has no 64-bit shader integers; 64-bit-load kernel not tested",
+                gpu.describe()
+            );
+        }
     } else {
         eprintln!(
-            "note: {} has no usable subgroups; subgroup kernel not tested",
+            "note: {} has no usable subgroups; subgroup kernels not tested",
             gpu.describe()
         );
     }
     v
+}
+
+/// Whether the 64-bit-load kernel takes this problem (rows of 8 floats) rather than passing it
+/// to the vec4<f32> one.
+fn rows_of_8(p: &Problem) -> bool {
+    p.m > 0
+        && p.n > 0
+        && p.k > 0
+        && p.k.is_multiple_of(8)
+        && p.n.is_multiple_of(8)
+        && (!p.trans_a || p.m.is_multiple_of(8))
 }
 
 const TRANSPOSES: [(bool, bool); 4] = [(false, false), (true, false), (false, true), (true, true)];
@@ -83,6 +104,15 @@ fn check(gpu: &std::sync::Arc<Gpu>, algo: MatmulAlgo, p: Problem, x: Extras) {
     };
     let launch = matmul_with_algo(gpu, &at, &bt, biast.as_ref(), &ct, spec, algo)
         .unwrap_or_else(|e| panic!("{algo:?} {p:?}: {e}"));
+    if let MatmulAlgo::Subgroup64(_) = algo {
+        // Rows of 8 floats take the 64-bit loads; the rest is passed on, never refused.
+        let want = if rows_of_8(&p) {
+            "matmul_subgroup64"
+        } else {
+            "matmul_subgroup"
+        };
+        assert_eq!(launch.name(), want, "{algo:?} {p:?}");
+    }
     run(gpu, &[&launch]);
     let want = cpu::matmul(&p, &a, &b, bias.as_deref(), c0.as_deref());
     if want.is_empty() {
@@ -112,7 +142,9 @@ fn problem(batch: usize, m: usize, n: usize, k: usize, t: (bool, bool)) -> Probl
 
 /// (m, n, k): sizes that are not tile multiples, single rows/columns, k = 1, k below, at and
 /// above the subgroup kernel's 32-wide k blocks, shapes whose rows are (not) multiples of 4
-/// (the subgroup kernel's aligned and unaligned paths), and empty products.
+/// (the subgroup kernel's aligned and unaligned paths), and empty products. The last five have
+/// rows of 8 floats (the 64-bit-load kernel): a partial row tile, a partial 64-column block, a
+/// single 8-column group (lanes past the edge), a single row and the smallest problem.
 const SHAPES: &[(usize, usize, usize)] = &[
     (1, 1, 1),
     (7, 13, 5),
@@ -126,6 +158,11 @@ const SHAPES: &[(usize, usize, usize)] = &[
     (36, 40, 76),
     (5, 6, 0),
     (0, 5, 3),
+    (33, 72, 136),
+    (40, 72, 136),
+    (48, 8, 200),
+    (1, 16, 8),
+    (8, 8, 8),
 ];
 
 #[test]
@@ -187,6 +224,8 @@ fn bias_accumulate_and_batches() {
                     (3, 7, 13, 5),
                     (3, 36, 40, 76),
                     (2, 3, 4, 0),
+                    (3, 40, 72, 16),
+                    (2, 16, 8, 24),
                 ] {
                     check(&gpu, algo, problem(batch, m, n, k, t), x);
                 }
@@ -204,7 +243,7 @@ fn backward_formulas_match_finite_differences() {
     let gpu = gpu();
     for algo in algos(&gpu) {
         for t in TRANSPOSES {
-            for &(batch, m, n, k) in &[(1, 5, 7, 6), (2, 9, 4, 35)] {
+            for &(batch, m, n, k) in &[(1, 5, 7, 6), (2, 9, 4, 35), (2, 8, 16, 24)] {
                 let p = problem(batch, m, n, k, t);
                 let seed = fresh_seed();
                 let mut r = rng(seed);
@@ -370,24 +409,30 @@ fn infinities_propagate_like_ieee() {
     }
 }
 
+/// Two runs of every variant give the same bits (fixed summation order, no atomics).
 #[test]
 fn reruns_are_bit_identical() {
     let gpu = gpu();
-    let p = problem(2, 129, 65, 257, (false, true));
+    for (m, n, k) in [(129, 65, 257), (40, 72, 136)] {
+        reruns_match(&gpu, problem(2, m, n, k, (false, true)));
+    }
+}
+
+fn reruns_match(gpu: &std::sync::Arc<Gpu>, p: Problem) {
     let mut r = rng(fresh_seed());
-    let a = upload(&gpu, &p.a_shape(true), &uniform(&mut r, 2 * 129 * 257));
-    let b = upload(&gpu, &p.b_shape(true), &uniform(&mut r, 2 * 257 * 65));
-    for algo in algos(&gpu) {
+    let a = upload(gpu, &p.a_shape(true), &uniform(&mut r, p.batch * p.m * p.k));
+    let b = upload(gpu, &p.b_shape(true), &uniform(&mut r, p.batch * p.k * p.n));
+    for algo in algos(gpu) {
         let spec = MatmulSpec {
             trans_b: true,
             ..Default::default()
         };
         let outputs: Vec<Vec<u32>> = (0..2)
             .map(|_| {
-                let c = poisoned(&gpu, &p.c_shape(true));
+                let c = poisoned(gpu, &p.c_shape(true));
                 run(
-                    &gpu,
-                    &[&matmul_with_algo(&gpu, &a, &b, None, &c, spec, algo).unwrap()],
+                    gpu,
+                    &[&matmul_with_algo(gpu, &a, &b, None, &c, spec, algo).unwrap()],
                 );
                 download(&c).iter().map(|v| v.to_bits()).collect()
             })

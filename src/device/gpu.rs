@@ -32,6 +32,8 @@ pub struct Gpu {
     pub has_timestamps: bool,
     /// Subgroup built-ins (`subgroupBroadcast`, ...) are enabled; sizes are in `info`.
     pub has_subgroups: bool,
+    /// 64-bit integers in shaders: one `vec4<u64>` load moves 8 floats (the llvmpipe matmul).
+    pub has_int64: bool,
     /// Shader modules keep runtime bounds checks.
     pub checked: bool,
     pipelines: PipelineCache,
@@ -72,6 +74,11 @@ impl Gpu {
         if has_subgroups {
             features |= wgpu::Features::SUBGROUP;
         }
+        // On llvmpipe a storage load costs the same per lane for 32 or 64-bit components.
+        let has_int64 = adapter.features().contains(wgpu::Features::SHADER_INT64);
+        if has_int64 {
+            features |= wgpu::Features::SHADER_INT64;
+        }
         let limits = wanted_limits(&adapter);
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("nasgpu"),
@@ -104,6 +111,7 @@ impl Gpu {
             limits,
             has_timestamps,
             has_subgroups,
+            has_int64,
             checked,
             pipelines: PipelineCache::default(),
             pool: Arc::default(),

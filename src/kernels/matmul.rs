@@ -1,8 +1,10 @@
 //! Matrix multiply: `C = op(A)·op(B) (+ bias) (+ C)`, unbatched or batched, in one dispatch.
 //!
-//! Two kernel variants (`MatmulAlgo`): a shared-memory tiled kernel for real GPUs and a
-//! subgroup-broadcast kernel tuned for llvmpipe (lavapipe). `matmul` picks by adapter; the
-//! `*_with_algo` form lets tests and benchmarks force one. Backward passes are matmuls with
+//! Kernel variants (`MatmulAlgo`): a shared-memory tiled kernel for real GPUs and two
+//! subgroup-broadcast kernels tuned for llvmpipe (lavapipe), one reading 8 floats per lane per
+//! load as 64-bit integers (for rows that are multiples of 8 floats) and one reading vec4<f32>
+//! (every shape). `matmul` picks by adapter; the `*_with_algo` form lets tests and benchmarks
+//! force one. Backward passes are matmuls with
 //! transpose flags (`dA = dC·op(B)ᵀ`, `dB = op(A)ᵀ·dC`, arranged for each `MatmulSpec`).
 
 use crate::device::{Access, Binding, Gpu, KernelDef, Launch, Specialisation};
@@ -43,6 +45,19 @@ static SUBGROUP: KernelDef = KernelDef {
     ],
 };
 
+static SUBGROUP64: KernelDef = KernelDef {
+    name: "matmul_subgroup64",
+    source: include_str!("../../shaders/matmul_subgroup64.wgsl"),
+    entry: "main",
+    bindings: &[
+        Access::Uniform,
+        Access::Read,
+        Access::Read,
+        Access::Read,
+        Access::ReadWrite,
+    ],
+};
+
 /// Transposes of the operands and whether to add into the existing C.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MatmulSpec {
@@ -73,6 +88,13 @@ pub struct SubgroupTile {
     pub nb: u32,
 }
 
+/// Tile size of the 64-bit-load subgroup kernel: each of the 8 lanes of a workgroup computes `tm`
+/// rows (a multiple of 8, at most 64) and 8 adjacent columns of C.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Subgroup64Tile {
+    pub tm: u32,
+}
+
 /// Which kernel computes the product.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MatmulAlgo {
@@ -81,6 +103,11 @@ pub enum MatmulAlgo {
     /// Subgroup broadcasts of A, vec4 reads of B, no shared memory: the variant for llvmpipe,
     /// where every buffer load is a loop over the SIMD lanes. Needs subgroups of at least 8.
     Subgroup(SubgroupTile),
+    /// As `Subgroup`, loading 8 floats per lane as a `vec4<u64>` (llvmpipe's per-lane load loop
+    /// costs the same for 32 and 64-bit components): needs 64-bit shader integers, and rows of
+    /// A, B and C that are multiples of 8 floats (K and N, and M when A is transposed). Other
+    /// shapes run `Subgroup` with `MatmulAlgo::SUBGROUP`'s tiles.
+    Subgroup64(Subgroup64Tile),
 }
 
 impl MatmulAlgo {
@@ -94,19 +121,37 @@ impl MatmulAlgo {
     });
     /// The llvmpipe variant with the tiles that measured fastest there (24 rows x 8 columns per lane).
     pub const SUBGROUP: MatmulAlgo = MatmulAlgo::Subgroup(SubgroupTile { tm: 24, nb: 2 });
+    /// The 64-bit-load llvmpipe variant with the tile that measured fastest there: 24 rows x 8
+    /// columns per lane (more rows make the loop body outgrow the CPU's micro-op cache).
+    pub const SUBGROUP64: MatmulAlgo = MatmulAlgo::Subgroup64(Subgroup64Tile { tm: 24 });
 }
 
-/// The variant `matmul` uses on this device: the llvmpipe-tuned kernel on CPU adapters that
-/// have subgroups, the shared-memory kernel everywhere else.
+/// The variant `matmul` uses on this device: the llvmpipe-tuned kernels on CPU adapters that
+/// have subgroups (the 64-bit-load one where the device has 64-bit integers), the
+/// shared-memory kernel everywhere else.
 pub fn default_algo(gpu: &Gpu) -> MatmulAlgo {
     if gpu.info.device_type == wgpu::DeviceType::Cpu && subgroups_usable(gpu) {
-        MatmulAlgo::SUBGROUP
+        if gpu.has_int64 {
+            MatmulAlgo::SUBGROUP64
+        } else {
+            MatmulAlgo::SUBGROUP
+        }
     } else {
         MatmulAlgo::TILED
     }
 }
 
-/// The subgroup kernel runs one workgroup of 8 invocations as one subgroup.
+/// Whether this device can run `algo` (tile sizes aside).
+pub fn supports(gpu: &Gpu, algo: MatmulAlgo) -> bool {
+    match algo {
+        MatmulAlgo::Tiled(_) => true,
+        MatmulAlgo::Subgroup(_) => subgroups_usable(gpu),
+        MatmulAlgo::Subgroup64(_) => subgroups_usable(gpu) && gpu.has_int64,
+    }
+}
+
+/// Whether the device has subgroups of at least 8 invocations: the subgroup kernels run one
+/// workgroup of 8 invocations as one subgroup.
 fn subgroups_usable(gpu: &Gpu) -> bool {
     gpu.has_subgroups && gpu.info.subgroup_min_size >= 8
 }
@@ -170,10 +215,20 @@ pub fn matmul_with_algo(
         // The kernel reads the bias only when flagged; bind any readable buffer.
         None => a.binding(),
     };
-    let mut buffers = vec![vec4_binding(a), vec4_binding(b), bias_binding, c.binding()];
-    if kernel.bindings.len() == 6 {
-        buffers.push(vec4_binding(c));
-    }
+    let buffers = if std::ptr::eq(kernel, &SUBGROUP64) {
+        // Every tensor here holds a multiple of 8 floats: whole vec4<u64> elements.
+        vec![a.binding(), b.binding(), bias_binding, c.binding()]
+    } else if std::ptr::eq(kernel, &SUBGROUP) {
+        vec![
+            vec4_binding(a),
+            vec4_binding(b),
+            bias_binding,
+            c.binding(),
+            vec4_binding(c),
+        ]
+    } else {
+        vec![vec4_binding(a), vec4_binding(b), bias_binding, c.binding()]
+    };
     Ok(Launch::new(
         gpu,
         kernel,
@@ -331,21 +386,35 @@ fn variant(
             ];
             Ok((&TILED, spec, t.bm, t.bn))
         }
-        MatmulAlgo::Subgroup(t) => {
-            if !subgroups_usable(gpu) {
+        MatmulAlgo::Subgroup64(t) => {
+            if !gpu.has_int64 {
                 return Err(argument_error(
                     NAME,
                     format!(
-                        "the subgroup kernel needs subgroups of at least 8 invocations; {} has {}",
-                        gpu.describe(),
-                        if gpu.has_subgroups {
-                            "smaller ones"
-                        } else {
-                            "none"
-                        }
+                        "the 64-bit-load kernel needs 64-bit shader integers; {} has none",
+                        gpu.describe()
                     ),
                 ));
             }
+            if t.tm == 0 || t.tm % 8 != 0 || t.tm > 64 {
+                return Err(argument_error(
+                    NAME,
+                    format!("tiles {t:?}: tm must be a positive multiple of 8, at most 64"),
+                ));
+            }
+            if !rows_of_8(d, spec) {
+                return variant(gpu, MatmulAlgo::SUBGROUP, d, spec);
+            }
+            subgroups_needed(gpu)?;
+            let spec = vec![
+                ("TM", t.tm.to_string()),
+                ("TRANS_A", spec.trans_a.to_string()),
+                ("TRANS_B", spec.trans_b.to_string()),
+            ];
+            Ok((&SUBGROUP64, spec, t.tm, 64))
+        }
+        MatmulAlgo::Subgroup(t) => {
+            subgroups_needed(gpu)?;
             if t.tm == 0 || t.tm % 4 != 0 || t.nb == 0 {
                 return Err(argument_error(
                     NAME,
@@ -368,6 +437,32 @@ fn variant(
             Ok((&SUBGROUP, spec, t.tm, 8 * 4 * t.nb))
         }
     }
+}
+
+/// An error naming the device when the subgroup kernels cannot run on it.
+fn subgroups_needed(gpu: &Gpu) -> Result<(), KernelError> {
+    if subgroups_usable(gpu) {
+        return Ok(());
+    }
+    Err(argument_error(
+        NAME,
+        format!(
+            "the subgroup kernels need subgroups of at least 8 invocations; {} has {}",
+            gpu.describe(),
+            if gpu.has_subgroups {
+                "smaller ones"
+            } else {
+                "none"
+            }
+        ),
+    ))
+}
+
+/// Whether every row the 64-bit-load kernel reads or writes is a whole number of 8-float
+/// loads: K and N (and M when A is stored transposed) multiples of 8, none of them zero.
+fn rows_of_8(d: &Dims, spec: MatmulSpec) -> bool {
+    let m_ok = !spec.trans_a || d.m.is_multiple_of(8);
+    d.m > 0 && d.n > 0 && d.k > 0 && d.k.is_multiple_of(8) && d.n.is_multiple_of(8) && m_ok
 }
 
 /// Binds a tensor for `array<vec4<f32>>` reads: its size rounded up to whole vec4s (pooled

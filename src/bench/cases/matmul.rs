@@ -1,5 +1,5 @@
-//! Benchmark cases of the matmul kernels: a square sgemm sweep, the other variant at 256 and 512
-//! for comparison, and the shapes a NAS run produces (linear layers forward and
+//! Benchmark cases of the matmul kernels: a square sgemm sweep, the other variants this device
+//! runs for comparison, and the shapes a NAS run produces (linear layers forward and
 //! backward, the controller's LSTM gates, a batched product).
 
 use std::sync::Arc;
@@ -8,7 +8,7 @@ use crate::bench::BenchCase;
 use crate::device::Gpu;
 use crate::kernels::KernelError;
 use crate::kernels::matmul::{
-    MatmulAlgo, MatmulSpec, default_algo, matmul_flops, matmul_with_algo,
+    MatmulAlgo, MatmulSpec, default_algo, matmul_flops, matmul_with_algo, supports,
 };
 use crate::tensor::Tensor;
 
@@ -106,14 +106,21 @@ pub fn cases(gpu: &Arc<Gpu>) -> Result<Vec<BenchCase>, KernelError> {
         plan.push((square(label, s), best));
     }
     plan.push((square("sgemm 2048", 2048), best));
-    // The other variant on the same shapes, for a ratio measured in the same run.
-    let other = if best == MatmulAlgo::TILED {
-        MatmulAlgo::SUBGROUP
-    } else {
-        MatmulAlgo::TILED
-    };
-    if other == MatmulAlgo::TILED || gpu.has_subgroups {
-        for (label, s) in [("sgemm 256", 256), ("sgemm 512", 512)] {
+    // The other variants on the same shapes, for ratios measured in the same run (the tiled
+    // kernel takes seconds at 1024 on llvmpipe, so it stops at 512).
+    for other in [
+        MatmulAlgo::SUBGROUP64,
+        MatmulAlgo::SUBGROUP,
+        MatmulAlgo::TILED,
+    ] {
+        if other == best || !supports(gpu, other) {
+            continue;
+        }
+        let mut sizes = vec![("sgemm 256", 256), ("sgemm 512", 512)];
+        if other != MatmulAlgo::TILED {
+            sizes.push(("sgemm 1024", 1024));
+        }
+        for (label, s) in sizes {
             plan.push((square(label, s), other));
         }
     }
