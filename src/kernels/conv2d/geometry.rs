@@ -189,25 +189,7 @@ pub(super) fn check_data_grad(
     dx: &Tensor,
     spec: Conv2dSpec,
 ) -> Result<Conv2dShape, KernelError> {
-    const K: &str = "conv2d_backward_data";
-    let named = [("dy", Some(dy)), ("w", Some(w)), ("dx", Some(dx))];
-    rank4(K, &named)?;
-    common(K, spec, &named)?;
-    let [n, cin, h, wd] = dims4(dx);
-    let cout = w.shape()[0];
-    let shape = Conv2dShape {
-        n,
-        cin,
-        cout,
-        in_hw: [h, wd],
-        spec,
-    };
-    let [oh, ow] = shape.out_hw();
-    let [kh, kw] = spec.kernel;
-    expect(K, &named, spec, "w", w, &[cout, cin, kh, kw])?;
-    expect(K, &named, spec, "dy", dy, &[n, cout, oh, ow])?;
-    distinct(K, ("dx", dx), &[("dy", dy), ("w", w)])?;
-    Ok(shape)
+    check_backward("conv2d_backward_data", dy, ("dx", dx), ("w", w), "dx", spec)
 }
 
 /// Checks a backward-to-weights call and returns its shape.
@@ -217,12 +199,35 @@ pub(super) fn check_weight_grad(
     dw: &Tensor,
     spec: Conv2dSpec,
 ) -> Result<Conv2dShape, KernelError> {
-    const K: &str = "conv2d_backward_weights";
-    let named = [("dy", Some(dy)), ("x", Some(x)), ("dw", Some(dw))];
-    rank4(K, &named)?;
-    common(K, spec, &named)?;
-    let [n, cin, h, wd] = dims4(x);
-    let cout = dw.shape()[0];
+    check_backward(
+        "conv2d_backward_weights",
+        dy,
+        ("x", x),
+        ("dw", dw),
+        "dw",
+        spec,
+    )
+}
+
+/// Both backward passes take `dy`, an image-shaped tensor (`x` or `dx`) and a filter-shaped one
+/// (`w` or `dw`); `output` names the one written, which must not alias the other two.
+fn check_backward(
+    kernel: &'static str,
+    dy: &Tensor,
+    image: (&str, &Tensor),
+    filters: (&str, &Tensor),
+    output: &str,
+    spec: Conv2dSpec,
+) -> Result<Conv2dShape, KernelError> {
+    let named = [
+        ("dy", Some(dy)),
+        (image.0, Some(image.1)),
+        (filters.0, Some(filters.1)),
+    ];
+    rank4(kernel, &named)?;
+    common(kernel, spec, &named)?;
+    let [n, cin, h, wd] = dims4(image.1);
+    let cout = filters.1.shape()[0];
     let shape = Conv2dShape {
         n,
         cin,
@@ -232,9 +237,21 @@ pub(super) fn check_weight_grad(
     };
     let [oh, ow] = shape.out_hw();
     let [kh, kw] = spec.kernel;
-    expect(K, &named, spec, "dw", dw, &[cout, cin, kh, kw])?;
-    expect(K, &named, spec, "dy", dy, &[n, cout, oh, ow])?;
-    distinct(K, ("dw", dw), &[("dy", dy), ("x", x)])?;
+    expect(
+        kernel,
+        &named,
+        spec,
+        filters.0,
+        filters.1,
+        &[cout, cin, kh, kw],
+    )?;
+    expect(kernel, &named, spec, "dy", dy, &[n, cout, oh, ow])?;
+    let (written, read) = if output == image.0 {
+        (image, filters)
+    } else {
+        (filters, image)
+    };
+    distinct(kernel, written, &[("dy", dy), read])?;
     Ok(shape)
 }
 
