@@ -605,8 +605,8 @@ fn composed_lstm_unrolled_over_three_steps() {
             }
             let mut state = lstm.zero_state(g, b)?;
             let mut outs = Vec::new();
-            for t in 0..steps {
-                let (h, next) = lstm.step(g, &mut binder, v[t], &state)?;
+            for &x in &v[..steps] {
+                let (h, next) = lstm.step(g, &mut binder, x, &state)?;
                 state = next;
                 outs.push(h);
             }
@@ -618,8 +618,8 @@ fn composed_lstm_unrolled_over_three_steps() {
             let mut hs = vec![vec![0.0; b * hidden]; 2];
             let mut cs = vec![vec![0.0; b * hidden]; 2];
             let mut total = vec![0.0; b * hidden];
-            for t in 0..steps {
-                let mut x = d[t].clone();
+            for step_input in &d[..steps] {
+                let mut x = step_input.clone();
                 for l in 0..2 {
                     let fan_in = if l == 0 { input } else { hidden };
                     let p_in = matmul::Problem {

@@ -75,7 +75,7 @@ fn reference_log_prob(
     let kinds = space.token_kinds();
     let mut hs = vec![vec![0.0; h]; cfg.layers];
     let mut cs = vec![vec![0.0; h]; cfg.layers];
-    let mut step = |x: &[f64], hs: &mut Vec<Vec<f64>>, cs: &mut Vec<Vec<f64>>| -> Vec<f64> {
+    let step = |x: &[f64], hs: &mut Vec<Vec<f64>>, cs: &mut Vec<Vec<f64>>| -> Vec<f64> {
         let mut input = x.to_vec();
         for l in 0..cfg.layers {
             let name = |s: &str| format!("controller.lstm.{l}.{s}");

@@ -103,10 +103,10 @@ impl Plan {
             for &v in node.inputs.iter().chain(&node.outputs) {
                 if !tensors.contains_key(&v) {
                     let t = value_tensor(graph, v, &buffers, &placed, &tensors);
-                    if let Storage::External(_) = graph.info(v).storage {
-                        if externals.insert(v) {
-                            stats.external_bytes += t.bytes();
-                        }
+                    if let Storage::External(_) = graph.info(v).storage
+                        && externals.insert(v)
+                    {
+                        stats.external_bytes += t.bytes();
                     }
                     tensors.insert(v, t);
                 }

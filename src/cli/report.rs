@@ -1,7 +1,7 @@
 //! `nasgpu report RUN_DIR...`: compares finished (or running) searches: best and top-5 rewards,
 //! reward over time, failures and cost, one row per run and one per strategy (mean over seeds).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::CliError;
 use crate::search::{ChildRecord, ChildStatus, RunDir, Strategy};
@@ -38,7 +38,7 @@ fn best_accuracy(r: &ChildRecord) -> f64 {
     r.val_accuracy.iter().copied().fold(0.0, f64::max)
 }
 
-fn figures(dir: &PathBuf, window: usize) -> Result<RunFigures, CliError> {
+fn figures(dir: &Path, window: usize) -> Result<RunFigures, CliError> {
     let (run, config, _) = RunDir::open(dir).map_err(|e| CliError(e.to_string()))?;
     let h = run.history();
     let mut rewards: Vec<f64> = h.iter().map(|r| r.reward).collect();

@@ -145,7 +145,7 @@ mod tests {
         let mut last = 0;
         for bytes in (1..5_000_000u64).step_by(997) {
             let c = size_class(bytes);
-            assert!(c >= bytes && c % 16 == 0, "{bytes} -> {c}");
+            assert!(c >= bytes && c.is_multiple_of(16), "{bytes} -> {c}");
             assert!(c >= last, "class of {bytes} shrank");
             if bytes > 65536 {
                 assert!(

@@ -138,7 +138,9 @@ impl Gpu {
 
     /// Largest storage binding the device accepts, in bytes.
     pub fn max_binding_bytes(&self) -> u64 {
-        (self.limits.max_storage_buffer_binding_size as u64).min(self.limits.max_buffer_size)
+        self.limits
+            .max_storage_buffer_binding_size
+            .min(self.limits.max_buffer_size)
     }
 
     /// A storage buffer of at least `bytes` from the pool. Out of memory is an error, not a panic.
@@ -278,7 +280,7 @@ impl Gpu {
             return;
         }
         let mut padded;
-        let data = if data.len() % 4 == 0 {
+        let data = if data.len().is_multiple_of(4) {
             data
         } else {
             padded = data.to_vec();

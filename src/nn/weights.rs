@@ -32,7 +32,7 @@ pub fn to_bytes(tensors: &[NamedTensor], metadata: &BTreeMap<String, String>) ->
     }
     let mut head = serde_json::to_vec(&Json::Object(header)).expect("header serialises");
     // Pad the header with spaces so the data starts 8-byte aligned (as the format recommends).
-    while (8 + head.len()) % 8 != 0 {
+    while !(8 + head.len()).is_multiple_of(8) {
         head.push(b' ');
     }
     let mut out = Vec::with_capacity(8 + head.len() + offset);

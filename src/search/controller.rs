@@ -23,6 +23,9 @@ use crate::nn::weights::NamedTensor;
 use crate::tensor::Tensor;
 use crate::util::SeededRng;
 
+/// Gradients of a scalar with respect to every parameter, by parameter name.
+pub type NamedGradients = Vec<(String, Vec<f32>)>;
+
 /// The controller's parameters and optimiser state (shared by the plans of every depth).
 pub struct Controller {
     gpu: Arc<Gpu>,
@@ -415,7 +418,7 @@ impl Controller {
         &self,
         depth: usize,
         uniforms: &[f32],
-    ) -> Result<(Decisions, f64, Vec<(String, Vec<f32>)>), AutogradError> {
+    ) -> Result<(Decisions, f64, NamedGradients), AutogradError> {
         let Recorded {
             mut g,
             binder,

@@ -128,7 +128,7 @@ impl Search {
     ) -> Result<Search, SearchError> {
         let input = task.data.image_shape();
         let classes = task.data.classes() as usize;
-        let mut rng = crate::util::seeded_rng(config.run.seed ^ 0xC0A7_7011_E5);
+        let mut rng = crate::util::seeded_rng(config.run.seed ^ 0xC0_A770_11E5);
         let controller = match config.run.strategy {
             Strategy::Random => None,
             Strategy::Reinforce => {

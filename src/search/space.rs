@@ -88,11 +88,7 @@ impl SearchSpace {
 
     /// Depth of the architectures sampled after `sampled` earlier ones.
     pub fn depth_after(&self, sampled: usize) -> usize {
-        let increases = if self.depth_increment_every == 0 {
-            0
-        } else {
-            sampled / self.depth_increment_every
-        };
+        let increases = sampled.checked_div(self.depth_increment_every).unwrap_or(0);
         (self.layers + increases * self.depth_increment).min(self.max_layers)
     }
 

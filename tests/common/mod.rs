@@ -101,12 +101,13 @@ pub fn assert_close(case: &str, seed: u64, got: &[f32], want: &[f64], atol: f64,
         let g = g as f64;
         let err = (g - w).abs();
         let tol = atol + rtol * w.abs();
-        if !(err <= tol) {
-            if bad.len() < 8 {
-                bad.push(format!(
-                    "  [{i}] gpu {g:e} ref {w:e} err {err:e} tol {tol:e}"
-                ));
-            }
+        // Negated so that a NaN on either side fails.
+        #[allow(clippy::neg_cmp_op_on_partial_ord)]
+        let outside = !(err <= tol);
+        if outside && bad.len() < 8 {
+            bad.push(format!(
+                "  [{i}] gpu {g:e} ref {w:e} err {err:e} tol {tol:e}"
+            ));
         }
         // A NaN error is the worst possible and stays reported.
         if !worst.1.is_nan() && (err.is_nan() || err > worst.1) {

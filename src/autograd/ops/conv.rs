@@ -105,13 +105,13 @@ pub fn conv2d(
             ),
         ));
     }
-    if let Some(b) = b {
-        if g.shape(b) != [ws[0]] {
-            return Err(shape_error(
-                "conv2d",
-                format!("bias is {:?}, expected [{}]", g.shape(b), ws[0]),
-            ));
-        }
+    if let Some(b) = b
+        && g.shape(b) != [ws[0]]
+    {
+        return Err(shape_error(
+            "conv2d",
+            format!("bias is {:?}, expected [{}]", g.shape(b), ws[0]),
+        ));
     }
     let [oh, ow] = spec.output_hw([xs[2], xs[3]]);
     let inputs: Vec<Value> = [x, w].into_iter().chain(b).collect();

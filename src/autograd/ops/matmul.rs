@@ -121,13 +121,13 @@ fn product(
             ),
         ));
     }
-    if let Some(bias) = bias {
-        if g.shape(bias) != [n] {
-            return Err(shape_error(
-                "matmul",
-                format!("bias is {:?}, expected [{n}]", g.shape(bias)),
-            ));
-        }
+    if let Some(bias) = bias
+        && g.shape(bias) != [n]
+    {
+        return Err(shape_error(
+            "matmul",
+            format!("bias is {:?}, expected [{n}]", g.shape(bias)),
+        ));
     }
     let shape = match ba {
         Some(batch) => vec![batch, m, n],
