@@ -132,7 +132,39 @@ fn save_weights(net: &Network, out: &std::path::Path) -> Result<(), CliError> {
     })
 }
 
+/// Rejects option values no training run can use, naming the option, before any work starts.
+fn check_options(args: &TrainArgs) -> Result<(), CliError> {
+    let bad = |option: &str, value: String, want: &str| {
+        Err(CliError(format!("{option}: {value} is not {want}")))
+    };
+    if args.epochs == 0 {
+        return bad("--epochs", "0".into(), "a positive number of epochs");
+    }
+    if args.batch == 0 {
+        return bad("--batch", "0".into(), "a positive batch size");
+    }
+    if !(args.lr.is_finite() && args.lr > 0.0) {
+        return bad(
+            "--lr",
+            args.lr.to_string(),
+            "a positive finite learning rate",
+        );
+    }
+    if !(0.0..1.0).contains(&args.momentum) {
+        return bad("--momentum", args.momentum.to_string(), "in [0, 1)");
+    }
+    if !(args.weight_decay.is_finite() && args.weight_decay >= 0.0) {
+        return bad(
+            "--weight-decay",
+            args.weight_decay.to_string(),
+            "finite and >= 0",
+        );
+    }
+    Ok(())
+}
+
 pub fn run(device: &DeviceArgs, args: &TrainArgs) -> Result<(), CliError> {
+    check_options(args)?;
     let interrupt = Interrupt::install();
     let source =
         DataSource::from_args(args.data.as_deref(), args.dataset.as_deref()).map_err(data_error)?;
@@ -244,15 +276,17 @@ pub fn run(device: &DeviceArgs, args: &TrainArgs) -> Result<(), CliError> {
             }
         }
         if interrupt.raised() {
+            // The weights on disk stay those of the last finished epoch, matching metrics.json;
+            // the half-trained epoch is dropped.
             progress.abandon();
-            save_weights(&trainer.net, &args.out)?;
             record.write(&args.out, "interrupted", None)?;
             return Err(CliError(format!(
-                "interrupted; {} epochs finished, written to {}",
+                "interrupted; {} epochs finished, their weights and metrics are in {}",
                 epoch,
                 args.out.display()
             )));
         }
+        let train_seconds = epoch_start.elapsed().as_secs_f64();
         let train_m = trainer.read_metrics()?;
         if !train_m.loss.is_finite() {
             record.write(&args.out, "diverged", None)?;
@@ -264,11 +298,12 @@ pub fn run(device: &DeviceArgs, args: &TrainArgs) -> Result<(), CliError> {
         }
         let val_m = val.evaluate()?;
         let seconds = epoch_start.elapsed().as_secs_f64();
-        let ips = (steps * args.batch) as f64 / seconds;
+        // Training throughput: the validation pass is timed in `seconds`, not here.
+        let ips = (steps * args.batch) as f64 / train_seconds;
         progress.finish(train_m, val_m, ips);
         record.epochs.push(json!({
             "epoch": epoch + 1, "train_loss": train_m.loss, "train_accuracy": train_m.accuracy,
-            "val_loss": val_m.loss, "val_accuracy": val_m.accuracy, "seconds": seconds, "images_per_second": ips,
+            "val_loss": val_m.loss, "val_accuracy": val_m.accuracy, "seconds": seconds, "train_seconds": train_seconds, "images_per_second": ips,
         }));
         save_weights(&trainer.net, &args.out)?;
         record.write(&args.out, "training", None)?;

@@ -1,0 +1,113 @@
+//! `nasgpu train` run as the built binary on the bundled data: what it writes, how it refuses bad
+//! options, and what Ctrl-C leaves behind.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn command(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nasgpu"));
+    cmd.arg("train")
+        .args(args)
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir());
+    cmd
+}
+
+fn train(args: &[&str]) -> Output {
+    command(args).output().expect("run nasgpu train")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("nasgpu-cli-train-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn metrics(out: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(out.join("metrics.json")).expect("metrics.json");
+    serde_json::from_str(&text).expect("metrics.json parses")
+}
+
+#[test]
+fn a_short_run_writes_weights_metrics_and_architecture() {
+    let out = scratch("short");
+    let o = out.to_str().unwrap();
+    let run = train(&["--preset", "tiny-cnn", "--epochs", "1", "--out", o]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let m = metrics(&out);
+    assert_eq!(m["status"], "completed");
+    assert_eq!(m["epochs"].as_array().unwrap().len(), 1);
+    let test_accuracy = m["test"]["accuracy"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&test_accuracy), "{m}");
+    assert!(m["epochs"][0]["images_per_second"].as_f64().unwrap() > 0.0);
+    assert!(out.join("weights.safetensors").is_file());
+    assert!(out.join("architecture.json").is_file());
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn bad_options_are_refused_by_name_before_anything_is_written() {
+    for (option, value) in [
+        ("--batch", "0"),
+        ("--epochs", "0"),
+        ("--lr", "-1"),
+        ("--lr", "NaN"),
+        ("--momentum", "1.5"),
+        ("--weight-decay", "-0.1"),
+    ] {
+        let out = scratch("bad");
+        let arg = format!("{option}={value}");
+        let run = train(&["--preset", "tiny-cnn", &arg, "--out", out.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(!run.status.success(), "{arg} was accepted");
+        assert!(stderr.contains(option), "{arg}: {stderr}");
+        assert!(!out.exists(), "{arg}: {} was created", out.display());
+    }
+}
+
+/// Ctrl-C after the first epoch: exits non-zero, marks metrics.json interrupted, and keeps the
+/// weights of the finished epochs (the half-trained epoch is not saved over them).
+#[test]
+fn ctrl_c_keeps_the_finished_epochs() {
+    let out = scratch("interrupt");
+    let mut child = command(&["--preset", "tiny-cnn", "--epochs", "200", "--out"])
+        .arg(&out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn nasgpu train");
+    let started = Instant::now();
+    let weights = out.join("weights.safetensors");
+    while !weights.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "no epoch finished"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "train exited early");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let saved = std::fs::read(&weights).unwrap();
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(sent.success());
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "an interrupted run must exit non-zero");
+    let m = metrics(&out);
+    assert_eq!(m["status"], "interrupted");
+    let finished = m["epochs"].as_array().unwrap().len();
+    assert!(
+        finished >= 1 && finished < 200,
+        "{finished} epochs recorded"
+    );
+    if finished == 1 {
+        // Interrupted during the second epoch: the file is still the first epoch's.
+        assert_eq!(std::fs::read(&weights).unwrap(), saved);
+    }
+    let _ = std::fs::remove_dir_all(&out);
+}
