@@ -13,7 +13,11 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> dst: array<u32>;
 
 @compute @workgroup_size(64)
-fn copy_u32(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let i = gid.x;
+fn copy_u32(
+    @builtin(global_invocation_id) gid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    // Large copies spread over y (grid_1d): row y starts after nwg.x * 64 elements.
+    let i = gid.x + gid.y * nwg.x * 64u;
     if i < p.n { dst[p.dst_offset + i] = src[i]; }
 }

@@ -100,6 +100,35 @@ fn adapter_option_marks_the_chosen_adapter() {
     assert!(first.ends_with("<- chosen by --adapter"), "{stdout}");
 }
 
+/// A number that is no adapter's index matches adapter names ("--adapter 4090"): take a number
+/// from the first adapter's name (llvmpipe's "LLVM 15.0.6") that is not a valid index.
+#[test]
+fn a_number_beyond_the_adapters_matches_by_name() {
+    let listing = text(&nasgpu(&["devices"], &[]).stdout);
+    let count = listing.lines().filter(|l| l.starts_with('[')).count();
+    let first = listing.lines().next().unwrap_or_default();
+    let name = first.split_once("] ").map_or("", |(_, rest)| rest);
+    let number = name
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|d| d.parse::<usize>().ok())
+        .find(|&n| n >= count);
+    let Some(number) = number else {
+        eprintln!("skipped: no number in {name:?} beyond the {count} adapters");
+        return;
+    };
+    let out = nasgpu(&["devices", "--adapter", &number.to_string()], &[]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(first_line_chosen(&stdout), "--adapter {number}: {stdout}");
+}
+
+fn first_line_chosen(listing: &str) -> bool {
+    listing
+        .lines()
+        .next()
+        .is_some_and(|l| l.ends_with("<- chosen by --adapter"))
+}
+
 #[test]
 fn unknown_adapter_is_an_error_listing_the_adapters() {
     for command in [&["devices"][..], &["bench", "--filter", "relu"][..]] {

@@ -75,7 +75,8 @@ pub fn chosen_index(
             .expect("non-empty"));
     };
     let wanted = wanted.trim();
-    let index = wanted.parse::<usize>().ok();
+    // A number is an index when there is such an adapter, else part of a name ("4090").
+    let index = wanted.parse::<usize>().ok().filter(|&i| i < adapters.len());
     let needle = wanted.to_lowercase();
     adapters
         .iter()
