@@ -75,10 +75,12 @@ fn main() {
         arch.forward_flops() / 1e6
     );
     println!(
-        "planned step: {} dispatches, 1 submit, 2 host writes; activation+gradient buffers {} (one buffer per value: {})",
+        "planned step: {} dispatches, 1 submit, 2 host writes; activation+gradient buffers {} (one buffer per value: {}); kernel scratch {}; parameters+optimiser+data {}",
         report.dispatches_per_step,
         nasgpu::util::human_bytes(report.planned_bytes),
-        nasgpu::util::human_bytes(report.unplanned_bytes)
+        nasgpu::util::human_bytes(report.unplanned_bytes),
+        nasgpu::util::human_bytes(report.scratch_bytes),
+        nasgpu::util::human_bytes(report.external_bytes)
     );
     println!(
         "eager step:   {} dispatches, {} submits (one per op), buffers and bind groups made every step",

@@ -141,3 +141,37 @@ fn backward_refuses_a_loss_without_parameters() {
     let y = ops::relu(&mut g, x);
     assert!(g.backward(y).is_err());
 }
+
+/// Kernel scratch (packed operands, partial sums of the weight gradient) is counted apart from the
+/// planner's buffers, and only once however many launches bind it; elementwise ops need none.
+#[test]
+fn plan_stats_count_kernel_scratch_apart_from_planned_buffers() {
+    use nasgpu::kernels::conv2d::Conv2dSpec;
+    let gpu = gpu();
+    let mut r = rng(fresh_seed());
+    let x_t = upload(&gpu, &[2, 3, 9, 9], &uniform(&mut r, 2 * 3 * 81));
+    let w_t = upload(&gpu, &[4, 3, 3, 3], &uniform(&mut r, 4 * 3 * 9));
+    let mut g = Graph::new(&gpu);
+    let x = g.input(&x_t, "x");
+    let w = g.param(&w_t, "w");
+    let spec = Conv2dSpec {
+        kernel: [3, 3],
+        stride: [1, 1],
+    };
+    let y = ops::conv2d(&mut g, x, w, None, spec).unwrap();
+    let loss = ops::sum_all(&mut g, y).unwrap();
+    g.backward(loss).unwrap();
+    let dw = g.grad(w).unwrap();
+    let conv = Plan::compile(&g, &[loss, dw]).unwrap().stats();
+    assert!(conv.scratch_bytes > 0, "{conv:?}");
+    assert!(conv.planned_bytes > 0, "{conv:?}");
+
+    let mut g = Graph::new(&gpu);
+    let x = g.param(&x_t, "x");
+    let t = ops::tanh(&mut g, x);
+    let loss = ops::sum_all(&mut g, t).unwrap();
+    g.backward(loss).unwrap();
+    let dx = g.grad(x).unwrap();
+    let elementwise = Plan::compile(&g, &[loss, dx]).unwrap().stats();
+    assert_eq!(elementwise.scratch_bytes, 0, "{elementwise:?}");
+}

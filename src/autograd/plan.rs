@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::graph::{Phase, Storage};
 use super::{AutogradError, Graph, Value};
-use crate::device::{DeviceError, Gpu, Launch};
+use crate::device::{DeviceError, Gpu, Launch, PooledBuffer};
 use crate::tensor::{DType, Tensor, numel};
 
 /// Sizes and counts of a compiled plan, for reports.
@@ -23,6 +23,9 @@ pub struct PlanStats {
     pub unplanned_bytes: u64,
     /// Bytes of external tensors the plan reads or writes (parameters, optimiser state, inputs).
     pub external_bytes: u64,
+    /// Bytes of the scratch buffers the kernels allocated for themselves (packed operands,
+    /// partial sums), held as long as the plan.
+    pub scratch_bytes: u64,
     /// Physical buffers the planner allocated.
     pub buffers: usize,
 }
@@ -41,6 +44,22 @@ pub struct Plan {
     stats: PlanStats,
     /// Physical buffers, kept alive for the plan's whole life.
     _buffers: Vec<Tensor>,
+}
+
+/// Bytes of the distinct pooled buffers the launches bind that are none of `owned` (the planner's
+/// buffers and the values' tensors).
+fn scratch_bytes<'a>(steps: &[Step], owned: impl Iterator<Item = &'a Tensor>) -> u64 {
+    let owned: HashSet<*const PooledBuffer> = owned
+        .filter_map(|t| t.binding().owner.map(Arc::as_ptr))
+        .collect();
+    let mut seen = HashSet::new();
+    steps
+        .iter()
+        .flat_map(|s| &s.launches)
+        .flat_map(|l| l.bound_buffers())
+        .filter(|b| !owned.contains(&Arc::as_ptr(b)) && seen.insert(Arc::as_ptr(b)))
+        .map(|b| b.raw().size())
+        .sum()
 }
 
 fn bytes_of(shape: &[usize]) -> u64 {
@@ -134,6 +153,7 @@ impl Plan {
         }
         stats.buffers = buffers.len();
         stats.planned_bytes = buffers.iter().map(|b| b.raw().size()).sum();
+        stats.scratch_bytes = scratch_bytes(&steps, buffers.iter().chain(tensors.values()));
         // Only kept values and externals are meaningful to callers after a run.
         let kept: HashSet<Value> = keep.iter().copied().collect();
         tensors.retain(|v, _| kept.contains(v) || externals.contains(v));

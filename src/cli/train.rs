@@ -237,12 +237,13 @@ pub fn run(device: &DeviceArgs, args: &TrainArgs) -> Result<(), CliError> {
         arch.forward_flops() / 1e6
     );
     eprintln!(
-        "step      {} dispatches, {} submit, {} host writes; activations+gradients {} (unplanned {})",
+        "step      {} dispatches, {} submit, {} host writes; activations+gradients {} (unplanned {}), kernel scratch {}",
         report.dispatches_per_step,
         report.submits_per_step,
         report.host_writes_per_step,
         crate::util::human_bytes(report.planned_bytes),
-        crate::util::human_bytes(report.unplanned_bytes)
+        crate::util::human_bytes(report.unplanned_bytes),
+        crate::util::human_bytes(report.scratch_bytes)
     );
 
     let mut record = Record {

@@ -34,8 +34,10 @@ pub struct Launch {
     bind_group: wgpu::BindGroup,
     /// Workgroup counts in x, y, z.
     pub grid: [u32; 3],
-    /// Scratch resources this launch alone uses (e.g. a pooled partial-sum buffer): kept alive
-    /// as long as the launch, so the pool cannot hand them out while the launch may still run.
+    /// The pooled buffers the launch binds: kept alive as long as the launch, so the pool cannot
+    /// hand them out while the launch may still run.
+    bound: Vec<Arc<PooledBuffer>>,
+    /// Anything else the launch must outlive (`Launch::keep_alive`).
     keep_alive: Vec<Arc<dyn std::any::Any + Send + Sync>>,
 }
 
@@ -102,19 +104,19 @@ impl Launch {
             layout: &pipeline.layout,
             entries: &entries,
         });
-        let keep_alive = buffers
-            .iter()
-            .filter_map(|b| {
-                b.owner
-                    .map(|o| o.clone() as Arc<dyn std::any::Any + Send + Sync>)
-            })
-            .collect();
+        let bound = buffers.iter().filter_map(|b| b.owner.cloned()).collect();
         Launch {
             pipeline,
             bind_group,
             grid,
-            keep_alive,
+            bound,
+            keep_alive: Vec::new(),
         }
+    }
+
+    /// The pooled buffers this launch binds (for memory accounting).
+    pub fn bound_buffers(&self) -> &[Arc<PooledBuffer>] {
+        &self.bound
     }
 
     /// Keeps `thing` (typically a scratch `Tensor`) alive for as long as this launch exists.

@@ -44,7 +44,8 @@ pub fn step_scalars_tensor(gpu: &Arc<Gpu>) -> Result<Tensor, DeviceError> {
     Ok(t)
 }
 
-/// Writes this step's scalars (one small write, flushed at once; call between submits).
+/// Writes this step's scalars: one small queued write that lands before the next submit, so
+/// call it between submits.
 pub fn write_step_scalars(t: &Tensor, s: StepScalars) {
     assert_eq!(
         t.shape(),

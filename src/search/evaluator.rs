@@ -41,8 +41,8 @@ pub enum ChildEvent {
     Done { slot: usize, outcome: ChildOutcome },
 }
 
-/// Device memory a group of concurrently trained children may plan (activations and
-/// gradients); beyond it the next child starts a new group.
+/// Device memory a group of concurrently trained children may hold for their steps (planned
+/// activations and gradients plus kernel scratch); beyond it the next child starts a new group.
 const GROUP_BYTES: u64 = 3 << 30;
 
 fn failure(e: &AutogradError) -> (ChildStatus, String) {
@@ -99,7 +99,7 @@ pub fn train_children(
         while next < archs.len() && group.len() < concurrent.max(1) {
             match build(gpu, task, &archs[next], seeds[next], config) {
                 Ok(member) => {
-                    let bytes = member.trainer.report().planned_bytes;
+                    let bytes = member.trainer.report().working_bytes();
                     if !group.is_empty() && planned + bytes > GROUP_BYTES {
                         break; // rebuilt at the start of the next group
                     }

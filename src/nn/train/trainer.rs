@@ -65,6 +65,16 @@ pub struct StepReport {
     pub unplanned_bytes: u64,
     /// Parameters, optimiser state and other tensors outside the plan's buffers.
     pub external_bytes: u64,
+    /// Scratch the kernels hold for themselves (packed operands, partial sums).
+    #[serde(default)]
+    pub scratch_bytes: u64,
+}
+
+impl StepReport {
+    /// Device memory the step holds beyond parameters and data: planned buffers and scratch.
+    pub fn working_bytes(&self) -> u64 {
+        self.planned_bytes + self.scratch_bytes
+    }
 }
 
 impl Trainer {
@@ -211,6 +221,7 @@ impl Trainer {
             planned_bytes: s.planned_bytes,
             unplanned_bytes: s.unplanned_bytes,
             external_bytes: s.external_bytes,
+            scratch_bytes: s.scratch_bytes,
         }
     }
 
