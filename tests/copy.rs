@@ -61,8 +61,7 @@ fn a_copy_that_does_not_fit_names_both_shapes() {
     let src = Tensor::from_u32(&gpu, &[10], &[0; 10]).unwrap();
     let dst = Tensor::from_u32(&gpu, &[12], &[0; 12]).unwrap();
     let err = copy_u32_into(&gpu, &src, &dst, 3)
-        .err()
-        .expect("an error")
+        .expect_err("an error")
         .to_string();
     assert!(
         err.contains("[10]") && err.contains("[12]") && err.contains("offset 3"),
