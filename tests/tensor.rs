@@ -57,3 +57,15 @@ fn launches_keep_their_tensors_alive() {
     );
     drop(decoys);
 }
+
+/// A lost device (here destroyed on purpose) is reported as such by the next sync, not as a
+/// generic backend error or a hang.
+#[test]
+fn a_lost_device_is_reported_as_lost() {
+    let gpu = nasgpu::device::Gpu::open(&Default::default()).expect("an adapter");
+    let t = Tensor::from_f32(&gpu, &[4], &[1.0; 4]).unwrap();
+    gpu.device.destroy();
+    let err = gpu.sync().err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(err.contains("device lost"), "{err:?}");
+    drop(t);
+}

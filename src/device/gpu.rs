@@ -39,6 +39,8 @@ pub struct Gpu {
     pipelines: PipelineCache,
     pool: Arc<BufferPool>,
     first_error: Arc<Mutex<Option<String>>>,
+    /// Why the device was lost (driver reset, removed GPU), once it has been.
+    lost: Arc<Mutex<Option<String>>>,
     /// `write_buffer` calls since the last submit (bounded: see `write_bytes`).
     pending_writes: std::sync::atomic::AtomicUsize,
 }
@@ -101,6 +103,12 @@ impl Gpu {
                 *slot = Some(e.to_string());
             }
         }));
+        let lost: Arc<Mutex<Option<String>>> = Arc::default();
+        let lost_sink = lost.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            let mut slot = lost_sink.lock().unwrap_or_else(|p| p.into_inner());
+            slot.get_or_insert_with(|| format!("{reason:?}: {message}"));
+        });
         let checked = options.checked
             || cfg!(debug_assertions)
             || std::env::var(CHECKED_ENV).is_ok_and(|v| v != "0" && !v.is_empty());
@@ -116,6 +124,7 @@ impl Gpu {
             pipelines: PipelineCache::default(),
             pool: Arc::default(),
             first_error,
+            lost,
             pending_writes: Default::default(),
         }))
     }
@@ -240,8 +249,14 @@ impl Gpu {
         self.check_errors()
     }
 
-    /// Returns the first error wgpu reported since the device was opened, if any.
+    /// Returns the device loss, or else the first error wgpu reported since the device was
+    /// opened, if any.
     pub fn check_errors(&self) -> Result<(), DeviceError> {
+        if let Some(reason) = self.lost.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            return Err(DeviceError::Lost {
+                reason: reason.clone(),
+            });
+        }
         match self
             .first_error
             .lock()
