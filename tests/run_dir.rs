@@ -102,3 +102,55 @@ fn reward_is_the_cubed_best_of_the_last_epochs() {
     assert!((reward(&acc, 10, 1.0) - 0.9).abs() < 1e-12);
     assert!((reward(&[0.8], 5, 3.0) - 0.512).abs() < 1e-12);
 }
+
+/// A run with children 0 and 1 recorded and a state that counts them.
+fn two_children(name: &str) -> std::path::PathBuf {
+    let dir = temp_dir(name);
+    let mut run = RunDir::create(&dir, &SearchConfig::quick()).unwrap();
+    run.record(record(0, 0.3)).unwrap();
+    run.record(record(1, 0.7)).unwrap();
+    let mut state = SearchState::new(5);
+    state.children_done = 2;
+    state.step = 1;
+    run.save_state(&state).unwrap();
+    dir
+}
+
+#[test]
+fn a_torn_last_history_line_is_dropped_on_resume_and_recording_goes_on() {
+    let dir = two_children("torn");
+    let path = dir.join("history.jsonl");
+    let whole = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(whole.lines().count(), 2);
+    // Killed while appending child 2: half a line, no newline.
+    let torn = format!("{whole}{{\"index\":2,\"controller_st");
+    std::fs::write(&path, &torn).unwrap();
+
+    // Reading for a report changes nothing.
+    let (seen, _, _) = RunDir::inspect(&dir).unwrap();
+    assert_eq!(seen.history().len(), 2);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), torn);
+
+    let (mut run, _, _) = RunDir::open(&dir).unwrap();
+    assert_eq!(run.history().len(), 2);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), whole);
+    run.record(record(2, 0.5)).unwrap();
+    let (reopened, _, _) = RunDir::open(&dir).unwrap();
+    assert_eq!(reopened.history(), run.history());
+    assert_eq!(reopened.history().len(), 3);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_whole_last_record_without_its_newline_is_kept() {
+    let dir = two_children("unterminated");
+    let path = dir.join("history.jsonl");
+    let whole = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, whole.trim_end()).unwrap();
+    let (mut run, _, _) = RunDir::open(&dir).unwrap();
+    assert_eq!(run.history().len(), 2);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), whole);
+    run.record(record(2, 0.5)).unwrap();
+    assert_eq!(RunDir::open(&dir).unwrap().0.history().len(), 3);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

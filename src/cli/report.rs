@@ -39,7 +39,7 @@ fn best_accuracy(r: &ChildRecord) -> f64 {
 }
 
 fn figures(dir: &Path, window: usize) -> Result<RunFigures, CliError> {
-    let (run, config, _) = RunDir::open(dir).map_err(|e| CliError(e.to_string()))?;
+    let (run, config, _) = RunDir::inspect(dir).map_err(|e| CliError(e.to_string()))?;
     let h = run.history();
     let mut rewards: Vec<f64> = h.iter().map(|r| r.reward).collect();
     let windows = rewards
