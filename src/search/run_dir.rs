@@ -72,6 +72,17 @@ fn read_history(path: &Path) -> Result<History, SearchError> {
         let terminated = line.ends_with(b"\n");
         if !line.trim_ascii().is_empty() {
             match serde_json::from_slice::<ChildRecord>(line) {
+                Ok(record) if record.index != history.records.len() => {
+                    return Err(run_dir_error(
+                        path,
+                        format!(
+                            "line {}: index {}, expected {}",
+                            i + 1,
+                            record.index,
+                            history.records.len()
+                        ),
+                    ));
+                }
                 Ok(record) => {
                     history.records.push(record);
                     history.unterminated = !terminated;
@@ -173,17 +184,18 @@ impl RunDir {
         }
         let history_path = path.join(HISTORY_FILE);
         let history = read_history(&history_path)?;
-        // Children recorded after the last state write belong to the pending step: keep them.
-        if history.records.len() < state.children_done {
+        if !state_path.exists() && !history.records.is_empty() {
             return Err(run_dir_error(
-                &history_path,
+                &state_path,
                 format!(
-                    "holds {} children but state.json counts {}",
-                    history.records.len(),
-                    state.children_done
+                    "missing, but history.jsonl holds {} children",
+                    history.records.len()
                 ),
             ));
         }
+        state
+            .check(&config, &history.records)
+            .map_err(|(file, message)| run_dir_error(&path.join(file), message))?;
         Ok((history, config, state))
     }
 
