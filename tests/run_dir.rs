@@ -162,6 +162,26 @@ fn a_whole_last_record_without_its_newline_is_kept() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+#[test]
+fn resume_rewrites_a_stale_or_missing_best_json() {
+    let dir = two_children("stale-best");
+    let best = dir.join("best.json");
+    // Killed after child 1 (the new best) was recorded but before best.json was replaced.
+    std::fs::write(&best, record(0, 0.3).architecture.to_json()).unwrap();
+    RunDir::open(&dir).unwrap();
+    assert_eq!(
+        Architecture::load(&best).unwrap(),
+        record(1, 0.7).architecture
+    );
+    std::fs::remove_file(&best).unwrap();
+    RunDir::open(&dir).unwrap();
+    assert_eq!(
+        Architecture::load(&best).unwrap(),
+        record(1, 0.7).architecture
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// Valid decisions for `SearchConfig::quick()`'s space (3 layers, 4 tokens each, skips).
 fn decisions(v: usize) -> Decisions {
     Decisions {

@@ -137,7 +137,8 @@ impl RunDir {
     }
 
     /// Opens an existing run for `--resume`: its config, state and history. Drops a torn last
-    /// history line, so that recording continues the file cleanly.
+    /// history line, so that recording continues the file cleanly, and rewrites `best.json` from
+    /// the history, in case the search was killed between recording a new best and writing it.
     pub fn open(path: &Path) -> Result<(RunDir, SearchConfig, SearchState), SearchError> {
         let (history, config, state) = RunDir::load(path)?;
         let history_path = path.join(HISTORY_FILE);
@@ -148,6 +149,12 @@ impl RunDir {
             path: path.to_path_buf(),
             history: history.records,
         };
+        if let Some(best) = run.best() {
+            write(
+                &path.join(BEST_FILE),
+                best.architecture.to_json().as_bytes(),
+            )?;
+        }
         Ok((run, config, state))
     }
 
@@ -199,10 +206,12 @@ impl RunDir {
         Ok((history, config, state))
     }
 
+    /// The run directory.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
+    /// Every recorded child, in order.
     pub fn history(&self) -> &[ChildRecord] {
         &self.history
     }
