@@ -223,7 +223,7 @@ fn write_summary(
     let mut rewards: Vec<f64> = history.iter().map(|r| r.reward).collect();
     rewards.sort_by(|a, b| b.total_cmp(a));
     let top5 = &rewards[..rewards.len().min(5)];
-    let cost = search.cost;
+    let total = search.total_cost();
     let doc = serde_json::json!({
         "status": if end == SearchEnd::Finished { "finished" } else { "interrupted" },
         "children": history.len(),
@@ -232,11 +232,12 @@ fn write_summary(
         "best_val_accuracy": best.map(|b| b.val_accuracy.iter().copied().fold(0.0, f64::max)),
         "mean_top5_reward": top5.iter().sum::<f64>() / top5.len().max(1) as f64,
         "failed_children": history.iter().filter(|r| r.status != crate::search::ChildStatus::Ok).count(),
-        "cost_this_session": cost,
-        "controller_seconds_per_update": if cost.controller_updates > 0 { Some(cost.controller_update_seconds / cost.controller_updates as f64) } else { None },
-        "controller_sample_seconds_per_architecture": if cost.sampled_architectures > 0 { Some(cost.controller_sample_seconds / cost.sampled_architectures as f64) } else { None },
-        "controller_compile_seconds": cost.controller_compile_seconds,
-        "share_outside_child_training": cost.outside_share(),
+        "cost_total": total,
+        "cost_this_session": search.cost,
+        "controller_seconds_per_update": total.controller_seconds_per_update(),
+        "controller_sample_seconds_per_architecture": total.controller_sample_seconds_per_architecture(),
+        "controller_compile_seconds": total.controller_compile_seconds,
+        "share_outside_child_training": total.outside_share(),
         "setup_seconds": setup_seconds,
         "controller_dispatches": search.controller().and_then(|c| c.dispatches()).map(|(s, u)| serde_json::json!({"sample": s, "update": u})),
     });
@@ -258,6 +259,16 @@ pub fn run(device: &DeviceArgs, args: &SearchArgs) -> Result<(), CliError> {
     let started = std::time::Instant::now();
     let interrupt = Interrupt::install();
     let (run_dir, config, state, source) = open_run(args)?;
+    if state.pending.is_none() && state.children_done >= config.run.budget {
+        // Resuming a finished run: leave its summary as the run that finished wrote it.
+        println!(
+            "{} is finished: {} children, budget {}; nothing to do (--budget raises the budget)",
+            run_dir.path().display(),
+            state.children_done,
+            config.run.budget
+        );
+        return Ok(());
+    }
     let gpu = Gpu::open(&device.options())?;
     let (task, summary) = proxy(&gpu, &source, &config)?;
     let path = run_dir.path().to_path_buf();

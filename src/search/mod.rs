@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod controller;
+pub mod cost;
 pub mod driver;
 mod error;
 pub mod evaluator;
@@ -13,7 +14,8 @@ pub mod space;
 pub mod state;
 
 pub use config::{ConfigError, SearchConfig, Strategy};
-pub use driver::{Search, SearchCost, SearchEnd, SearchEvent};
+pub use cost::SearchCost;
+pub use driver::{Search, SearchEnd, SearchEvent};
 pub use error::{SearchError, run_dir_error};
 pub use evaluator::ProxyTask;
 pub use record::{ChildRecord, ChildStatus, reward};

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::config::{SearchConfig, Strategy};
 use super::controller::draws;
+use super::cost::SearchCost;
 use super::record::ChildRecord;
 use super::run_dir::{HISTORY_FILE, STATE_FILE};
 use super::space::Decisions;
@@ -39,6 +40,9 @@ pub struct SearchState {
     /// File name of the controller checkpoint for `step` (REINFORCE only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub controller_checkpoint: Option<String>,
+    /// Cost of the run up to the last state write, over every session (absent in older runs).
+    #[serde(default)]
+    pub cost: SearchCost,
 }
 
 /// Current `state.json` format.
@@ -54,6 +58,7 @@ impl SearchState {
             rng: crate::util::seeded_rng(seed),
             pending: None,
             controller_checkpoint: None,
+            cost: SearchCost::default(),
         }
     }
 
