@@ -91,3 +91,23 @@ fn resuming_a_finished_run_leaves_its_summary_alone() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn resume_budget_is_validated_and_not_below_the_children_done() {
+    let dir = run_dir("budget", 4, 2);
+    let config = std::fs::read_to_string(dir.join("config.json")).unwrap();
+    for (budget, expected) in [
+        ("0", "--budget: run.budget: 0 (must be at least 1)"),
+        ("1", "--budget 1 is below the 2 children"),
+    ] {
+        let out = nasgpu(&["search", "--budget", budget, "--resume"], &dir);
+        assert!(!out.status.success(), "--budget {budget} was accepted");
+        assert!(stderr(&out).contains(expected), "{}", stderr(&out));
+        assert_eq!(
+            std::fs::read_to_string(dir.join("config.json")).unwrap(),
+            config,
+            "a refused --budget must leave config.json alone"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -43,7 +43,8 @@ pub struct SearchArgs {
     #[arg(long, conflicts_with = "resume")]
     pub out: Option<PathBuf>,
     /// Continue the search in this run directory (after Ctrl-C or a crash). --budget may raise
-    /// its budget; other settings come from the run directory.
+    /// its budget (a last step that the old budget cut short stays short, so the history can
+    /// differ from a run started with the new budget); other settings come from the run directory.
     #[arg(long)]
     pub resume: Option<PathBuf>,
 }
@@ -160,6 +161,19 @@ fn open_run(
         let (run, mut config, state) = RunDir::open(dir).map_err(err)?;
         if let Some(b) = args.budget {
             config.run.budget = b;
+            config
+                .validate()
+                .map_err(|e| CliError(format!("--budget: {}: {}", e.field, e.message)))?;
+            // A step already sampled is trained whole, so it counts as started work.
+            let started = state
+                .pending
+                .as_ref()
+                .map_or(state.children_done, |p| p.first_child + p.decisions.len());
+            if b < started {
+                return Err(CliError(format!(
+                    "--budget {b} is below the {started} children this run has trained or started"
+                )));
+            }
             run.write_file(
                 "config.json",
                 serde_json::to_string_pretty(&config)
