@@ -1,8 +1,9 @@
 //! The search loop. Each step samples a batch of architectures (controller or uniform), saves
 //! them as the pending step, trains them, records each finished child, then updates the
-//! controller and the baseline and saves the new state. Files are replaced atomically in an
-//! order that keeps them consistent at every instant, so a search killed at any point resumes
-//! from its last finished child with the same controller, baseline and random state.
+//! controller and the baseline and saves the new state. Files are written (history lines
+//! appended, the others replaced atomically) in an order that keeps them consistent at every
+//! instant, so a search killed at any point resumes from its last finished child with the same
+//! controller, baseline and random state.
 
 use std::sync::Arc;
 use std::time::Instant;
