@@ -102,3 +102,243 @@ fn reward_is_the_cubed_best_of_the_last_epochs() {
     assert!((reward(&acc, 10, 1.0) - 0.9).abs() < 1e-12);
     assert!((reward(&[0.8], 5, 3.0) - 0.512).abs() < 1e-12);
 }
+
+/// A run with children 0 and 1 recorded and a state that counts them.
+fn two_children(name: &str) -> std::path::PathBuf {
+    let dir = temp_dir(name);
+    let mut run = RunDir::create(&dir, &SearchConfig::quick()).unwrap();
+    run.record(record(0, 0.3)).unwrap();
+    run.record(record(1, 0.7)).unwrap();
+    finish(&run, 2);
+    dir
+}
+
+/// Saves a state that counts `children` finished children.
+fn finish(run: &RunDir, children: usize) {
+    let mut state = SearchState::new(5);
+    state.children_done = children;
+    state.step = 1;
+    run.save_state(&state).unwrap();
+}
+
+#[test]
+fn a_torn_last_history_line_is_dropped_on_resume_and_recording_goes_on() {
+    let dir = two_children("torn");
+    let path = dir.join("history.jsonl");
+    let whole = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(whole.lines().count(), 2);
+    // Killed while appending child 2: half a line, no newline.
+    let torn = format!("{whole}{{\"index\":2,\"controller_st");
+    std::fs::write(&path, &torn).unwrap();
+
+    // Reading for a report changes nothing.
+    let (seen, _, _) = RunDir::inspect(&dir).unwrap();
+    assert_eq!(seen.history().len(), 2);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), torn);
+
+    let (mut run, _, _) = RunDir::open(&dir).unwrap();
+    assert_eq!(run.history().len(), 2);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), whole);
+    run.record(record(2, 0.5)).unwrap();
+    finish(&run, 3);
+    let (reopened, _, _) = RunDir::open(&dir).unwrap();
+    assert_eq!(reopened.history(), run.history());
+    assert_eq!(reopened.history().len(), 3);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_whole_last_record_without_its_newline_is_kept() {
+    let dir = two_children("unterminated");
+    let path = dir.join("history.jsonl");
+    let whole = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, whole.trim_end()).unwrap();
+    let (mut run, _, _) = RunDir::open(&dir).unwrap();
+    assert_eq!(run.history().len(), 2);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), whole);
+    run.record(record(2, 0.5)).unwrap();
+    finish(&run, 3);
+    assert_eq!(RunDir::open(&dir).unwrap().0.history().len(), 3);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn resume_rewrites_a_stale_or_missing_best_json() {
+    let dir = two_children("stale-best");
+    let best = dir.join("best.json");
+    // Killed after child 1 (the new best) was recorded but before best.json was replaced.
+    std::fs::write(&best, record(0, 0.3).architecture.to_json()).unwrap();
+    RunDir::open(&dir).unwrap();
+    assert_eq!(
+        Architecture::load(&best).unwrap(),
+        record(1, 0.7).architecture
+    );
+    std::fs::remove_file(&best).unwrap();
+    RunDir::open(&dir).unwrap();
+    assert_eq!(
+        Architecture::load(&best).unwrap(),
+        record(1, 0.7).architecture
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Valid decisions for `SearchConfig::quick()`'s space (3 layers, 4 tokens each, skips).
+fn decisions(v: usize) -> Decisions {
+    Decisions {
+        tokens: vec![vec![v, 1, 2, 0], vec![0, v, 1, 1], vec![2, 2, v, 0]],
+        skips: vec![vec![], vec![true], vec![false, v == 1]],
+    }
+}
+
+/// A random-search run in the middle of its second step: children 0 and 1 finished, the step
+/// of children 2 and 3 in flight with child 2 recorded.
+fn run_in_flight(name: &str) -> std::path::PathBuf {
+    let dir = temp_dir(name);
+    let mut config = SearchConfig::quick();
+    config.run.strategy = nasgpu::search::Strategy::Random;
+    let mut run = RunDir::create(&dir, &config).unwrap();
+    run.record(record(0, 0.3)).unwrap();
+    run.record(record(1, 0.7)).unwrap();
+    run.record(ChildRecord {
+        decisions: decisions(0),
+        ..record(2, 0.4)
+    })
+    .unwrap();
+    let mut state = SearchState::new(5);
+    state.step = 1;
+    state.children_done = 2;
+    state.pending = Some(nasgpu::search::PendingStep {
+        step: 1,
+        first_child: 2,
+        decisions: vec![decisions(0), decisions(1)],
+        uniforms: vec![],
+    });
+    run.save_state(&state).unwrap();
+    dir
+}
+
+/// Rewrites the JSON file `name` of `dir` with `edit`.
+fn edit_json(dir: &std::path::Path, name: &str, edit: impl Fn(&mut serde_json::Value)) {
+    let path = dir.join(name);
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    edit(&mut v);
+    std::fs::write(&path, v.to_string()).unwrap();
+}
+
+/// Rewrites line `line` (from 0) of history.jsonl with `edit`.
+fn edit_history(dir: &std::path::Path, line: usize, edit: impl Fn(&mut serde_json::Value)) {
+    let path = dir.join("history.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let mut v: serde_json::Value = serde_json::from_str(&lines[line]).unwrap();
+    edit(&mut v);
+    lines[line] = v.to_string();
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+}
+
+#[test]
+fn edited_run_files_are_errors_naming_the_file_and_field() {
+    type Edit = Box<dyn Fn(&std::path::Path)>;
+    let state = |f: fn(&mut serde_json::Value)| -> Edit {
+        Box::new(move |d| edit_json(d, "state.json", f))
+    };
+    let config = |f: fn(&mut serde_json::Value)| -> Edit {
+        Box::new(move |d| edit_json(d, "config.json", f))
+    };
+    let history = |line, f: fn(&mut serde_json::Value)| -> Edit {
+        Box::new(move |d| edit_history(d, line, f))
+    };
+    let cases: Vec<(&str, Edit, [&str; 2])> = vec![
+        (
+            "first-child",
+            state(|s| s["pending"]["first_child"] = 1.into()),
+            ["state.json", "pending.first_child: 1"],
+        ),
+        (
+            "step",
+            state(|s| s["pending"]["step"] = 4.into()),
+            ["state.json", "pending.step: 4"],
+        ),
+        (
+            "empty",
+            state(|s| s["pending"]["decisions"] = serde_json::json!([])),
+            ["state.json", "pending.decisions: empty"],
+        ),
+        (
+            "token",
+            state(|s| s["pending"]["decisions"][1]["tokens"][2][3] = 9.into()),
+            ["state.json", "pending.decisions[1]: tokens[2][3]: 9"],
+        ),
+        (
+            "skips",
+            state(|s| s["pending"]["decisions"][0]["skips"][2] = serde_json::json!([true])),
+            ["state.json", "pending.decisions[0]: skips[2]"],
+        ),
+        (
+            "depth",
+            state(|s| {
+                s["pending"]["decisions"][0]["tokens"]
+                    .as_array_mut()
+                    .unwrap()
+                    .truncate(2)
+            }),
+            ["state.json", "pending.decisions[0]: 2 token layers"],
+        ),
+        (
+            "uniforms",
+            config(|c| c["run"]["strategy"] = "reinforce".into()),
+            ["state.json", "pending.uniforms"],
+        ),
+        (
+            "space",
+            config(|c| c["space"]["strides"] = serde_json::json!([1])),
+            [
+                "state.json",
+                "pending.decisions[0]: tokens[0]: 4 tokens, expected 3",
+            ],
+        ),
+        (
+            "no-pending",
+            state(|s| s["pending"] = serde_json::Value::Null),
+            ["history.jsonl", "holds 3 children but state.json counts 2"],
+        ),
+        (
+            "counts",
+            state(|s| {
+                s["children_done"] = 5.into();
+                s["pending"]["first_child"] = 5.into()
+            }),
+            ["history.jsonl", "holds 3 children but state.json counts 5"],
+        ),
+        (
+            "index",
+            history(1, |r| r["index"] = 7.into()),
+            ["history.jsonl", "line 2: index 7, expected 1"],
+        ),
+        (
+            "decisions",
+            history(2, |r| r["decisions"]["tokens"][0][0] = 2.into()),
+            ["history.jsonl", "line 3: decisions differ"],
+        ),
+        (
+            "no-state",
+            Box::new(|d| std::fs::remove_file(d.join("state.json")).unwrap()),
+            ["state.json", "missing, but history.jsonl holds 3"],
+        ),
+    ];
+    for (name, edit, [file, field]) in cases {
+        let dir = run_in_flight(&format!("edit-{name}"));
+        RunDir::open(&dir).unwrap_or_else(|e| panic!("{name}: the unedited run must open: {e}"));
+        edit(&dir);
+        let err = RunDir::open(&dir)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains(&dir.join(file).display().to_string()) && err.contains(field),
+            "{name}: expected an error naming {file} and `{field}`, got `{err}`"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -272,3 +272,38 @@ fn diverging_children_are_recorded_and_the_search_goes_on() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The cost in state.json (and so in summary.json and `nasgpu report`) covers every session of
+/// a resumed run, not only the last one.
+#[test]
+fn resumed_search_counts_the_cost_of_every_session() {
+    let gpu = gpu();
+    let config = SearchConfig {
+        child: nasgpu::search::config::ChildConfig {
+            concurrent: 1,
+            ..tiny_config(Strategy::Reinforce).child
+        },
+        ..tiny_config(Strategy::Reinforce)
+    };
+    let dir = temp_dir("cost");
+    // Session 1: step 0 (2 children, 1 update) and the first child of step 1, which is sampled.
+    let (end, _) = run(&gpu, &dir, Some(&config), 3);
+    assert_eq!(end, SearchEnd::Interrupted);
+    let first = RunDir::open(&dir).unwrap().2.cost;
+    assert_eq!(
+        (first.controller_updates, first.sampled_architectures),
+        (1, 4)
+    );
+    assert!(first.child_seconds > 0.0 && first.total_seconds > first.child_seconds);
+    // Session 2: the rest of step 1 (replayed, not sampled again) and step 2.
+    let (end, _) = run(&gpu, &dir, None, usize::MAX);
+    assert_eq!(end, SearchEnd::Finished);
+    let total = RunDir::open(&dir).unwrap().2.cost;
+    assert_eq!(
+        (total.controller_updates, total.sampled_architectures),
+        (3, 6)
+    );
+    assert!(total.child_seconds > first.child_seconds);
+    assert!(total.total_seconds > first.total_seconds);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

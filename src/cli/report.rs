@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::CliError;
-use crate::search::{ChildRecord, ChildStatus, RunDir, Strategy};
+use crate::search::{ChildRecord, ChildStatus, RunDir, SearchCost, Strategy};
 
 #[derive(Debug, clap::Args)]
 pub struct ReportArgs {
@@ -31,7 +31,8 @@ struct RunFigures {
     /// Mean reward of each window of children, in order.
     windows: Vec<f64>,
     failed: usize,
-    summary: Option<serde_json::Value>,
+    /// Cost of the run over all its sessions, as of its last state write.
+    cost: SearchCost,
 }
 
 fn best_accuracy(r: &ChildRecord) -> f64 {
@@ -39,7 +40,7 @@ fn best_accuracy(r: &ChildRecord) -> f64 {
 }
 
 fn figures(dir: &Path, window: usize) -> Result<RunFigures, CliError> {
-    let (run, config, _) = RunDir::open(dir).map_err(|e| CliError(e.to_string()))?;
+    let (run, config, state) = RunDir::inspect(dir).map_err(|e| CliError(e.to_string()))?;
     let h = run.history();
     let mut rewards: Vec<f64> = h.iter().map(|r| r.reward).collect();
     let windows = rewards
@@ -49,9 +50,6 @@ fn figures(dir: &Path, window: usize) -> Result<RunFigures, CliError> {
     rewards.sort_by(|a, b| b.total_cmp(a));
     let top = &rewards[..rewards.len().min(5)];
     let best = run.best();
-    let summary = std::fs::read_to_string(dir.join("summary.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok());
     Ok(RunFigures {
         name: dir
             .file_name()
@@ -65,7 +63,7 @@ fn figures(dir: &Path, window: usize) -> Result<RunFigures, CliError> {
         top5: top.iter().sum::<f64>() / top.len().max(1) as f64,
         windows,
         failed: h.iter().filter(|r| r.status != ChildStatus::Ok).count(),
-        summary,
+        cost: state.cost,
     })
 }
 
@@ -104,13 +102,16 @@ pub fn run(args: &ReportArgs) -> Result<(), CliError> {
         "---|".repeat(windows)
     );
     for r in &runs {
-        let s = r.summary.as_ref();
-        let per_update = s
-            .and_then(|s| s["controller_seconds_per_update"].as_f64())
+        let per_update = r
+            .cost
+            .controller_seconds_per_update()
             .map_or("-".into(), |v| format!("{v:.3}"));
-        let outside = s
-            .and_then(|s| s["share_outside_child_training"].as_f64())
-            .map_or("-".into(), |v| format!("{:.1}%", 100.0 * v));
+        // Runs from before state.json kept the cost have none to show.
+        let outside = if r.cost.total_seconds > 0.0 {
+            format!("{:.1}%", 100.0 * r.cost.outside_share())
+        } else {
+            "-".into()
+        };
         let cells: String = (0..windows)
             .map(|w| {
                 r.windows

@@ -4,14 +4,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::{Deserialize, Serialize};
 
 use super::interrupt::Interrupt;
 use super::{CliError, DeviceArgs};
-use crate::data::{self, Amount, DataSource, DeviceDataset, Sampling};
+use crate::data::{self, Amount, DataSource, DeviceDataset, Sampling, TrainTest};
 use crate::device::Gpu;
 use crate::search::{
-    ProxyTask, RunDir, Search, SearchConfig, SearchEnd, SearchEvent, SearchState, Strategy,
+    ProxyTask, RunData, RunDir, Search, SearchConfig, SearchEnd, SearchEvent, SearchState, Strategy,
 };
 
 #[derive(Debug, clap::Args)]
@@ -43,19 +42,11 @@ pub struct SearchArgs {
     #[arg(long, conflicts_with = "resume")]
     pub out: Option<PathBuf>,
     /// Continue the search in this run directory (after Ctrl-C or a crash). --budget may raise
-    /// its budget; other settings come from the run directory.
+    /// its budget (a last step that the old budget cut short stays short, so the history can
+    /// differ from a run started with the new budget); other settings come from the run directory.
     #[arg(long)]
     pub resume: Option<PathBuf>,
 }
-
-/// The data a run was started on, kept in the run directory for `--resume`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct RunData {
-    data: Option<PathBuf>,
-    dataset: Option<String>,
-}
-
-const RUN_DATA_FILE: &str = "data.json";
 
 fn err(e: impl std::fmt::Display) -> CliError {
     CliError(e.to_string())
@@ -91,10 +82,9 @@ fn configure(args: &SearchArgs) -> Result<SearchConfig, CliError> {
 /// Proxy task: a stratified validation split (never the test set) and a seeded training subset.
 fn proxy(
     gpu: &Arc<Gpu>,
-    source: &DataSource,
+    tt: &TrainTest,
     config: &SearchConfig,
 ) -> Result<(ProxyTask, String), CliError> {
-    let tt = data::load(source).map_err(err)?;
     let seed = config.run.seed;
     let c = &config.child;
     let split = data::split_train_validation(
@@ -145,44 +135,16 @@ fn default_out(strategy: Strategy) -> PathBuf {
     ))
 }
 
-fn open_run(
-    args: &SearchArgs,
-) -> Result<(RunDir, SearchConfig, SearchState, DataSource), CliError> {
-    if let Some(dir) = &args.resume {
-        let overrides = args.config.is_some()
-            || args.strategy.is_some()
-            || args.children_per_step.is_some()
-            || args.child_epochs.is_some()
-            || args.seed.is_some();
-        if overrides {
-            return Err(CliError("--resume takes its settings from the run directory; only --budget (and the data location) may be given".into()));
-        }
-        let (run, mut config, state) = RunDir::open(dir).map_err(err)?;
-        if let Some(b) = args.budget {
-            config.run.budget = b;
-            run.write_file(
-                "config.json",
-                serde_json::to_string_pretty(&config)
-                    .expect("config")
-                    .as_bytes(),
-            )
-            .map_err(err)?;
-        }
-        let saved: RunData = std::fs::read_to_string(dir.join(RUN_DATA_FILE))
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or(RunData {
-                data: None,
-                dataset: None,
-            });
-        let (d, n) = if args.data.is_some() || args.dataset.is_some() {
-            (args.data.clone(), args.dataset.clone())
-        } else {
-            (saved.data, saved.dataset)
-        };
-        let source = DataSource::from_args(d.as_deref(), n.as_deref()).map_err(err)?;
-        return Ok((run, config, state, source));
-    }
+/// A run directory opened for this session, with its data loaded.
+struct Opened {
+    run: RunDir,
+    config: SearchConfig,
+    state: SearchState,
+    data: TrainTest,
+}
+
+/// Starts a new run: loads the data first, so its identity goes into `data.json`.
+fn new_run(args: &SearchArgs) -> Result<Opened, CliError> {
     let config = configure(args)?;
     if args.config.is_none() {
         eprintln!(
@@ -192,24 +154,80 @@ fn open_run(
     }
     let source =
         DataSource::from_args(args.data.as_deref(), args.dataset.as_deref()).map_err(err)?;
+    let data = data::load(&source).map_err(err)?;
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| default_out(config.run.strategy));
     let run = RunDir::create(&out, &config).map_err(err)?;
-    let run_data = RunData {
-        data: args.data.clone(),
-        dataset: args.dataset.clone(),
-    };
-    run.write_file(
-        RUN_DATA_FILE,
-        serde_json::to_string_pretty(&run_data)
-            .expect("data")
-            .as_bytes(),
-    )
-    .map_err(err)?;
+    RunData::new(&source, &data)
+        .and_then(|d| d.save(&out))
+        .map_err(err)?;
     let state = SearchState::new(config.run.seed);
-    Ok((run, config, state, source))
+    Ok(Opened {
+        run,
+        config,
+        state,
+        data,
+    })
+}
+
+/// Reopens the run in `dir` (None: it is finished, and this said so).
+fn resume_run(dir: &Path, args: &SearchArgs) -> Result<Option<Opened>, CliError> {
+    let overrides = args.config.is_some()
+        || args.strategy.is_some()
+        || args.children_per_step.is_some()
+        || args.child_epochs.is_some()
+        || args.seed.is_some();
+    if overrides {
+        return Err(CliError("--resume takes its settings from the run directory; only --budget (and the data location) may be given".into()));
+    }
+    let (run, mut config, state) = RunDir::open(dir).map_err(err)?;
+    if let Some(b) = args.budget {
+        config.run.budget = b;
+        config
+            .validate()
+            .map_err(|e| CliError(format!("--budget: {}: {}", e.field, e.message)))?;
+        // A step already sampled is trained whole, so it counts as started work.
+        let started = state
+            .pending
+            .as_ref()
+            .map_or(state.children_done, |p| p.first_child + p.decisions.len());
+        if b < started {
+            return Err(CliError(format!(
+                "--budget {b} is below the {started} children this run has trained or started"
+            )));
+        }
+        run.write_file(
+            "config.json",
+            serde_json::to_string_pretty(&config)
+                .expect("config")
+                .as_bytes(),
+        )
+        .map_err(err)?;
+    }
+    if state.pending.is_none() && state.children_done >= config.run.budget {
+        // Leave the summary as the session that finished the run wrote it.
+        println!(
+            "{} is finished: {} children, budget {}; nothing to do (--budget raises the budget)",
+            dir.display(),
+            state.children_done,
+            config.run.budget
+        );
+        return Ok(None);
+    }
+    let given = if args.data.is_some() || args.dataset.is_some() {
+        Some(DataSource::from_args(args.data.as_deref(), args.dataset.as_deref()).map_err(err)?)
+    } else {
+        None
+    };
+    let data = RunData::reload(dir, given).map_err(err)?;
+    Ok(Some(Opened {
+        run,
+        config,
+        state,
+        data,
+    }))
 }
 
 fn write_summary(
@@ -223,7 +241,7 @@ fn write_summary(
     let mut rewards: Vec<f64> = history.iter().map(|r| r.reward).collect();
     rewards.sort_by(|a, b| b.total_cmp(a));
     let top5 = &rewards[..rewards.len().min(5)];
-    let cost = search.cost;
+    let total = search.total_cost();
     let doc = serde_json::json!({
         "status": if end == SearchEnd::Finished { "finished" } else { "interrupted" },
         "children": history.len(),
@@ -232,11 +250,12 @@ fn write_summary(
         "best_val_accuracy": best.map(|b| b.val_accuracy.iter().copied().fold(0.0, f64::max)),
         "mean_top5_reward": top5.iter().sum::<f64>() / top5.len().max(1) as f64,
         "failed_children": history.iter().filter(|r| r.status != crate::search::ChildStatus::Ok).count(),
-        "cost_this_session": cost,
-        "controller_seconds_per_update": if cost.controller_updates > 0 { Some(cost.controller_update_seconds / cost.controller_updates as f64) } else { None },
-        "controller_sample_seconds_per_architecture": if cost.sampled_architectures > 0 { Some(cost.controller_sample_seconds / cost.sampled_architectures as f64) } else { None },
-        "controller_compile_seconds": cost.controller_compile_seconds,
-        "share_outside_child_training": cost.outside_share(),
+        "cost_total": total,
+        "cost_this_session": search.cost,
+        "controller_seconds_per_update": total.controller_seconds_per_update(),
+        "controller_sample_seconds_per_architecture": total.controller_sample_seconds_per_architecture(),
+        "controller_compile_seconds": total.controller_compile_seconds,
+        "share_outside_child_training": total.outside_share(),
         "setup_seconds": setup_seconds,
         "controller_dispatches": search.controller().and_then(|c| c.dispatches()).map(|(s, u)| serde_json::json!({"sample": s, "update": u})),
     });
@@ -257,9 +276,22 @@ fn write_summary(
 pub fn run(device: &DeviceArgs, args: &SearchArgs) -> Result<(), CliError> {
     let started = std::time::Instant::now();
     let interrupt = Interrupt::install();
-    let (run_dir, config, state, source) = open_run(args)?;
+    let opened = match &args.resume {
+        Some(dir) => match resume_run(dir, args)? {
+            Some(opened) => opened,
+            None => return Ok(()),
+        },
+        None => new_run(args)?,
+    };
+    let Opened {
+        run: run_dir,
+        config,
+        state,
+        data,
+    } = opened;
     let gpu = Gpu::open(&device.options())?;
-    let (task, summary) = proxy(&gpu, &source, &config)?;
+    let (task, summary) = proxy(&gpu, &data, &config)?;
+    drop(data); // the device holds the images now
     let path = run_dir.path().to_path_buf();
     let resumed_at = state.children_done;
     let mut search = Search::new(&gpu, config.clone(), task, run_dir, state).map_err(err)?;

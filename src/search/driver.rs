@@ -1,17 +1,16 @@
 //! The search loop. Each step samples a batch of architectures (controller or uniform), saves
 //! them as the pending step, trains them, records each finished child, then updates the
-//! controller and the baseline and saves the new state. Files are replaced atomically in an
-//! order that keeps them consistent at every instant, so a search killed at any point resumes
-//! from its last finished child with the same controller, baseline and random state.
+//! controller and the baseline and saves the new state. Files are written (history lines
+//! appended, the others replaced atomically) in an order that keeps them consistent at every
+//! instant, so a search killed at any point resumes from its last finished child with the same
+//! controller, baseline and random state.
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use rand::RngExt;
-use serde::{Deserialize, Serialize};
-
 use super::config::{SearchConfig, Strategy};
 use super::controller::{Controller, draws};
+use super::cost::SearchCost;
 use super::error::SearchError;
 use super::evaluator::{ChildEvent, ProxyTask, train_children};
 use super::random;
@@ -21,6 +20,7 @@ use super::space::Decisions;
 use super::state::{PendingStep, SearchState};
 use crate::device::Gpu;
 use crate::nn::weights;
+use rand::RngExt;
 
 /// What the loop reports as it goes (the CLI turns these into progress lines).
 pub enum SearchEvent<'a> {
@@ -53,33 +53,6 @@ pub enum SearchEvent<'a> {
     },
 }
 
-/// Where the time of a search went.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct SearchCost {
-    pub total_seconds: f64,
-    /// Building, training and validating children.
-    pub child_seconds: f64,
-    /// Steady-state sampling passes (forward phase, readback of the ids).
-    pub controller_sample_seconds: f64,
-    /// Backward and Adam phases, waited for.
-    pub controller_update_seconds: f64,
-    /// Recording and compiling the controller's plan (once per depth) and its shaders.
-    pub controller_compile_seconds: f64,
-    pub controller_updates: usize,
-    pub sampled_architectures: usize,
-}
-
-impl SearchCost {
-    /// Share of the search spent outside child training (controller, bookkeeping, files).
-    pub fn outside_share(&self) -> f64 {
-        if self.total_seconds <= 0.0 {
-            0.0
-        } else {
-            1.0 - self.child_seconds / self.total_seconds
-        }
-    }
-}
-
 /// How the loop ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SearchEnd {
@@ -99,7 +72,12 @@ pub struct Search {
     controller: Option<Controller>,
     /// Mean log-probability of the last sampled batch under the controller.
     last_log_prob: f64,
+    /// Cost of the earlier sessions of this run (from `state.json`).
+    prior: SearchCost,
+    /// Cost of this session.
     pub cost: SearchCost,
+    /// Start of the time not yet counted in `cost.total_seconds`.
+    clock: Instant,
 }
 
 /// Seed of child `index` of a run seeded `seed` (independent of when the child is trained).
@@ -155,10 +133,12 @@ impl Search {
             input,
             classes,
             run,
-            state,
             controller,
             last_log_prob: 0.0,
+            prior: state.cost,
             cost: SearchCost::default(),
+            clock: Instant::now(),
+            state,
         })
     }
 
@@ -174,13 +154,32 @@ impl Search {
         self.controller.as_ref()
     }
 
+    /// Cost of the whole run: earlier sessions and this one.
+    pub fn total_cost(&self) -> SearchCost {
+        self.prior + self.cost
+    }
+
+    /// Counts the time since the last call in this session's total.
+    fn tick(&mut self) {
+        let now = Instant::now();
+        self.cost.total_seconds += (now - self.clock).as_secs_f64();
+        self.clock = now;
+    }
+
+    /// Replaces `state.json`, with the run's cost up to now.
+    fn save_state(&mut self) -> Result<(), SearchError> {
+        self.tick();
+        self.state.cost = self.total_cost();
+        self.run.save_state(&self.state)
+    }
+
     /// Runs until the budget is spent or `stop` returns true (checked between training steps).
     pub fn run(
         &mut self,
         stop: &dyn Fn() -> bool,
         report: &mut dyn FnMut(SearchEvent<'_>),
     ) -> Result<SearchEnd, SearchError> {
-        let started = Instant::now();
+        self.clock = Instant::now();
         let budget = self.config.run.budget;
         let end = loop {
             if self.state.children_done >= budget {
@@ -198,7 +197,7 @@ impl Search {
                 None => {
                     let p = self.sample_step()?;
                     self.state.pending = Some(p.clone());
-                    self.run.save_state(&self.state)?;
+                    self.save_state()?;
                     p
                 }
             };
@@ -214,7 +213,11 @@ impl Search {
             }
             self.finish_step(&pending, report)?;
         };
-        self.cost.total_seconds += started.elapsed().as_secs_f64();
+        if end == SearchEnd::Interrupted {
+            // Keep this session's cost of the children recorded since the last step.
+            self.save_state()?;
+        }
+        self.tick();
         Ok(end)
     }
 
@@ -432,7 +435,7 @@ impl Search {
         self.state.step = p.step + 1;
         self.state.children_done = p.first_child + p.decisions.len();
         self.state.pending = None;
-        self.run.save_state(&self.state)
+        self.save_state()
     }
 
     /// The decisions of every recorded child (for reports and tests).

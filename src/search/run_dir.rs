@@ -1,8 +1,10 @@
 //! The run directory: `config.json`, `history.jsonl` (a line per child), `best.json` (an
 //! architecture file `nasgpu train --arch` accepts), `state.json` and the controller checkpoint.
-//! Every file is replaced atomically (temp file + rename), so a kill at any moment leaves the
-//! last complete version of each, and a search resumes from its last finished child.
+//! `history.jsonl` grows by one synced line per child; every other file is replaced atomically
+//! (temp file + rename). A kill at any moment therefore leaves the last complete version of each
+//! file and at most a torn last history line, and a search resumes from its last finished child.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::config::SearchConfig;
@@ -30,6 +32,90 @@ fn read(path: &Path) -> Result<String, SearchError> {
     std::fs::read_to_string(path).map_err(|e| run_dir_error(path, format!("cannot read: {e}")))
 }
 
+/// Appends `bytes` to `path` (created if missing) and waits until they are on disk.
+fn append(path: &Path, bytes: &[u8]) -> Result<(), SearchError> {
+    let result = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut file| {
+            file.write_all(bytes)?;
+            file.sync_data()
+        });
+    result.map_err(|e| run_dir_error(path, format!("cannot append: {e}")))
+}
+
+/// `history.jsonl` as read: the records of its complete lines and what followed the last one.
+struct History {
+    records: Vec<ChildRecord>,
+    /// Byte length of the complete lines; longer than that, the file ends in a torn line (a
+    /// child killed while being recorded, which the pending step trains again).
+    complete: u64,
+    /// The last record was whole but its newline was not written.
+    unterminated: bool,
+}
+
+/// Reads `history.jsonl` (empty if missing). A last line without its newline that does not
+/// parse is a torn write and is left out; any other bad line is an error naming it.
+fn read_history(path: &Path) -> Result<History, SearchError> {
+    let mut history = History {
+        records: Vec::new(),
+        complete: 0,
+        unterminated: false,
+    };
+    if !path.exists() {
+        return Ok(history);
+    }
+    let bytes =
+        std::fs::read(path).map_err(|e| run_dir_error(path, format!("cannot read: {e}")))?;
+    for (i, line) in bytes.split_inclusive(|&b| b == b'\n').enumerate() {
+        let terminated = line.ends_with(b"\n");
+        if !line.trim_ascii().is_empty() {
+            match serde_json::from_slice::<ChildRecord>(line) {
+                Ok(record) if record.index != history.records.len() => {
+                    return Err(run_dir_error(
+                        path,
+                        format!(
+                            "line {}: index {}, expected {}",
+                            i + 1,
+                            record.index,
+                            history.records.len()
+                        ),
+                    ));
+                }
+                Ok(record) => {
+                    history.records.push(record);
+                    history.unterminated = !terminated;
+                }
+                Err(_) if !terminated => return Ok(history),
+                Err(e) => {
+                    return Err(run_dir_error(path, format!("line {}: {e}", i + 1)));
+                }
+            }
+        }
+        history.complete += line.len() as u64;
+    }
+    Ok(history)
+}
+
+/// Makes `history.jsonl` end with its last complete record and a newline, so that appending
+/// continues it cleanly.
+fn repair_history(path: &Path, history: &History) -> Result<(), SearchError> {
+    let fix = || -> std::io::Result<()> {
+        let file = std::fs::OpenOptions::new().write(true).open(path)?;
+        if file.metadata()?.len() > history.complete {
+            file.set_len(history.complete)?;
+            file.sync_data()?;
+        }
+        Ok(())
+    };
+    fix().map_err(|e| run_dir_error(path, format!("cannot drop the torn last line: {e}")))?;
+    if history.unterminated {
+        append(path, b"\n")?;
+    }
+    Ok(())
+}
+
 impl RunDir {
     /// Starts a new run in `path` (created if missing). Refuses a directory that already holds
     /// a search, so finished work is never overwritten.
@@ -50,8 +136,41 @@ impl RunDir {
         })
     }
 
-    /// Opens an existing run for `--resume`: its config, state and history.
+    /// Opens an existing run for `--resume`: its config, state and history. Drops a torn last
+    /// history line, so that recording continues the file cleanly, and rewrites `best.json` from
+    /// the history, in case the search was killed between recording a new best and writing it.
     pub fn open(path: &Path) -> Result<(RunDir, SearchConfig, SearchState), SearchError> {
+        let (history, config, state) = RunDir::load(path)?;
+        let history_path = path.join(HISTORY_FILE);
+        if history_path.exists() {
+            repair_history(&history_path, &history)?;
+        }
+        let run = RunDir {
+            path: path.to_path_buf(),
+            history: history.records,
+        };
+        if let Some(best) = run.best() {
+            write(
+                &path.join(BEST_FILE),
+                best.architecture.to_json().as_bytes(),
+            )?;
+        }
+        Ok((run, config, state))
+    }
+
+    /// Reads a run without changing any of its files, e.g. to report on a search that is still
+    /// running (whose last history line may be half written). Not for recording children.
+    pub fn inspect(path: &Path) -> Result<(RunDir, SearchConfig, SearchState), SearchError> {
+        let (history, config, state) = RunDir::load(path)?;
+        let run = RunDir {
+            path: path.to_path_buf(),
+            history: history.records,
+        };
+        Ok((run, config, state))
+    }
+
+    /// Reads the config, state and history of the run in `path`.
+    fn load(path: &Path) -> Result<(History, SearchConfig, SearchState), SearchError> {
         if !path.is_dir() {
             return Err(run_dir_error(path, "no such run directory"));
         }
@@ -71,57 +190,40 @@ impl RunDir {
             ));
         }
         let history_path = path.join(HISTORY_FILE);
-        let mut history = Vec::new();
-        if history_path.exists() {
-            for (i, line) in read(&history_path)?
-                .lines()
-                .enumerate()
-                .filter(|(_, l)| !l.trim().is_empty())
-            {
-                let record: ChildRecord = serde_json::from_str(line)
-                    .map_err(|e| run_dir_error(&history_path, format!("line {}: {e}", i + 1)))?;
-                history.push(record);
-            }
-        }
-        // Children recorded after the last state write belong to the pending step: keep them.
-        if history.len() < state.children_done {
+        let history = read_history(&history_path)?;
+        if !state_path.exists() && !history.records.is_empty() {
             return Err(run_dir_error(
-                &history_path,
+                &state_path,
                 format!(
-                    "holds {} children but state.json counts {}",
-                    history.len(),
-                    state.children_done
+                    "missing, but history.jsonl holds {} children",
+                    history.records.len()
                 ),
             ));
         }
-        Ok((
-            RunDir {
-                path: path.to_path_buf(),
-                history,
-            },
-            config,
-            state,
-        ))
+        state
+            .check(&config, &history.records)
+            .map_err(|(file, message)| run_dir_error(&path.join(file), message))?;
+        Ok((history, config, state))
     }
 
+    /// The run directory.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
+    /// Every recorded child, in order.
     pub fn history(&self) -> &[ChildRecord] {
         &self.history
     }
 
-    /// Appends a finished child: rewrites `history.jsonl` and, if it is the new best, `best.json`.
+    /// Records a finished child: appends its line to `history.jsonl` and, if it is the new
+    /// best, replaces `best.json`.
     pub fn record(&mut self, record: ChildRecord) -> Result<(), SearchError> {
         let is_best = self.best().is_none_or(|b| record.reward > b.reward);
+        let mut line = serde_json::to_string(&record).expect("record serialises");
+        line.push('\n');
+        append(&self.path.join(HISTORY_FILE), line.as_bytes())?;
         self.history.push(record);
-        let mut text = String::new();
-        for r in &self.history {
-            text.push_str(&serde_json::to_string(r).expect("record serialises"));
-            text.push('\n');
-        }
-        write(&self.path.join(HISTORY_FILE), text.as_bytes())?;
         if is_best {
             let best = self.history.last().expect("just pushed");
             write(

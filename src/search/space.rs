@@ -131,6 +131,41 @@ impl SearchSpace {
         Ok(())
     }
 
+    /// Checks that `d` is a decision sequence of `depth` layers in this space: one token per
+    /// kind and layer, each a valid choice index, and one skip flag per earlier layer. Decisions
+    /// read back from a run directory pass this before they are decoded.
+    pub fn check_decisions(&self, d: &Decisions, depth: usize) -> Result<(), String> {
+        if d.tokens.len() != depth || d.skips.len() != depth {
+            return Err(format!(
+                "{} token layers and {} skip layers, expected {depth} (the depth the space samples here)",
+                d.tokens.len(),
+                d.skips.len()
+            ));
+        }
+        let kinds = self.token_kinds();
+        for (i, (tokens, skips)) in d.tokens.iter().zip(&d.skips).enumerate() {
+            if tokens.len() != kinds.len() {
+                return Err(format!(
+                    "tokens[{i}]: {} tokens, expected {}",
+                    tokens.len(),
+                    kinds.len()
+                ));
+            }
+            for (k, (&token, &kind)) in tokens.iter().zip(&kinds).enumerate() {
+                let n = self.choices(kind).len();
+                if token >= n {
+                    return Err(format!(
+                        "tokens[{i}][{k}]: {token} is not one of the {n} {kind:?} choices"
+                    ));
+                }
+            }
+            if skips.len() != i {
+                return Err(format!("skips[{i}]: {} flags, expected {i}", skips.len()));
+            }
+        }
+        Ok(())
+    }
+
     /// The architecture a decision sequence stands for. Without skip connections each layer
     /// reads the previous one (the first reads the image); with them, the sampled set (an empty
     /// set means the image).
