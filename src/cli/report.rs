@@ -63,8 +63,22 @@ fn figures(dir: &Path, window: usize) -> Result<RunFigures, CliError> {
         top5: top.iter().sum::<f64>() / top.len().max(1) as f64,
         windows,
         failed: h.iter().filter(|r| r.status != ChildStatus::Ok).count(),
-        cost: state.cost,
+        cost: if state.cost.total_seconds > 0.0 {
+            state.cost
+        } else {
+            summary_cost(dir).unwrap_or_default()
+        },
     })
+}
+
+/// The cost a run's summary.json recorded, for runs whose state.json predates keeping it there
+/// (their summary covers their last session only, which is the whole run unless resumed).
+fn summary_cost(dir: &Path) -> Option<SearchCost> {
+    let text = std::fs::read_to_string(dir.join("summary.json")).ok()?;
+    let summary: serde_json::Value = serde_json::from_str(&text).ok()?;
+    ["cost_total", "cost_this_session"]
+        .iter()
+        .find_map(|key| serde_json::from_value(summary.get(*key)?.clone()).ok())
 }
 
 fn mean_std(values: &[f64]) -> (f64, f64) {
@@ -106,7 +120,7 @@ pub fn run(args: &ReportArgs) -> Result<(), CliError> {
             .cost
             .controller_seconds_per_update()
             .map_or("-".into(), |v| format!("{v:.3}"));
-        // Runs from before state.json kept the cost have none to show.
+        // Runs with neither a cost in state.json nor a summary have none to show.
         let outside = if r.cost.total_seconds > 0.0 {
             format!("{:.1}%", 100.0 * r.cost.outside_share())
         } else {
