@@ -1,4 +1,4 @@
-//! Command-line interface: `nasgpu search | train | bench | devices`.
+//! Command-line interface: `nasgpu search | train | report | bench | devices`.
 
 use clap::{Parser, Subcommand};
 
