@@ -235,3 +235,47 @@ fn data_json_keeps_an_absolute_folder_and_accepts_the_same_data_moved() {
     std::fs::remove_dir_all(&dir).unwrap();
     std::fs::remove_dir_all(&moved_base).unwrap();
 }
+
+/// Child settings the data cannot satisfy are refused by field before a run directory exists.
+#[test]
+fn child_settings_that_do_not_fit_the_data_are_refused_by_field() {
+    let data = tiny_idx("fit-data", 100);
+    for (setting, field) in [
+        (
+            r#"{"child": {"validation_images": 100}}"#,
+            "child.validation_images",
+        ),
+        (
+            r#"{"child": {"validation_images": 20, "batch_size": 90}}"#,
+            "child.batch_size",
+        ),
+        (
+            r#"{"child": {"validation_images": 20, "train_images": 10, "batch_size": 16}}"#,
+            "child.batch_size",
+        ),
+    ] {
+        let dir = temp_dir("fit");
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = dir.join("config-in.json");
+        std::fs::write(&config, setting).unwrap();
+        let out_dir = dir.join("run");
+        let out = Command::new(env!("CARGO_BIN_EXE_nasgpu"))
+            .args(["search", "--config"])
+            .arg(&config)
+            .arg("--data")
+            .arg(&data)
+            .arg("--out")
+            .arg(&out_dir)
+            .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+            .output()
+            .expect("run nasgpu");
+        let text = stderr(&out);
+        assert!(!out.status.success(), "{setting} was accepted");
+        assert!(text.contains(field), "{setting}: {text}");
+        assert!(
+            !out_dir.exists(),
+            "{setting}: the run directory was created"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -80,11 +80,36 @@ fn configure(args: &SearchArgs) -> Result<SearchConfig, CliError> {
 }
 
 /// Proxy task: a stratified validation split (never the test set) and a seeded training subset.
+/// Whether the child settings fit the data: checked before anything is written, naming the field,
+/// rather than failing every child of the budget one by one.
+fn check_fits(tt: &TrainTest, config: &SearchConfig) -> Result<(), CliError> {
+    let c = &config.child;
+    let available = tt.train.len();
+    if c.validation_images >= available {
+        return Err(CliError(format!(
+            "child.validation_images: {} leaves no training images: {} has {available}",
+            c.validation_images, tt.name
+        )));
+    }
+    let train_images = match c.train_images {
+        0 => available - c.validation_images,
+        n => n.min(available - c.validation_images),
+    };
+    if c.batch_size > train_images {
+        return Err(CliError(format!(
+            "child.batch_size: {} is more than the {train_images} child training images of {}",
+            c.batch_size, tt.name
+        )));
+    }
+    Ok(())
+}
+
 fn proxy(
     gpu: &Arc<Gpu>,
     tt: &TrainTest,
     config: &SearchConfig,
 ) -> Result<(ProxyTask, String), CliError> {
+    check_fits(tt, config)?;
     let seed = config.run.seed;
     let c = &config.child;
     let split = data::split_train_validation(
@@ -93,7 +118,7 @@ fn proxy(
         Sampling::Stratified,
         seed,
     )
-    .map_err(err)?;
+    .map_err(|e| CliError(format!("child.validation_images: {e}")))?;
     let train_ids = if c.train_images == 0 || c.train_images >= split.train.len() {
         split.train
     } else {
@@ -155,6 +180,7 @@ fn new_run(args: &SearchArgs) -> Result<Opened, CliError> {
     let source =
         DataSource::from_args(args.data.as_deref(), args.dataset.as_deref()).map_err(err)?;
     let data = data::load(&source).map_err(err)?;
+    check_fits(&data, &config)?;
     let out = args
         .out
         .clone()
