@@ -175,3 +175,23 @@ fn plan_stats_count_kernel_scratch_apart_from_planned_buffers() {
     let elementwise = Plan::compile(&g, &[loss, dx]).unwrap().stats();
     assert_eq!(elementwise.scratch_bytes, 0, "{elementwise:?}");
 }
+
+/// Buffer reuse follows recording order, so a forward node recorded after the backward pass
+/// could be handed a buffer still live when the phases run separately: compile refuses it.
+#[test]
+fn compile_refuses_phases_recorded_out_of_order() {
+    let gpu = gpu();
+    let x_t = Tensor::full(&gpu, &[3], 0.5).unwrap();
+    let mut g = Graph::new(&gpu);
+    let x = g.param(&x_t, "x");
+    let t = ops::tanh(&mut g, x);
+    let loss = ops::sum_all(&mut g, t).unwrap();
+    g.backward(loss).unwrap();
+    g.set_phase(Phase::Forward);
+    let late = ops::sigmoid(&mut g, x);
+    let err = Plan::compile(&g, &[late])
+        .err()
+        .expect("an error")
+        .to_string();
+    assert!(err.contains("record the phases in order"), "{err}");
+}

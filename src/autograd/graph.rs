@@ -37,8 +37,9 @@ pub struct ValueInfo {
 }
 
 /// Which part of a training step a node belongs to, so a plan can run parts separately
-/// (the controller samples, waits for rewards, then runs backward and update).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// (the controller samples, waits for rewards, then runs backward and update). Nodes are recorded
+/// in phase order (`Plan::compile` checks it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Phase {
     Forward,
     Backward,

@@ -78,6 +78,19 @@ impl Plan {
     /// Compiles `graph`. Values in `keep` stay valid after a run (read them with `tensor`); other
     /// planned values may be overwritten by later nodes.
     pub fn compile(graph: &Graph, keep: &[Value]) -> Result<Plan, AutogradError> {
+        // Buffer reuse assumes recording order is run order; running phases separately keeps that
+        // true only when no node of an earlier phase was recorded after a later one.
+        if let Some(pair) = graph.nodes().windows(2).find(|w| w[1].phase < w[0].phase) {
+            return Err(AutogradError::Backward {
+                message: format!(
+                    "{} ({:?}) was recorded after {} ({:?}); record the phases in order",
+                    pair[1].op.name(),
+                    pair[1].phase,
+                    pair[0].op.name(),
+                    pair[0].phase
+                ),
+            });
+        }
         let gpu = graph.gpu().clone();
         let never = usize::MAX;
         // Last node index at which each storage root is read or written.
