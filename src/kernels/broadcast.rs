@@ -39,15 +39,7 @@ pub fn broadcast_axis(
             format!("axis {axis} out of range for y {ys:?}"),
         ));
     }
-    let mut want: Vec<usize> = ys
-        .iter()
-        .enumerate()
-        .filter(|&(i, _)| i != axis)
-        .map(|(_, &d)| d)
-        .collect();
-    if want.is_empty() {
-        want.push(1);
-    }
+    let want = super::reduce::reduced_shape(ys, axis);
     if x.shape() != want.as_slice() {
         return Err(shape_error(
             name,

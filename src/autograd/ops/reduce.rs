@@ -92,15 +92,7 @@ fn reduce(
             format!("axis {axis} out of range for {shape:?}"),
         ));
     }
-    let mut out: Vec<usize> = shape
-        .iter()
-        .enumerate()
-        .filter(|&(i, _)| i != axis)
-        .map(|(_, &d)| d)
-        .collect();
-    if out.is_empty() {
-        out.push(1);
-    }
+    let out = crate::kernels::reduce::reduced_shape(&shape, axis);
     Ok(g.push(Reduce { axis, reduction }, &[x], &[(out, DType::F32)])[0])
 }
 
