@@ -5,62 +5,12 @@
 // reduction step) and shared with subgroupBroadcast, which is a register shuffle; each lane then
 // loads only its own RC weight vec4s. Half the loads of the register-blocked conv2d_direct.
 //
-// Same data layouts, parameters and forward/transposed phase mapping as conv2d_direct.wgsl;
+// Data layouts, parameters and the forward/transposed phase mapping come from conv2d_common.wgsl;
 // `blocks_c` counts groups of 8 * RC channels and `items` subgroup tasks per phase.
 
 const PX: u32 = {{PX}}u;
 const RC: u32 = {{RC}}u;
 const PX8: u32 = PX / 8u;
-
-struct Params {
-    n: u32,
-    src_h: u32,
-    src_w: u32,
-    red4: u32,
-    dst_h: u32,
-    dst_w: u32,
-    dst_c: u32,
-    dst_cp: u32,
-    k_h: u32,
-    k_w: u32,
-    s_h: u32,
-    s_w: u32,
-    pad_h: u32,
-    pad_w: u32,
-    transposed: u32,
-    has_bias: u32,
-    rows: u32,
-    cols: u32,
-    blocks_c: u32,   // channel groups of 8 * RC
-    items: u32,      // subgroup tasks per phase (pixel blocks * channel groups)
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> src: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> wts: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dst: array<f32>;
-
-struct Axis {
-    k0: u32,
-    k_step: u32,
-    taps: u32,
-    a_mul: u32,
-    base: i32,
-    dir: i32,
-    dst_off: u32,
-    dst_step: u32,
-}
-
-fn axis(q: u32, k: u32, s: u32, pad: u32, transposed: bool) -> Axis {
-    if !transposed {
-        return Axis(0u, 1u, k, s, -i32(pad), 1, 0u, 1u);
-    }
-    let k0 = (q + pad) % s;
-    let taps = select(0u, (k - k0 + s - 1u) / s, k0 < k);
-    let base = (i32(q + pad) - i32(k0)) / i32(s);
-    return Axis(k0, s, taps, 1u, base, -1, q, s);
-}
 
 @compute @workgroup_size(64)
 fn conv2d_subgroup(

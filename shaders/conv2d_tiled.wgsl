@@ -1,7 +1,7 @@
 // Tiled implicit-GEMM convolution for real GPUs: a workgroup computes BM dst pixels x BN dst
 // channels, staging BK4 vec4 groups of the reduction channels of the src pixels and weights in
 // workgroup memory per step; each invocation accumulates a TM x TN register tile.
-// Same data layouts, parameters and forward/transposed phase mapping as conv2d_direct.wgsl.
+// Data layouts, parameters and the forward/transposed phase mapping come from conv2d_common.wgsl.
 
 const BM: u32 = {{BM}}u;
 const BN: u32 = {{BN}}u;
@@ -14,58 +14,8 @@ const WGS: u32 = THREADS_M * THREADS_N;
 const LOADS_A: u32 = BM * BK4 / WGS;
 const LOADS_B: u32 = BN * BK4 / WGS;
 
-struct Params {
-    n: u32,
-    src_h: u32,
-    src_w: u32,
-    red4: u32,
-    dst_h: u32,
-    dst_w: u32,
-    dst_c: u32,
-    dst_cp: u32,
-    k_h: u32,
-    k_w: u32,
-    s_h: u32,
-    s_w: u32,
-    pad_h: u32,
-    pad_w: u32,
-    transposed: u32,
-    has_bias: u32,
-    rows: u32,
-    cols: u32,       // dst columns per phase (the largest phase)
-    blocks_c: u32,   // BN-wide channel tiles
-    items: u32,      // tiles per phase (pixel tiles * channel tiles)
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> src: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> wts: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dst: array<f32>;
-
 var<workgroup> tile_a: array<vec4<f32>, BK4 * BM>;
 var<workgroup> tile_b: array<vec4<f32>, BK4 * BN>;
-
-struct Axis {
-    k0: u32,
-    k_step: u32,
-    taps: u32,
-    a_mul: u32,
-    base: i32,
-    dir: i32,
-    dst_off: u32,
-    dst_step: u32,
-}
-
-fn axis(q: u32, k: u32, s: u32, pad: u32, transposed: bool) -> Axis {
-    if !transposed {
-        return Axis(0u, 1u, k, s, -i32(pad), 1, 0u, 1u);
-    }
-    let k0 = (q + pad) % s;
-    let taps = select(0u, (k - k0 + s - 1u) / s, k0 < k);
-    let base = (i32(q + pad) - i32(k0)) / i32(s);
-    return Axis(k0, s, taps, 1u, base, -1, q, s);
-}
 
 @compute @workgroup_size(WGS)
 fn conv2d_tiled(

@@ -27,19 +27,28 @@ const BINDINGS: &[Access] = &[
 ];
 static DIRECT: KernelDef = KernelDef {
     name: "conv2d_direct",
-    source: include_str!("../../../shaders/conv2d_direct.wgsl"),
+    source: concat!(
+        include_str!("../../../shaders/conv2d_common.wgsl"),
+        include_str!("../../../shaders/conv2d_direct.wgsl")
+    ),
     entry: "conv2d_direct",
     bindings: BINDINGS,
 };
 static SUBGROUP: KernelDef = KernelDef {
     name: "conv2d_subgroup",
-    source: include_str!("../../../shaders/conv2d_subgroup.wgsl"),
+    source: concat!(
+        include_str!("../../../shaders/conv2d_common.wgsl"),
+        include_str!("../../../shaders/conv2d_subgroup.wgsl")
+    ),
     entry: "conv2d_subgroup",
     bindings: BINDINGS,
 };
 static TILED: KernelDef = KernelDef {
     name: "conv2d_tiled",
-    source: include_str!("../../../shaders/conv2d_tiled.wgsl"),
+    source: concat!(
+        include_str!("../../../shaders/conv2d_common.wgsl"),
+        include_str!("../../../shaders/conv2d_tiled.wgsl")
+    ),
     entry: "conv2d_tiled",
     bindings: BINDINGS,
 };
