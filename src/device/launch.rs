@@ -119,7 +119,8 @@ impl Launch {
         &self.bound
     }
 
-    /// Keeps `thing` (typically a scratch `Tensor`) alive for as long as this launch exists.
+    /// Keeps `thing` alive for as long as this launch exists: for resources the launch uses
+    /// without binding them as pooled tensors (bound pooled buffers are held already).
     pub fn keep_alive<T: Send + Sync + 'static>(mut self, thing: T) -> Launch {
         self.keep_alive.push(Arc::new(thing));
         self

@@ -354,8 +354,7 @@ pub fn batch_norm_train_forward(
             &p,
             &[x, &partials],
             grid_1d(gpu, c * nchunks, 1),
-        )
-        .keep_alive(partials.clone()),
+        ),
         launch(
             gpu,
             &STATS_FINALIZE,
@@ -371,10 +370,8 @@ pub fn batch_norm_train_forward(
                 &coef,
             ],
             grid_1d(gpu, c, WG),
-        )
-        .keep_alive(partials)
-        .keep_alive(coef.clone()),
-        launch_units(gpu, &APPLY, &p, &[x, &coef, y]).keep_alive(coef),
+        ),
+        launch_units(gpu, &APPLY, &p, &[x, &coef, y]),
     ])
 }
 
@@ -452,8 +449,7 @@ pub fn batch_norm_backward(
             &p,
             &[dy, x, saved_mean, &partials],
             grid_1d(gpu, c * nchunks, 1),
-        )
-        .keep_alive(partials.clone()),
+        ),
         launch(
             gpu,
             &BACKWARD_FINALIZE,
@@ -468,9 +464,7 @@ pub fn batch_norm_backward(
                 &coef,
             ],
             grid_1d(gpu, c, WG),
-        )
-        .keep_alive(partials)
-        .keep_alive(coef.clone()),
-        launch_units(gpu, &BACKWARD_DX, &p, &[dy, x, &coef, dx]).keep_alive(coef),
+        ),
+        launch_units(gpu, &BACKWARD_DX, &p, &[dy, x, &coef, dx]),
     ])
 }

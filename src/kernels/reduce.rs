@@ -142,21 +142,15 @@ pub fn reduce_axis(
         } else {
             (&REDUCE_COLS, grid_1d(gpu, outer * nchunks * inner, WG))
         };
-        let mut launch = Launch::new(
+        // Scratch partials live as long as every launch that binds them.
+        launches.push(Launch::new(
             gpu,
             kernel,
             &vec![],
             bytemuck::bytes_of(&p),
             &[source.binding(), target.binding()],
             grid,
-        );
-        // Scratch partials live as long as every launch that reads or writes them.
-        for t in [&source, &target] {
-            if !t.same_buffer(x) && !t.same_buffer(y) {
-                launch = launch.keep_alive(t.clone());
-            }
-        }
-        launches.push(launch);
+        ));
         if last {
             return Ok(launches);
         }

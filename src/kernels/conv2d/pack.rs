@@ -58,11 +58,6 @@ impl Packed {
             owner: Some(&self.buffer),
         }
     }
-
-    /// The scratch buffer, for `Launch::keep_alive`.
-    pub fn keep(&self) -> Arc<PooledBuffer> {
-        self.buffer.clone()
-    }
 }
 
 fn scratch(gpu: &Gpu, vec4s: usize, label: &str) -> Result<Packed, KernelError> {
@@ -99,8 +94,7 @@ pub(super) fn nhwc4(
         bytemuck::bytes_of(&p),
         &[t.binding(), packed.binding()],
         grid_1d(gpu, pixels, WG),
-    )
-    .keep_alive(packed.keep());
+    );
     Ok((launch, packed))
 }
 
@@ -144,7 +138,6 @@ pub(super) fn weights(
         bytemuck::bytes_of(&p),
         &[w.binding(), packed.binding()],
         grid_1d(gpu, total, WG),
-    )
-    .keep_alive(packed.keep());
+    );
     Ok((launch, packed))
 }

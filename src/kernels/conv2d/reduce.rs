@@ -112,8 +112,7 @@ pub(super) fn bias_launches(
         bytemuck::bytes_of(&p),
         &[dy.binding(), part],
         grid_1d(gpu, splits * c, WG),
-    )
-    .keep_alive(scratch.clone());
+    );
     let parts = Partials {
         binding: part,
         splits,
@@ -121,6 +120,6 @@ pub(super) fn bias_launches(
         part_o: c,
         part_i: 1,
     };
-    let sum = reduce_splits(gpu, &parts, 1, db)?.keep_alive(scratch);
+    let sum = reduce_splits(gpu, &parts, 1, db)?;
     Ok(vec![partials, sum])
 }

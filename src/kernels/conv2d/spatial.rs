@@ -326,8 +326,6 @@ pub(super) fn launches(
         bytemuck::bytes_of(&p),
         &[src4.binding(), w4.binding(), bias_binding, dst.binding()],
         [gx, gy, pass.phases() as u32],
-    )
-    .keep_alive(src4.keep())
-    .keep_alive(w4.keep());
+    );
     Ok(vec![pack_src, pack_w, conv])
 }

@@ -222,10 +222,7 @@ pub(super) fn launches(
         bytemuck::bytes_of(&p),
         &[x4.binding(), dy4.binding(), part],
         grid_1d(gpu, items, per_group as u32),
-    )
-    .keep_alive(x4.keep())
-    .keep_alive(dy4.keep())
-    .keep_alive(scratch.clone());
+    );
     let parts = Partials {
         binding: part,
         splits,
@@ -233,6 +230,6 @@ pub(super) fn launches(
         part_o: cout_p,
         part_i: cin_p,
     };
-    let sum = reduce_splits(gpu, &parts, s.cin, dw)?.keep_alive(scratch);
+    let sum = reduce_splits(gpu, &parts, s.cin, dw)?;
     Ok(vec![pack_dy, pack_x, partials, sum])
 }
