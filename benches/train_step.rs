@@ -75,7 +75,7 @@ fn main() {
         arch.forward_flops() / 1e6
     );
     println!(
-        "planned step: {} dispatches, 1 submit, 2 host writes; activation+gradient buffers {} (one buffer per value: {}); kernel scratch {}; parameters+optimiser+data {}",
+        "planned step: {} dispatches, 1 submit, 2 host writes; activation+gradient buffers {} (one buffer per value: {}); kernel scratch {}; external tensors (parameters, inputs) {}",
         report.dispatches_per_step,
         nasgpu::util::human_bytes(report.planned_bytes),
         nasgpu::util::human_bytes(report.unplanned_bytes),
