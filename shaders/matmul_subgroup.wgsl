@@ -15,21 +15,6 @@
 // multiple of 4 elements, so every vec4 access starts on a 16-byte boundary; otherwise a vec4
 // is assembled from two aligned reads, and C is written one float at a time.
 
-struct Params {
-    m: u32,
-    n: u32,
-    k: u32,
-    flags: u32, // 1: add bias, 2: add the previous C
-    a_rs: u32,
-    a_cs: u32,
-    b_rs: u32,
-    b_cs: u32,
-    a_bs: u32,
-    b_bs: u32,
-    c_bs: u32,
-    _pad: u32,
-}
-
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;

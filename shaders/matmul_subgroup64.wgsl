@@ -17,21 +17,6 @@
 // Rows of A, B and C must be multiples of 8 floats (the launcher checks; other shapes use
 // matmul_subgroup.wgsl), so every load is whole and aligned and k needs no tail.
 
-struct Params {
-    m: u32,
-    n: u32,
-    k: u32,
-    flags: u32, // 1: add bias, 2: add the previous C
-    a_rs: u32,
-    a_cs: u32,
-    b_rs: u32,
-    b_cs: u32,
-    a_bs: u32,
-    b_bs: u32,
-    c_bs: u32,
-    _pad: u32,
-}
-
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<vec4<u64>>;
 @group(0) @binding(2) var<storage, read> b: array<vec4<u64>>;

@@ -5,21 +5,6 @@
 // Transposes are element strides in the uniform, so one pipeline serves all four combinations.
 // Each output is one fixed-order sum over k, so reruns are bit-identical.
 
-struct Params {
-    m: u32,
-    n: u32,
-    k: u32,
-    flags: u32, // 1: add bias, 2: add the previous C
-    a_rs: u32, // op(A)[i][k] = a[a_bs * batch + i * a_rs + k * a_cs]
-    a_cs: u32,
-    b_rs: u32, // op(B)[k][j] = b[b_bs * batch + k * b_rs + j * b_cs]
-    b_cs: u32,
-    a_bs: u32,
-    b_bs: u32,
-    c_bs: u32,
-    _pad: u32,
-}
-
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;

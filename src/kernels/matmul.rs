@@ -25,14 +25,20 @@ const BINDINGS: &[Access] = &[
 
 static TILED: KernelDef = KernelDef {
     name: "matmul_tiled",
-    source: include_str!("../../shaders/matmul_tiled.wgsl"),
+    source: concat!(
+        include_str!("../../shaders/matmul_params.wgsl"),
+        include_str!("../../shaders/matmul_tiled.wgsl")
+    ),
     entry: "main",
     bindings: BINDINGS,
 };
 
 static SUBGROUP: KernelDef = KernelDef {
     name: "matmul_subgroup",
-    source: include_str!("../../shaders/matmul_subgroup.wgsl"),
+    source: concat!(
+        include_str!("../../shaders/matmul_params.wgsl"),
+        include_str!("../../shaders/matmul_subgroup.wgsl")
+    ),
     entry: "main",
     // C twice: as f32 and as vec4 (one buffer in two writable bindings is allowed).
     bindings: &[
@@ -47,7 +53,10 @@ static SUBGROUP: KernelDef = KernelDef {
 
 static SUBGROUP64: KernelDef = KernelDef {
     name: "matmul_subgroup64",
-    source: include_str!("../../shaders/matmul_subgroup64.wgsl"),
+    source: concat!(
+        include_str!("../../shaders/matmul_params.wgsl"),
+        include_str!("../../shaders/matmul_subgroup64.wgsl")
+    ),
     entry: "main",
     bindings: &[
         Access::Uniform,
