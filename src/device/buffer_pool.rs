@@ -38,18 +38,13 @@ struct Idle {
 #[derive(Default)]
 pub(crate) struct BufferPool {
     idle: Mutex<Idle>,
-    stats: Mutex<PoolStats>,
 }
 
-/// Counters for reports and tests.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct PoolStats {
-    /// Device buffers created by the pool.
-    pub created: u64,
-    /// Requests served from an idle buffer.
-    pub reused: u64,
-    /// Bytes held by live (handed-out) pooled buffers.
-    pub live_bytes: u64,
+impl BufferPool {
+    /// The idle lists; a panic elsewhere while holding the lock leaves them consistent.
+    fn idle(&self) -> std::sync::MutexGuard<'_, Idle> {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 /// A pooled device buffer; returns to the pool when dropped.
@@ -77,8 +72,7 @@ impl Drop for PooledBuffer {
         let Some(buffer) = self.buffer.take() else {
             return;
         };
-        self.pool.stats.lock().expect("pool poisoned").live_bytes -= self.class;
-        let mut idle = self.pool.idle.lock().expect("pool poisoned");
+        let mut idle = self.pool.idle();
         if idle.bytes + self.class <= MAX_IDLE_BYTES {
             idle.bytes += self.class;
             idle.by_class.entry(self.class).or_default().push(buffer);
@@ -95,25 +89,17 @@ impl BufferPool {
     ) -> Result<PooledBuffer, super::DeviceError> {
         let class = size_class(bytes);
         let reused = {
-            let mut idle = self.idle.lock().expect("pool poisoned");
+            let mut idle = self.idle();
             let found = idle.by_class.get_mut(&class).and_then(Vec::pop);
             if found.is_some() {
                 idle.bytes -= class;
             }
             found
         };
-        let was_reused = reused.is_some();
         let buffer = match reused {
             Some(b) => b,
             None => create(class)?,
         };
-        let mut stats = self.stats.lock().expect("pool poisoned");
-        if was_reused {
-            stats.reused += 1;
-        } else {
-            stats.created += 1;
-        }
-        stats.live_bytes += class;
         Ok(PooledBuffer {
             buffer: Some(buffer),
             class,
@@ -121,13 +107,9 @@ impl BufferPool {
         })
     }
 
-    pub fn stats(&self) -> PoolStats {
-        *self.stats.lock().expect("pool poisoned")
-    }
-
     /// Drops every idle buffer (e.g. after a child network is finished, before a larger one).
     pub fn trim(&self) {
-        let mut idle = self.idle.lock().expect("pool poisoned");
+        let mut idle = self.idle();
         idle.by_class.clear();
         idle.bytes = 0;
     }

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use wgpu::util::DeviceExt;
 
 use super::adapter::{choose_adapter, create_instance, describe};
-use super::buffer_pool::{BufferPool, POOL_USAGE, PoolStats, PooledBuffer};
+use super::buffer_pool::{BufferPool, POOL_USAGE, PooledBuffer};
 use super::pipeline_cache::{KernelDef, Pipeline, PipelineCache, Specialisation};
 use super::{DeviceError, Launch};
 
@@ -140,11 +140,6 @@ impl Gpu {
             .get_or_create(&self.device, self.checked, kernel, spec)
     }
 
-    /// Number of distinct pipelines compiled so far.
-    pub fn pipeline_count(&self) -> usize {
-        self.pipelines.len()
-    }
-
     /// Largest storage binding the device accepts, in bytes.
     pub fn max_binding_bytes(&self) -> u64 {
         self.limits
@@ -207,11 +202,6 @@ impl Gpu {
                 contents: &padded,
                 usage: wgpu::BufferUsages::UNIFORM,
             })
-    }
-
-    /// Statistics of the buffer pool.
-    pub fn pool_stats(&self) -> PoolStats {
-        self.pool.stats()
     }
 
     /// Releases idle pooled buffers.

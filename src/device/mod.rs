@@ -8,7 +8,7 @@ mod launch;
 mod pipeline_cache;
 
 pub use adapter::{ADAPTER_ENV, chosen_index, create_instance, describe, list_adapters};
-pub use buffer_pool::{PoolStats, PooledBuffer, size_class};
+pub use buffer_pool::{PooledBuffer, size_class};
 pub use error::DeviceError;
 pub use gpu::{CHECKED_ENV, DeviceOptions, Gpu, read_mapped};
 pub use launch::{Binding, Launch, grid_1d};

@@ -59,13 +59,6 @@ fn spec_key(spec: &Specialisation) -> String {
 }
 
 impl PipelineCache {
-    pub fn len(&self) -> usize {
-        self.pipelines
-            .lock()
-            .expect("pipeline cache poisoned")
-            .len()
-    }
-
     pub fn get_or_create(
         &self,
         device: &wgpu::Device,
