@@ -20,6 +20,7 @@ fn record(index: usize, reward: f64) -> ChildRecord {
                 stride: 1,
                 inputs: vec![],
             }],
+            nb201: None,
         },
         decisions: Decisions {
             tokens: vec![vec![1, 1, 0]],

@@ -43,6 +43,7 @@ fn record(index: usize) -> ChildRecord {
                 stride: 1,
                 inputs: vec![],
             }],
+            nb201: None,
         },
         decisions: Decisions {
             tokens: vec![vec![1, 1, 0]],

@@ -15,6 +15,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::nb201::Nb201Network;
+
 /// Largest filter side the conv kernels support.
 pub const MAX_FILTER: usize = 7;
 /// Largest stride the conv kernels support.
@@ -43,7 +45,12 @@ pub struct Architecture {
     pub input: [usize; 3],
     /// Number of classes of the classifier.
     pub classes: usize,
+    /// Conv layers of a NAS-RL macro network (empty for a cell network).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub layers: Vec<LayerSpec>,
+    /// A NAS-Bench-201 cell network instead of conv layers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nb201: Option<Nb201Network>,
 }
 
 /// A malformed or unreadable architecture, naming the file and the field.
@@ -114,6 +121,26 @@ fn required<T: serde::de::DeserializeOwned>(
 }
 
 impl Architecture {
+    /// A NAS-RL macro network of conv layers.
+    pub fn layered(input: [usize; 3], classes: usize, layers: Vec<LayerSpec>) -> Architecture {
+        Architecture {
+            input,
+            classes,
+            layers,
+            nb201: None,
+        }
+    }
+
+    /// A NAS-Bench-201 cell network.
+    pub fn cell(input: [usize; 3], classes: usize, net: Nb201Network) -> Architecture {
+        Architecture {
+            input,
+            classes,
+            layers: Vec::new(),
+            nb201: Some(net),
+        }
+    }
+
     /// Parses and validates JSON text; `source` names it in errors (usually the file path).
     /// Fields are read one by one so that a wrong type names its field, not just a column.
     pub fn from_json(text: &str, source: &str) -> Result<Architecture, ArchError> {
@@ -158,6 +185,7 @@ impl Architecture {
             input,
             classes,
             layers,
+            nb201: None,
         };
         arch.validate().map_err(with_source)?;
         Ok(arch)

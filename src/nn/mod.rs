@@ -4,6 +4,7 @@
 pub mod arch;
 pub mod init;
 pub mod layers;
+pub mod nb201;
 pub mod network;
 pub mod param;
 pub mod preset;
@@ -11,5 +12,6 @@ pub mod train;
 pub mod weights;
 
 pub use arch::{ArchError, Architecture, LayerSpec};
+pub use nb201::{NB201_EDGES, Nb201Genotype, Nb201Network, Nb201Op};
 pub use network::Network;
 pub use param::{Binder, Parameter};

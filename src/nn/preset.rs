@@ -35,5 +35,6 @@ pub fn preset(name: &str, input: [usize; 3], classes: usize) -> Option<Architect
         input,
         classes,
         layers,
+        nb201: None,
     })
 }

@@ -200,6 +200,7 @@ impl SearchSpace {
             input,
             classes,
             layers,
+            nb201: None,
         }
     }
 }
