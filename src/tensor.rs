@@ -90,6 +90,23 @@ impl Tensor {
         self.gpu.write_bytes(self.raw(), bytemuck::cast_slice(data));
     }
 
+    /// Overwrites a U32 tensor's contents from the host.
+    pub fn write_u32(&self, data: &[u32]) {
+        assert_eq!(
+            self.dtype,
+            DType::U32,
+            "write_u32 on a {:?} tensor",
+            self.dtype
+        );
+        assert_eq!(
+            self.numel(),
+            data.len(),
+            "data length does not match shape {:?}",
+            self.shape
+        );
+        self.gpu.write_bytes(self.raw(), bytemuck::cast_slice(data));
+    }
+
     /// Downloads an f32 tensor (waits for the GPU).
     pub fn to_f32(&self) -> Result<Vec<f32>, DeviceError> {
         assert_eq!(

@@ -9,13 +9,14 @@ use std::collections::HashMap;
 use common::reference::{loss, lstm as lstm_ref};
 use common::*;
 use nasgpu::search::config::ControllerConfig;
-use nasgpu::search::controller::{Controller, draws};
-use nasgpu::search::{Decisions, SearchSpace, random};
+use nasgpu::search::space::Schema;
+use nasgpu::search::strategy::controller::{Controller, draws};
+use nasgpu::search::{Decisions, MacroSpace, Rollout, Space};
 use nasgpu::util::seeded_rng;
 use rand::RngExt;
 
-fn space() -> SearchSpace {
-    SearchSpace {
+fn space() -> MacroSpace {
+    MacroSpace {
         layers: 3,
         max_layers: 3,
         depth_increment: 0,
@@ -66,7 +67,7 @@ fn softplus(z: f64) -> f64 {
 
 /// f64 log P(decisions) of the controller with parameters `p` (teacher-forced).
 fn reference_log_prob(
-    space: &SearchSpace,
+    space: &MacroSpace,
     cfg: &ControllerConfig,
     p: &HashMap<String, Vec<f64>>,
     d: &Decisions,
@@ -137,19 +138,33 @@ fn reference_log_prob(
     log_p
 }
 
+fn schema(s: &MacroSpace) -> Schema {
+    s.schema(0).unwrap()
+}
+
+fn controller(s: &MacroSpace, cfg: &ControllerConfig, seed: u64) -> Controller {
+    Controller::new(&gpu(), &schema(s).groups, cfg, 0.0, &mut seeded_rng(seed)).unwrap()
+}
+
+fn decisions(s: &MacroSpace, rollouts: &[Rollout]) -> Vec<Decisions> {
+    rollouts.iter().map(|r| s.decisions(r)).collect()
+}
+
 #[test]
 fn sampling_is_valid_deterministic_and_draw_dependent() {
-    let gpu = gpu();
     let seed = fresh_seed();
     let (s, cfg) = (space(), config());
-    let mut c = Controller::new(&gpu, &s, &cfg, 0.0, &mut seeded_rng(seed)).unwrap();
+    let mut c = controller(&s, &cfg, seed);
+    let sc = schema(&s);
     let mut r = rng(seed);
     let m = 5;
-    let n = draws(&s, 3, m);
+    let n = draws(&sc, m);
     let u: Vec<f32> = (0..n).map(|_| r.random::<f32>()).collect();
-    let a = c.sample(3, m, &u).unwrap();
-    assert_eq!(a.decisions.len(), m);
-    for d in &a.decisions {
+    let a = c.sample(&sc, m, &u).unwrap();
+    assert_eq!(a.rollouts.len(), m);
+    for (d, rollout) in decisions(&s, &a.rollouts).iter().zip(&a.rollouts) {
+        s.check(rollout).unwrap();
+        assert_eq!(&s.rollout(d), rollout, "rollout -> decisions -> rollout");
         let arch = s.decode(d, [1, 28, 28], 10);
         arch.validate()
             .unwrap_or_else(|e| panic!("seed {seed}: invalid sample: {e}"));
@@ -164,23 +179,33 @@ fn sampling_is_valid_deterministic_and_draw_dependent() {
         a.log_prob
     );
     assert_eq!(
-        c.sample(3, m, &u).unwrap().decisions,
-        a.decisions,
+        c.sample(&sc, m, &u).unwrap().rollouts,
+        a.rollouts,
         "seed {seed}: same draws must give the same batch"
     );
     let u2: Vec<f32> = (0..n).map(|_| r.random::<f32>()).collect();
     assert_ne!(
-        c.sample(3, m, &u2).unwrap().decisions,
-        a.decisions,
+        c.sample(&sc, m, &u2).unwrap().rollouts,
+        a.rollouts,
         "seed {seed}: new draws, same batch"
     );
+    // The forced plan gives the sampled batch the log-probabilities the sampling pass gave it.
+    let (forced, _) = c.evaluate(&sc, &a.rollouts).unwrap();
+    assert_close(
+        "forced log P",
+        seed,
+        &forced,
+        &to_f64(&a.log_prob),
+        1e-5,
+        1e-5,
+    );
     // All-zero draws pick the first choice and no skip (u = 0 < any positive probability).
-    let zeros = c.sample(3, m, &vec![0.0; n]).unwrap();
-    assert!(zeros.decisions.iter().all(
+    let zeros = c.sample(&sc, m, &vec![0.0; n]).unwrap();
+    assert!(decisions(&s, &zeros.rollouts).iter().all(
         |d| d.tokens.iter().flatten().all(|&t| t == 0) && d.skips.iter().flatten().all(|&k| k)
     ));
     assert!(
-        c.sample(3, m, &u[1..]).is_err(),
+        c.sample(&sc, m, &u[1..]).is_err(),
         "a wrong number of draws must be refused"
     );
 }
@@ -189,13 +214,14 @@ fn sampling_is_valid_deterministic_and_draw_dependent() {
 /// central finite differences of the f64 reference (a sampled subset of coordinates).
 #[test]
 fn log_prob_gradient_matches_finite_differences() {
-    let gpu = gpu();
     let seed = fresh_seed();
     let (s, cfg) = (space(), config());
-    let c = Controller::new(&gpu, &s, &cfg, 0.0, &mut seeded_rng(seed)).unwrap();
+    let c = controller(&s, &cfg, seed);
+    let sc = schema(&s);
     let mut r = rng(seed);
-    let u: Vec<f32> = (0..draws(&s, 3, 1)).map(|_| r.random::<f32>()).collect();
-    let (decisions, log_p, grads) = c.log_prob_gradient(3, &u).unwrap();
+    let u: Vec<f32> = (0..draws(&sc, 1)).map(|_| r.random::<f32>()).collect();
+    let (rollout, log_p, grads) = c.log_prob_gradient(&sc, &u).unwrap();
+    let decisions = s.decisions(&rollout);
     let p = params(&c);
     let want = reference_log_prob(&s, &cfg, &p, &decisions);
     assert_close("log P", seed, &[log_p as f32], &[want], 1e-5, 1e-4);
@@ -258,7 +284,6 @@ fn synthetic_reward(d: &Decisions, target: &Decisions) -> f64 {
 /// with the same number of samples stays at chance.
 #[test]
 fn reinforce_beats_random_search_on_a_synthetic_reward() {
-    let gpu = gpu();
     let seed = 7; // fixed: the margin below is for this run (the test is deterministic)
     let s = space();
     let cfg = ControllerConfig {
@@ -267,17 +292,17 @@ fn reinforce_beats_random_search_on_a_synthetic_reward() {
         init_range: 0.08,
         ..ControllerConfig::default()
     };
-    let mut c = Controller::new(&gpu, &s, &cfg, 0.0, &mut seeded_rng(seed)).unwrap();
+    let mut c = controller(&s, &cfg, seed);
+    let sc = schema(&s);
     let mut r = seeded_rng(seed + 1);
-    let target = random::sample(&s, 3, &mut r);
+    let target = s.decisions(&s.sample(0, &mut r));
     let (m, updates, lr) = (8, 60, 0.03f32);
     let mut baseline: Option<f64> = None;
     let mut late = Vec::new();
     for step in 0..updates {
-        let u: Vec<f32> = (0..draws(&s, 3, m)).map(|_| r.random::<f32>()).collect();
-        let sample = c.sample(3, m, &u).unwrap();
-        let rewards: Vec<f64> = sample
-            .decisions
+        let u: Vec<f32> = (0..draws(&sc, m)).map(|_| r.random::<f32>()).collect();
+        let sample = c.sample(&sc, m, &u).unwrap();
+        let rewards: Vec<f64> = decisions(&s, &sample.rollouts)
             .iter()
             .map(|d| synthetic_reward(d, &target))
             .collect();
@@ -292,7 +317,7 @@ fn reinforce_beats_random_search_on_a_synthetic_reward() {
     }
     let controller_mean = late.iter().sum::<f64>() / late.len() as f64;
     let random_mean = (0..updates * m)
-        .map(|_| synthetic_reward(&random::sample(&s, 3, &mut r), &target))
+        .map(|_| synthetic_reward(&s.decisions(&s.sample(0, &mut r)), &target))
         .sum::<f64>()
         / (updates * m) as f64;
     eprintln!(

@@ -3,7 +3,7 @@
 
 use nasgpu::nn::{Architecture, LayerSpec};
 use nasgpu::search::{
-    ChildRecord, ChildStatus, Decisions, RunDir, SearchConfig, SearchState, reward,
+    ChildRecord, ChildStatus, Decisions, Rollout, RunDir, SearchConfig, SearchState, Space, reward,
 };
 
 fn record(index: usize, reward: f64) -> ChildRecord {
@@ -22,15 +22,14 @@ fn record(index: usize, reward: f64) -> ChildRecord {
             }],
             nb201: None,
         },
-        decisions: Decisions {
-            tokens: vec![vec![1, 1, 0]],
-            skips: vec![vec![]],
-        },
+        rollout: rollout(1),
+        canonical: format!("child-{index}"),
         reward,
         val_accuracy: vec![0.5, reward],
         parameters: 100,
         flops: 1e6,
         train_seconds: 0.5,
+        latency: None,
         status: ChildStatus::Ok,
         error: None,
     }
@@ -183,12 +182,16 @@ fn resume_rewrites_a_stale_or_missing_best_json() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// Valid decisions for `SearchConfig::quick()`'s space (3 layers, 4 tokens each, skips).
-fn decisions(v: usize) -> Decisions {
-    Decisions {
+/// A valid rollout of `SearchConfig::quick()`'s space (3 layers, 4 tokens each, skips): 15
+/// decisions, layer by layer its 4 tokens then one flag per earlier layer.
+fn rollout(v: usize) -> Rollout {
+    let d = Decisions {
         tokens: vec![vec![v, 1, 2, 0], vec![0, v, 1, 1], vec![2, 2, v, 0]],
         skips: vec![vec![], vec![true], vec![false, v == 1]],
-    }
+    };
+    let r = SearchConfig::quick().space.rollout(&d);
+    SearchConfig::quick().space.check(&r).unwrap();
+    r
 }
 
 /// A random-search run in the middle of its second step: children 0 and 1 finished, the step
@@ -196,12 +199,12 @@ fn decisions(v: usize) -> Decisions {
 fn run_in_flight(name: &str) -> std::path::PathBuf {
     let dir = temp_dir(name);
     let mut config = SearchConfig::quick();
-    config.run.strategy = nasgpu::search::Strategy::Random;
+    config.run.strategy = nasgpu::search::StrategyKind::Random;
     let mut run = RunDir::create(&dir, &config).unwrap();
     run.record(record(0, 0.3)).unwrap();
     run.record(record(1, 0.7)).unwrap();
     run.record(ChildRecord {
-        decisions: decisions(0),
+        rollout: rollout(0),
         ..record(2, 0.4)
     })
     .unwrap();
@@ -211,8 +214,8 @@ fn run_in_flight(name: &str) -> std::path::PathBuf {
     state.pending = Some(nasgpu::search::PendingStep {
         step: 1,
         first_child: 2,
-        decisions: vec![decisions(0), decisions(1)],
-        uniforms: vec![],
+        rollouts: vec![rollout(0), rollout(1)],
+        replay: vec![],
     });
     run.save_state(&state).unwrap();
     dir
@@ -263,41 +266,44 @@ fn edited_run_files_are_errors_naming_the_file_and_field() {
         ),
         (
             "empty",
-            state(|s| s["pending"]["decisions"] = serde_json::json!([])),
-            ["state.json", "pending.decisions: empty"],
+            state(|s| s["pending"]["rollouts"] = serde_json::json!([])),
+            ["state.json", "pending.rollouts: empty"],
         ),
         (
-            "token",
-            state(|s| s["pending"]["decisions"][1]["tokens"][2][3] = 9.into()),
-            ["state.json", "pending.decisions[1]: tokens[2][3]: 9"],
+            "choice",
+            state(|s| s["pending"]["rollouts"][1][3] = 9.into()),
+            [
+                "state.json",
+                "pending.rollouts[1]: decision 3: 9 is not one of its 2 choices",
+            ],
         ),
         (
-            "skips",
-            state(|s| s["pending"]["decisions"][0]["skips"][2] = serde_json::json!([true])),
-            ["state.json", "pending.decisions[0]: skips[2]"],
-        ),
-        (
-            "depth",
+            "length",
             state(|s| {
-                s["pending"]["decisions"][0]["tokens"]
+                s["pending"]["rollouts"][0]
                     .as_array_mut()
                     .unwrap()
-                    .truncate(2)
+                    .truncate(14)
             }),
-            ["state.json", "pending.decisions[0]: 2 token layers"],
+            [
+                "state.json",
+                "pending.rollouts[0]: 14 decisions, expected 15",
+            ],
         ),
         (
             "uniforms",
             config(|c| c["run"]["strategy"] = "reinforce".into()),
-            ["state.json", "pending.uniforms"],
+            ["state.json", "pending.replay"],
         ),
         (
             "space",
             config(|c| c["space"]["strides"] = serde_json::json!([1])),
-            [
-                "state.json",
-                "pending.decisions[0]: tokens[0]: 4 tokens, expected 3",
-            ],
+            ["history.jsonl", "line 1: rollout: 15 decisions is no depth"],
+        ),
+        (
+            "history-choice",
+            history(0, |r| r["rollout"][3] = 7.into()),
+            ["history.jsonl", "line 1: rollout: decision 3: 7"],
         ),
         (
             "no-pending",
@@ -318,9 +324,9 @@ fn edited_run_files_are_errors_naming_the_file_and_field() {
             ["history.jsonl", "line 2: index 7, expected 1"],
         ),
         (
-            "decisions",
-            history(2, |r| r["decisions"]["tokens"][0][0] = 2.into()),
-            ["history.jsonl", "line 3: decisions differ"],
+            "rollout",
+            history(2, |r| r["rollout"][0] = 2.into()),
+            ["history.jsonl", "line 3: rollout differs"],
         ),
         (
             "no-state",

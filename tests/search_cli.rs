@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 use nasgpu::data::DataSource;
 use nasgpu::nn::{Architecture, LayerSpec};
 use nasgpu::search::{
-    ChildRecord, ChildStatus, Decisions, RunData, RunDir, SearchConfig, SearchState, Strategy,
+    ChildRecord, ChildStatus, Decisions, RunData, RunDir, SearchConfig, SearchState, StrategyKind,
 };
 
 fn nasgpu(args: &[&str], dir: &Path) -> Output {
@@ -45,15 +45,17 @@ fn record(index: usize) -> ChildRecord {
             }],
             nb201: None,
         },
-        decisions: Decisions {
-            tokens: vec![vec![1, 1, 0]],
-            skips: vec![vec![]],
-        },
+        rollout: SearchConfig::quick().space.rollout(&Decisions {
+            tokens: vec![vec![1, 1, 0, 0]; 3],
+            skips: vec![vec![], vec![true], vec![false, true]],
+        }),
+        canonical: "child".into(),
         reward: 0.5,
         val_accuracy: vec![0.8],
         parameters: 100,
         flops: 1e6,
         train_seconds: 0.5,
+        latency: None,
         status: ChildStatus::Ok,
         error: None,
     }
@@ -63,7 +65,7 @@ fn record(index: usize) -> ChildRecord {
 fn run_dir(name: &str, budget: usize, done: usize) -> PathBuf {
     let dir = temp_dir(name);
     let mut config = SearchConfig::quick();
-    config.run.strategy = Strategy::Random;
+    config.run.strategy = StrategyKind::Random;
     config.run.budget = budget;
     let mut run = RunDir::create(&dir, &config).unwrap();
     for i in 0..done {

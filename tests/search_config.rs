@@ -1,7 +1,19 @@
 //! Search configuration: defaults are the paper's space, every field can be changed, and a bad
 //! value is an error naming the file and the field.
 
-use nasgpu::search::{SearchConfig, SearchSpace, Strategy, TokenKind, random};
+use nasgpu::search::{MacroSpace, Rollout, SearchConfig, Space, StrategyKind, TokenKind};
+use nasgpu::util::SeededRng;
+
+/// A uniform architecture of `depth` layers.
+fn sample_at(space: &MacroSpace, depth: usize, rng: &mut SeededRng) -> Rollout {
+    let fixed = MacroSpace {
+        layers: depth,
+        max_layers: depth.max(space.max_layers),
+        depth_increment: 0,
+        ..space.clone()
+    };
+    fixed.sample(0, rng)
+}
 use nasgpu::util::seeded_rng;
 
 #[test]
@@ -51,7 +63,7 @@ fn every_choice_list_can_be_changed() {
         ]
     );
     assert_eq!(c.space.choices(TokenKind::FilterCount), &[8, 16, 32]);
-    assert_eq!(c.run.strategy, Strategy::Random);
+    assert_eq!(c.run.strategy, StrategyKind::Random);
 }
 
 #[test]
@@ -79,7 +91,7 @@ fn bad_values_name_file_and_field() {
             "reinforce.children_per_step",
         ),
         (r#"{"child": {"epochs": 0}}"#, "child.epochs"),
-        (r#"{"run": {"strategy": "evolution"}}"#, "run.strategy"),
+        (r#"{"run": {"strategy": "bayes"}}"#, "run.strategy"),
         (r#"{"runs": {}}"#, "runs"),
         (r#"{"space": [1]}"#, "space"),
         (r#"{"space": {"#, "not valid JSON"),
@@ -108,14 +120,14 @@ fn quick_profile_is_valid_and_small() {
 
 #[test]
 fn decoding_and_random_sampling_respect_the_space() {
-    let space = SearchSpace {
+    let space = MacroSpace {
         strides: vec![1, 2],
-        ..SearchSpace::default()
+        ..MacroSpace::default()
     };
     let mut rng = seeded_rng(3);
     for depth in [1, 6, 15] {
-        let d = random::sample(&space, depth, &mut rng);
-        let arch = space.decode(&d, [3, 32, 32], 10);
+        let r = sample_at(&space, depth, &mut rng);
+        let arch = space.architecture(&r, [3, 32, 32], 10);
         arch.validate().unwrap();
         assert_eq!(arch.layers.len(), depth);
         for l in &arch.layers {
@@ -126,18 +138,18 @@ fn decoding_and_random_sampling_respect_the_space() {
             assert!(space.strides.contains(&l.stride));
         }
     }
-    let chain = SearchSpace {
+    let chain = MacroSpace {
         skip_connections: false,
-        ..SearchSpace::default()
+        ..MacroSpace::default()
     };
-    let d = random::sample(&chain, 4, &mut rng);
-    let arch = chain.decode(&d, [1, 28, 28], 10);
+    let r = sample_at(&chain, 4, &mut rng);
+    let arch = chain.architecture(&r, [1, 28, 28], 10);
     let inputs: Vec<Vec<usize>> = arch.layers.iter().map(|l| l.inputs.clone()).collect();
     assert_eq!(inputs, vec![vec![], vec![0], vec![1], vec![2]]);
     // Same seed, same architectures.
     assert_eq!(
-        random::sample(&space, 6, &mut seeded_rng(9)),
-        random::sample(&space, 6, &mut seeded_rng(9))
+        sample_at(&space, 6, &mut seeded_rng(9)),
+        sample_at(&space, 6, &mut seeded_rng(9))
     );
 }
 

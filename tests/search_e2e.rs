@@ -14,8 +14,8 @@ use nasgpu::data::{self, Amount, DeviceDataset, Sampling};
 use nasgpu::device::Gpu;
 use nasgpu::nn::Architecture;
 use nasgpu::search::{
-    ChildRecord, ProxyTask, RunDir, Search, SearchConfig, SearchEnd, SearchEvent, SearchState,
-    Strategy,
+    ChildRecord, Parts, ProxyTask, RunDir, Search, SearchConfig, SearchEnd, SearchEvent,
+    SearchState, StrategyKind as Strategy,
 };
 
 /// Tiny space and proxy: each child trains in well under a second on lavapipe.
@@ -88,7 +88,8 @@ fn run(
         None => RunDir::open(dir).unwrap(),
     };
     let t = task(gpu, &config);
-    let mut search = Search::new(gpu, config, t, run_dir, state).unwrap();
+    let (parts, input, classes) = Parts::build(&config, Some(gpu), Some(t)).unwrap();
+    let mut search = Search::new(config, parts, input, classes, run_dir, state).unwrap();
     let recorded = AtomicUsize::new(0);
     let end = search
         .run(
@@ -103,12 +104,13 @@ fn run(
     (end, search.run_dir().history().to_vec())
 }
 
-/// Histories equal except for wall-clock times.
+/// Histories equal except for measured times (training seconds, inference latency).
 fn same_history(a: &[ChildRecord], b: &[ChildRecord]) -> bool {
     let strip = |h: &[ChildRecord]| {
         h.iter()
             .map(|r| ChildRecord {
                 train_seconds: 0.0,
+                latency: None,
                 ..r.clone()
             })
             .collect::<Vec<_>>()

@@ -18,7 +18,9 @@ pub use ceilings::{CeilingKernels, Ceilings};
 pub use error::BenchError;
 pub use report::{AdapterSummary, Report, Row};
 pub use suite::{BenchOptions, SuiteEvent, run_suite, run_suite_with, split_filters};
-pub use timestamps::{MAX_TIMESTAMP_SAMPLES, TimestampSamples, sample_timestamps};
+pub use timestamps::{
+    MAX_TIMESTAMP_SAMPLES, TimestampSamples, sample_timestamps, sample_timestamps_of,
+};
 pub use timing::{
     Timer, TimerKind, Timing, choose_timer, sample_wall_clock, summarise, time_launches,
 };

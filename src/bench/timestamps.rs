@@ -25,6 +25,23 @@ pub fn sample_timestamps(
     launches: &[&Launch],
     samples: usize,
 ) -> Result<TimestampSamples, BenchError> {
+    sample_timestamps_of(
+        gpu,
+        &|pass| {
+            for launch in launches {
+                launch.encode(pass);
+            }
+        },
+        samples,
+    )
+}
+
+/// The same for whatever `encode` records into the pass (a compiled plan's phases).
+pub fn sample_timestamps_of(
+    gpu: &Gpu,
+    encode: &dyn Fn(&mut wgpu::ComputePass<'_>),
+    samples: usize,
+) -> Result<TimestampSamples, BenchError> {
     if samples == 0 || samples > MAX_TIMESTAMP_SAMPLES {
         return Err(BenchError::Options(format!(
             "{samples} samples; GPU timestamps take 1 to {MAX_TIMESTAMP_SAMPLES}"
@@ -49,9 +66,7 @@ pub fn sample_timestamps(
                     end_of_pass_write_index: Some(2 * i + 1),
                 }),
             });
-            for launch in launches {
-                launch.encode(&mut pass);
-            }
+            encode(&mut pass);
         }
         gpu.queue.submit([encoder.finish()]);
         gpu.sync()?;

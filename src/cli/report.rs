@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::CliError;
-use crate::search::{ChildRecord, ChildStatus, RunDir, SearchCost, Strategy};
+use crate::search::{ChildRecord, RunDir, SearchCost, StrategyKind};
 
 #[derive(Debug, clap::Args)]
 pub struct ReportArgs {
@@ -22,7 +22,9 @@ pub struct ReportArgs {
 /// One run's figures.
 struct RunFigures {
     name: String,
-    strategy: Strategy,
+    strategy: StrategyKind,
+    /// `space/evaluator`: runs are compared per strategy within one setup.
+    setup: String,
     seed: u64,
     children: usize,
     best: f64,
@@ -36,7 +38,7 @@ struct RunFigures {
 }
 
 fn best_accuracy(r: &ChildRecord) -> f64 {
-    r.val_accuracy.iter().copied().fold(0.0, f64::max)
+    r.best_accuracy()
 }
 
 fn figures(dir: &Path, window: usize) -> Result<RunFigures, CliError> {
@@ -56,13 +58,18 @@ fn figures(dir: &Path, window: usize) -> Result<RunFigures, CliError> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
         strategy: config.run.strategy,
+        setup: format!(
+            "{}/{}",
+            format!("{:?}", config.run.space).to_lowercase(),
+            format!("{:?}", config.run.evaluator).to_lowercase()
+        ),
         seed: config.run.seed,
         children: h.len(),
         best: best.map_or(0.0, |b| b.reward),
         best_accuracy: best.map_or(0.0, best_accuracy),
         top5: top.iter().sum::<f64>() / top.len().max(1) as f64,
         windows,
-        failed: h.iter().filter(|r| r.status != ChildStatus::Ok).count(),
+        failed: h.iter().filter(|r| r.status.is_failure()).count(),
         cost: if state.cost.total_seconds > 0.0 {
             state.cost
         } else {
@@ -81,10 +88,11 @@ fn summary_cost(dir: &Path) -> Option<SearchCost> {
         .find_map(|key| serde_json::from_value(summary.get(*key)?.clone()).ok())
 }
 
+/// Mean and sample standard deviation (0 for a single value).
 fn mean_std(values: &[f64]) -> (f64, f64) {
     let n = values.len().max(1) as f64;
     let mean = values.iter().sum::<f64>() / n;
-    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
     (mean, var.sqrt())
 }
 
@@ -109,10 +117,10 @@ pub fn run(args: &ReportArgs) -> Result<(), CliError> {
         .map(|w| format!(" {}-{} |", w * args.window + 1, (w + 1) * args.window))
         .collect();
     println!(
-        "| run | strategy | seed | children | best reward | best val acc | mean top-5 reward | failed | controller s/update | outside child training |{window_heads}"
+        "| run | strategy | setup | seed | children | best reward | best val acc | mean top-5 reward | failed | controller s/update | outside child training |{window_heads}"
     );
     println!(
-        "|---|---|---|---|---|---|---|---|---|---|{}",
+        "|---|---|---|---|---|---|---|---|---|---|---|{}",
         "---|".repeat(windows)
     );
     for r in &runs {
@@ -134,23 +142,40 @@ pub fn run(args: &ReportArgs) -> Result<(), CliError> {
             })
             .collect();
         println!(
-            "| {} | {:?} | {} | {} | {:.4} | {:.4} | {:.4} | {} | {per_update} | {outside} |{cells}",
-            r.name, r.strategy, r.seed, r.children, r.best, r.best_accuracy, r.top5, r.failed
+            "| {} | {} | {} | {} | {} | {:.4} | {:.4} | {:.4} | {} | {per_update} | {outside} |{cells}",
+            r.name,
+            r.strategy.name(),
+            r.setup,
+            r.seed,
+            r.children,
+            r.best,
+            r.best_accuracy,
+            r.top5,
+            r.failed
         );
     }
     println!();
     println!(
-        "| strategy | runs | best reward (mean ± sd) | mean top-5 reward (mean ± sd) | best val acc (mean) |{window_heads}"
+        "| strategy | setup | runs | best reward (mean ± sd) | mean top-5 reward (mean ± sd) | best val acc (mean ± sd) |{window_heads}"
     );
-    println!("|---|---|---|---|---|{}", "---|".repeat(windows));
-    for strategy in [Strategy::Reinforce, Strategy::Random] {
-        let group: Vec<&RunFigures> = runs.iter().filter(|r| r.strategy == strategy).collect();
-        if group.is_empty() {
-            continue;
+    println!("|---|---|---|---|---|---|{}", "---|".repeat(windows));
+    let mut groups: Vec<(StrategyKind, String)> = Vec::new();
+    for r in &runs {
+        if !groups
+            .iter()
+            .any(|(s, g)| *s == r.strategy && *g == r.setup)
+        {
+            groups.push((r.strategy, r.setup.clone()));
         }
+    }
+    for (strategy, setup) in groups {
+        let group: Vec<&RunFigures> = runs
+            .iter()
+            .filter(|r| r.strategy == strategy && r.setup == setup)
+            .collect();
         let (b, bs) = mean_std(&group.iter().map(|r| r.best).collect::<Vec<_>>());
         let (t, ts) = mean_std(&group.iter().map(|r| r.top5).collect::<Vec<_>>());
-        let (a, _) = mean_std(&group.iter().map(|r| r.best_accuracy).collect::<Vec<_>>());
+        let (a, as_) = mean_std(&group.iter().map(|r| r.best_accuracy).collect::<Vec<_>>());
         let cells: String = (0..windows)
             .map(|w| {
                 let vals: Vec<f64> = group
@@ -165,7 +190,8 @@ pub fn run(args: &ReportArgs) -> Result<(), CliError> {
             })
             .collect();
         println!(
-            "| {strategy:?} | {} | {b:.4} ± {bs:.4} | {t:.4} ± {ts:.4} | {a:.4} |{cells}",
+            "| {} | {setup} | {} | {b:.4} ± {bs:.4} | {t:.4} ± {ts:.4} | {a:.4} ± {as_:.4} |{cells}",
+            strategy.name(),
             group.len()
         );
     }

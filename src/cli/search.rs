@@ -1,4 +1,5 @@
-//! `nasgpu search`: NAS-RL (or random) search on a dataset, resumable from its run directory.
+//! `nasgpu search`: architecture search from parts (space, strategy, evaluator, objective) on a
+//! dataset or a table, resumable from its run directory.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -9,8 +10,11 @@ use super::interrupt::Interrupt;
 use super::{CliError, DeviceArgs};
 use crate::data::{self, Amount, DataSource, DeviceDataset, Sampling, TrainTest};
 use crate::device::Gpu;
+use crate::search::evaluator::Table;
+use crate::search::objective::ObjectiveKind;
 use crate::search::{
-    ProxyTask, RunData, RunDir, Search, SearchConfig, SearchEnd, SearchEvent, SearchState, Strategy,
+    EvaluatorKind, Parts, ProxyTask, RunData, RunDir, Search, SearchConfig, SearchEnd, SearchEvent,
+    SearchState, SpaceKind, StrategyKind,
 };
 
 #[derive(Debug, clap::Args)]
@@ -25,8 +29,30 @@ pub struct SearchArgs {
     /// bundled (default), fashion-mnist, mnist, cifar10, cifar100.
     #[arg(long)]
     pub dataset: Option<String>,
+    /// Search space: macro (NAS-RL) or nb201 (NAS-Bench-201 cells).
     #[arg(long, value_enum)]
-    pub strategy: Option<Strategy>,
+    pub space: Option<SpaceKind>,
+    /// random, reinforce, ppo or evolution.
+    #[arg(long, value_enum)]
+    pub strategy: Option<StrategyKind>,
+    /// train (children from scratch) or table (look them up in --table).
+    #[arg(long, value_enum)]
+    pub evaluator: Option<EvaluatorKind>,
+    /// The reward: nasrl (accuracy^power) or latency (MnasNet's latency-aware reward).
+    #[arg(long, value_enum)]
+    pub objective: Option<ObjectiveKind>,
+    /// CSV table for the table evaluator (a header, one row per architecture).
+    #[arg(long)]
+    pub table: Option<PathBuf>,
+    /// Column of --table holding the space's canonical architecture names.
+    #[arg(long)]
+    pub table_arch_column: Option<String>,
+    /// Column of --table whose number stands for the validation accuracy.
+    #[arg(long)]
+    pub table_metric: Option<String>,
+    /// Column of --table with simulated training seconds.
+    #[arg(long)]
+    pub table_cost: Option<String>,
     /// Children to train in all.
     #[arg(long)]
     pub budget: Option<usize>,
@@ -61,6 +87,30 @@ fn configure(args: &SearchArgs) -> Result<SearchConfig, CliError> {
     if let Some(s) = args.strategy {
         config.run.strategy = s;
     }
+    if let Some(s) = args.space {
+        config.run.space = s;
+    }
+    if let Some(e) = args.evaluator {
+        config.run.evaluator = e;
+    }
+    if let Some(o) = args.objective {
+        config.objective.kind = o;
+    }
+    if let Some(t) = &args.table {
+        config.table.file = Some(t.clone());
+        if args.evaluator.is_none() {
+            config.run.evaluator = EvaluatorKind::Table;
+        }
+    }
+    if let Some(c) = &args.table_arch_column {
+        config.table.arch_column = c.clone();
+    }
+    if let Some(c) = &args.table_metric {
+        config.table.metric = c.clone();
+    }
+    if let Some(c) = &args.table_cost {
+        config.table.cost = Some(c.clone());
+    }
     if let Some(b) = args.budget {
         config.run.budget = b;
     }
@@ -73,9 +123,14 @@ fn configure(args: &SearchArgs) -> Result<SearchConfig, CliError> {
     if let Some(s) = args.seed {
         config.run.seed = s;
     }
-    config
-        .validate()
-        .map_err(|e| CliError(format!("command line: {}: {}", e.field, e.message)))?;
+    config.validate().map_err(|e| {
+        let option = match e.field.as_str() {
+            "table.file" if args.table.is_none() => "--evaluator".to_string(),
+            "table.file" => "--table".to_string(),
+            f => f.to_string(),
+        };
+        CliError(format!("command line: {option}: {}", e.message))
+    })?;
     Ok(config)
 }
 
@@ -150,7 +205,7 @@ fn proxy(
     ))
 }
 
-fn default_out(strategy: Strategy) -> PathBuf {
+fn default_out(strategy: StrategyKind) -> PathBuf {
     let stamp = crate::util::date::utc_string(std::time::SystemTime::now())
         .replace([' ', ':'], "")
         .replace("UTC", "");
@@ -160,12 +215,12 @@ fn default_out(strategy: Strategy) -> PathBuf {
     ))
 }
 
-/// A run directory opened for this session, with its data loaded.
+/// A run directory opened for this session, with its data loaded (none for a table).
 struct Opened {
     run: RunDir,
     config: SearchConfig,
     state: SearchState,
-    data: TrainTest,
+    data: Option<TrainTest>,
 }
 
 /// Starts a new run: loads the data first, so its identity goes into `data.json`.
@@ -177,18 +232,33 @@ fn new_run(args: &SearchArgs) -> Result<Opened, CliError> {
             config.space.layers, config.space.filter_counts, config.run.budget
         );
     }
-    let source =
-        DataSource::from_args(args.data.as_deref(), args.dataset.as_deref()).map_err(err)?;
-    let data = data::load(&source).map_err(err)?;
-    check_fits(&data, &config)?;
+    let loaded = if config.run.evaluator == EvaluatorKind::Train {
+        let source =
+            DataSource::from_args(args.data.as_deref(), args.dataset.as_deref()).map_err(err)?;
+        let data = data::load(&source).map_err(err)?;
+        check_fits(&data, &config)?;
+        Some((source, data))
+    } else {
+        if args.data.is_some() || args.dataset.is_some() {
+            return Err(CliError(
+                "--data/--dataset: the table evaluator trains nothing and reads no data".into(),
+            ));
+        }
+        // Read the table once before anything is written, so a bad table leaves no run behind.
+        Table::open(&config).map_err(err)?;
+        None
+    };
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| default_out(config.run.strategy));
     let run = RunDir::create(&out, &config).map_err(err)?;
-    RunData::new(&source, &data)
-        .and_then(|d| d.save(&out))
-        .map_err(err)?;
+    if let Some((source, data)) = &loaded {
+        RunData::new(source, data)
+            .and_then(|d| d.save(&out))
+            .map_err(err)?;
+    }
+    let data = loaded.map(|(_, d)| d);
     let state = SearchState::new(config.run.seed);
     Ok(Opened {
         run,
@@ -202,6 +272,13 @@ fn new_run(args: &SearchArgs) -> Result<Opened, CliError> {
 fn resume_run(dir: &Path, args: &SearchArgs) -> Result<Option<Opened>, CliError> {
     let overrides = args.config.is_some()
         || args.strategy.is_some()
+        || args.space.is_some()
+        || args.evaluator.is_some()
+        || args.objective.is_some()
+        || args.table.is_some()
+        || args.table_arch_column.is_some()
+        || args.table_metric.is_some()
+        || args.table_cost.is_some()
         || args.children_per_step.is_some()
         || args.child_epochs.is_some()
         || args.seed.is_some();
@@ -218,7 +295,7 @@ fn resume_run(dir: &Path, args: &SearchArgs) -> Result<Option<Opened>, CliError>
         let started = state
             .pending
             .as_ref()
-            .map_or(state.children_done, |p| p.first_child + p.decisions.len());
+            .map_or(state.children_done, |p| p.first_child + p.rollouts.len());
         if b < started {
             return Err(CliError(format!(
                 "--budget {b} is below the {started} children this run has trained or started"
@@ -247,7 +324,10 @@ fn resume_run(dir: &Path, args: &SearchArgs) -> Result<Option<Opened>, CliError>
     } else {
         None
     };
-    let data = RunData::reload(dir, given).map_err(err)?;
+    let data = match config.run.evaluator {
+        EvaluatorKind::Train => Some(RunData::reload(dir, given).map_err(err)?),
+        EvaluatorKind::Table => None,
+    };
     Ok(Some(Opened {
         run,
         config,
@@ -283,7 +363,7 @@ fn write_summary(
         "controller_compile_seconds": total.controller_compile_seconds,
         "share_outside_child_training": total.outside_share(),
         "setup_seconds": setup_seconds,
-        "controller_dispatches": search.controller().and_then(|c| c.dispatches()).map(|(s, u)| serde_json::json!({"sample": s, "update": u})),
+        "controller_dispatches": search.parts().strategy.controller_dispatches().map(|(s, u)| serde_json::json!({"sample": s, "update": u})),
     });
     crate::util::atomic_write(
         &path.join("summary.json"),
@@ -297,6 +377,15 @@ fn write_summary(
             path.display()
         ))
     })
+}
+
+/// Whether the search needs a device: to train children, or for a controller.
+fn needs_device(config: &SearchConfig) -> bool {
+    config.run.evaluator == EvaluatorKind::Train
+        || matches!(
+            config.run.strategy,
+            StrategyKind::Reinforce | StrategyKind::Ppo
+        )
 }
 
 pub fn run(device: &DeviceArgs, args: &SearchArgs) -> Result<(), CliError> {
@@ -315,23 +404,51 @@ pub fn run(device: &DeviceArgs, args: &SearchArgs) -> Result<(), CliError> {
         state,
         data,
     } = opened;
-    let gpu = Gpu::open(&device.options())?;
-    let (task, summary) = proxy(&gpu, &data, &config)?;
+    let gpu = if needs_device(&config) {
+        Some(Gpu::open(&device.options())?)
+    } else {
+        None
+    };
+    let (task, summary) = match (&gpu, &data) {
+        (Some(gpu), Some(tt)) => {
+            let (task, summary) = proxy(gpu, tt, &config)?;
+            (Some(task), summary)
+        }
+        _ => {
+            let t = &config.table;
+            let file = t
+                .file
+                .as_ref()
+                .map(|f| f.display().to_string())
+                .unwrap_or_default();
+            (None, format!("table {file} (metric '{}')", t.metric))
+        }
+    };
     drop(data); // the device holds the images now
+    let (parts, input, classes) = Parts::build(&config, gpu.as_ref(), task).map_err(err)?;
     let path = run_dir.path().to_path_buf();
     let resumed_at = state.children_done;
-    let mut search = Search::new(&gpu, config.clone(), task, run_dir, state).map_err(err)?;
+    let resuming = resumed_at > 0 || state.pending.is_some();
+    let mut search =
+        Search::new(config.clone(), parts, input, classes, run_dir, state).map_err(err)?;
     let setup_seconds = started.elapsed().as_secs_f64();
-    eprintln!("adapter   {}", gpu.describe());
+    if let Some(gpu) = &gpu {
+        eprintln!("adapter   {}", gpu.describe());
+    }
     eprintln!("data      {summary}");
     eprintln!(
-        "search    {:?}, budget {}, m = {}, child epochs {}, run directory {}{}",
-        config.run.strategy,
+        "search    space {}, strategy {}, evaluator {}, budget {}, m = {}{}, run directory {}{}",
+        search.parts().space.name(),
+        search.parts().strategy.name(),
+        search.parts().evaluator.name(),
         config.run.budget,
         config.reinforce.children_per_step,
-        config.child.epochs,
+        match search.parts().evaluator.epochs() {
+            0 => String::new(),
+            e => format!(", child epochs {e}"),
+        },
         path.display(),
-        if resumed_at > 0 || search.state().pending.is_some() {
+        if resuming {
             format!(" (resuming after {resumed_at} children)")
         } else {
             String::new()
@@ -358,30 +475,60 @@ pub fn run(device: &DeviceArgs, args: &SearchArgs) -> Result<(), CliError> {
     let mut mean = 0.0;
     let end = search
         .run(&|| interrupt.raised(), &mut |event| match event {
-            SearchEvent::StepStarted { step, depth, children, resumed } => {
-                bar.set_message(format!("| step {step}: {children} children of depth {depth}{} | best {best:.4} mean {mean:.4}", if resumed { " (resumed)" } else { "" }));
+            SearchEvent::StepStarted {
+                step,
+                children,
+                resumed,
+            } => {
+                bar.set_message(format!(
+                    "| step {step}: {children} children{} | best {best:.4} mean {mean:.4}",
+                    if resumed { " (resumed)" } else { "" }
+                ));
             }
-            SearchEvent::ChildEpoch { child, epoch, epochs } => {
-                bar.set_message(format!("| child {child} epoch {epoch}/{epochs} | best {best:.4} mean {mean:.4}"));
+            SearchEvent::ChildEpoch {
+                child,
+                epoch,
+                epochs,
+            } => {
+                bar.set_message(format!(
+                    "| child {child} epoch {epoch}/{epochs} | best {best:.4} mean {mean:.4}"
+                ));
             }
-            SearchEvent::ChildDone { record, done, best: b, mean: m, .. } => {
+            SearchEvent::ChildDone {
+                record,
+                done,
+                best: b,
+                mean: m,
+                ..
+            } => {
                 best = b;
                 mean = m;
                 bar.set_position(done as u64);
-                let acc = record.val_accuracy.iter().copied().fold(0.0, f64::max);
+                let acc = record.best_accuracy();
+                let latency = record
+                    .latency
+                    .map(|l| format!("  {:.2} ms", l.batch1_ms))
+                    .unwrap_or_default();
                 say(format!(
-                    "child {:>4}  {:>2} layers {:>8} params  val acc {:.4}  reward {:.4}  {:?}{}",
+                    "child {:>4}  {:>8} params{latency}  val acc {:.4}  reward {:.4}  {:?}  {}{}",
                     record.index,
-                    record.architecture.layers.len(),
                     record.parameters,
                     acc,
                     record.reward,
                     record.status,
-                    record.error.as_ref().map(|e| format!(" ({e})")).unwrap_or_default()
+                    record.canonical,
+                    record
+                        .error
+                        .as_ref()
+                        .map(|e| format!(" ({e})"))
+                        .unwrap_or_default()
                 ));
             }
-            SearchEvent::ControllerUpdated { step, baseline, mean_log_prob } => {
-                say(format!("controller update {step}: baseline {baseline:.4}, mean log P {mean_log_prob:.2}"));
+            SearchEvent::StrategyUpdated { step, message } => {
+                say(format!(
+                    "{} update {step}: {message}",
+                    config.run.strategy.name()
+                ));
             }
         })
         .map_err(err)?;

@@ -1,6 +1,8 @@
-//! The search configuration file (JSON): search space, controller, REINFORCE, child training and
-//! search budget. Every field is optional; omitted fields take the paper's values. Errors name
-//! the file and the field (`controller.learning_rate: ...`).
+//! The search configuration file (JSON): one section per part of a search (the macro space,
+//! the NAS-Bench-201 space, the controller, REINFORCE, PPO, evolution, child training,
+//! successive halving, the table, the objective) and the run (budget, which space, strategy
+//! and evaluator, seed). Every field is optional; omitted fields take the papers' values.
+//! Errors name the file and the field (`controller.learning_rate: ...`).
 
 use std::fmt;
 use std::path::Path;
@@ -9,7 +11,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 
-use super::space::SearchSpace;
+use super::objective::ObjectiveConfig;
+use super::space::{MacroSpace, Nb201SpaceConfig};
 
 /// A bad configuration value, naming the file and the field.
 #[derive(Debug, Clone, PartialEq)]
@@ -111,6 +114,11 @@ pub struct ChildConfig {
     pub validation_images: usize,
     /// Children trained at once on the device (steps interleaved in one encoder); 0 = m.
     pub concurrent: usize,
+    /// Stop a child whose best validation accuracy has not improved for this many epochs
+    /// (0 = never).
+    pub patience: usize,
+    /// Time each trained child's inference (batch 1 and `batch_size`) for the history.
+    pub latency: bool,
 }
 
 impl Default for ChildConfig {
@@ -125,6 +133,90 @@ impl Default for ChildConfig {
             train_images: 0,
             validation_images: 5000,
             concurrent: 0,
+            patience: 0,
+            latency: true,
+        }
+    }
+}
+
+/// PPO's settings (Schulman et al. 2017).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PpoConfig {
+    /// Adam steps over each batch of m architectures.
+    pub epochs: usize,
+    /// ε of the clipped ratio.
+    pub clip: f64,
+}
+
+impl Default for PpoConfig {
+    fn default() -> Self {
+        PpoConfig {
+            epochs: 4,
+            clip: 0.2,
+        }
+    }
+}
+
+/// Regularized evolution's settings (Real et al. 2019: P = 100, S = 25 on NAS-Bench-101).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EvolutionConfig {
+    /// P: the population; the first P architectures are drawn uniformly.
+    pub population: usize,
+    /// S: members drawn for each tournament.
+    pub sample_size: usize,
+}
+
+impl Default for EvolutionConfig {
+    fn default() -> Self {
+        EvolutionConfig {
+            population: 100,
+            sample_size: 25,
+        }
+    }
+}
+
+/// Successive halving of the children trained together (`min_epochs` 0 = off).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HalvingConfig {
+    /// First rung: every child trains this many epochs; then rungs at min_epochs * eta^k.
+    pub min_epochs: usize,
+    /// At each rung the best 1/eta go on.
+    pub eta: usize,
+}
+
+impl Default for HalvingConfig {
+    fn default() -> Self {
+        HalvingConfig {
+            min_epochs: 0,
+            eta: 3,
+        }
+    }
+}
+
+/// The tabular evaluator's file and columns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TableConfig {
+    /// CSV file with a header line.
+    pub file: Option<std::path::PathBuf>,
+    /// Column holding the space's canonical architecture names.
+    pub arch_column: String,
+    /// Column whose number stands for the validation accuracy.
+    pub metric: String,
+    /// Column of simulated training seconds, if any.
+    pub cost: Option<String>,
+}
+
+impl Default for TableConfig {
+    fn default() -> Self {
+        TableConfig {
+            file: None,
+            arch_column: "arch".into(),
+            metric: "accuracy".into(),
+            cost: None,
         }
     }
 }
@@ -132,20 +224,58 @@ impl Default for ChildConfig {
 /// Search strategy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
-pub enum Strategy {
+pub enum StrategyKind {
     /// LSTM controller trained with REINFORCE (Zoph & Le).
     Reinforce,
     /// Uniform sampling from the same space, for comparison at equal budget.
     Random,
+    /// LSTM controller trained with PPO's clipped surrogate (Zoph et al. 2018).
+    Ppo,
+    /// Regularized (aging) evolution (Real et al. 2019).
+    Evolution,
 }
 
-/// Budget and seed.
+impl StrategyKind {
+    /// The name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            StrategyKind::Reinforce => "reinforce",
+            StrategyKind::Random => "random",
+            StrategyKind::Ppo => "ppo",
+            StrategyKind::Evolution => "evolution",
+        }
+    }
+}
+
+/// Search space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum SpaceKind {
+    /// NAS-RL's macro space (the `space` section).
+    Macro,
+    /// The NAS-Bench-201 cell space (the `nb201` section).
+    Nb201,
+}
+
+/// How proposals are measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum EvaluatorKind {
+    /// Train each child from scratch (the `child` and `halving` sections).
+    Train,
+    /// Look each child up in a table (the `table` section).
+    Table,
+}
+
+/// Budget, parts and seed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RunConfig {
-    /// Children to train in all.
+    /// Children to evaluate in all.
     pub budget: usize,
-    pub strategy: Strategy,
+    pub strategy: StrategyKind,
+    pub space: SpaceKind,
+    pub evaluator: EvaluatorKind,
     pub seed: u64,
 }
 
@@ -153,7 +283,9 @@ impl Default for RunConfig {
     fn default() -> Self {
         RunConfig {
             budget: 12_800,
-            strategy: Strategy::Reinforce,
+            strategy: StrategyKind::Reinforce,
+            space: SpaceKind::Macro,
+            evaluator: EvaluatorKind::Train,
             seed: 0,
         }
     }
@@ -163,10 +295,17 @@ impl Default for RunConfig {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SearchConfig {
-    pub space: SearchSpace,
+    /// The macro space (NAS-RL).
+    pub space: MacroSpace,
+    pub nb201: Nb201SpaceConfig,
     pub controller: ControllerConfig,
     pub reinforce: ReinforceConfig,
+    pub ppo: PpoConfig,
+    pub evolution: EvolutionConfig,
     pub child: ChildConfig,
+    pub halving: HalvingConfig,
+    pub table: TableConfig,
+    pub objective: ObjectiveConfig,
     pub run: RunConfig,
 }
 
@@ -184,6 +323,21 @@ fn section<T: DeserializeOwned>(name: &str, value: &Json) -> Result<T, ConfigErr
     }
     serde_json::from_value(value.clone()).map_err(|e| ConfigError::field(name, e.to_string()))
 }
+
+/// The sections of a configuration file.
+pub const SECTIONS: &[&str] = &[
+    "space",
+    "nb201",
+    "controller",
+    "reinforce",
+    "ppo",
+    "evolution",
+    "child",
+    "halving",
+    "table",
+    "objective",
+    "run",
+];
 
 impl SearchConfig {
     /// Parses and validates JSON text; `source` (usually the path) names it in errors.
@@ -210,12 +364,22 @@ impl SearchConfig {
                 "reinforce" => {
                     config.reinforce = section("reinforce", value).map_err(with_source)?
                 }
+                "nb201" => config.nb201 = section("nb201", value).map_err(with_source)?,
+                "ppo" => config.ppo = section("ppo", value).map_err(with_source)?,
+                "evolution" => {
+                    config.evolution = section("evolution", value).map_err(with_source)?
+                }
                 "child" => config.child = section("child", value).map_err(with_source)?,
+                "halving" => config.halving = section("halving", value).map_err(with_source)?,
+                "table" => config.table = section("table", value).map_err(with_source)?,
+                "objective" => {
+                    config.objective = section("objective", value).map_err(with_source)?
+                }
                 "run" => config.run = section("run", value).map_err(with_source)?,
                 other => {
                     return Err(with_source(ConfigError::field(
                         other,
-                        "unknown section (expected space, controller, reinforce, child or run)",
+                        format!("unknown section (expected one of {SECTIONS:?})"),
                     )));
                 }
             }
@@ -239,7 +403,7 @@ impl SearchConfig {
     /// a space and proxy small enough to finish in minutes on software Vulkan.
     pub fn quick() -> SearchConfig {
         SearchConfig {
-            space: SearchSpace {
+            space: MacroSpace {
                 layers: 3,
                 depth_increment: 0,
                 depth_increment_every: 0,
@@ -268,12 +432,16 @@ impl SearchConfig {
                 budget: 12,
                 ..RunConfig::default()
             },
+            ..SearchConfig::default()
         }
     }
 
     /// Checks values that parse but cannot run.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.space.validate()?;
+        self.nb201.validate()?;
+        self.objective.validate()?;
+        self.validate_parts()?;
         let positive = [
             ("controller.hidden", self.controller.hidden),
             ("controller.layers", self.controller.layers),
@@ -287,6 +455,9 @@ impl SearchConfig {
             ("child.batch_size", self.child.batch_size),
             ("child.validation_images", self.child.validation_images),
             ("run.budget", self.run.budget),
+            ("ppo.epochs", self.ppo.epochs),
+            ("evolution.population", self.evolution.population),
+            ("evolution.sample_size", self.evolution.sample_size),
         ];
         for (field, value) in positive {
             if value == 0 {
@@ -329,6 +500,68 @@ impl SearchConfig {
         ] {
             if !(value.is_finite() && value >= 0.0) {
                 return Err(ConfigError::field(field, format!("{value} (must be >= 0)")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks what one part's settings require of another.
+    fn validate_parts(&self) -> Result<(), ConfigError> {
+        if self.evolution.sample_size > self.evolution.population {
+            return Err(ConfigError::field(
+                "evolution.sample_size",
+                format!(
+                    "{} is more than the population of {}",
+                    self.evolution.sample_size, self.evolution.population
+                ),
+            ));
+        }
+        if !(self.ppo.clip.is_finite() && self.ppo.clip > 0.0 && self.ppo.clip < 1.0) {
+            return Err(ConfigError::field(
+                "ppo.clip",
+                format!("{} (must be in (0, 1))", self.ppo.clip),
+            ));
+        }
+        let h = &self.halving;
+        if h.min_epochs > 0 {
+            if h.eta < 2 {
+                return Err(ConfigError::field(
+                    "halving.eta",
+                    format!("{} (must be at least 2)", h.eta),
+                ));
+            }
+            if h.min_epochs >= self.child.epochs {
+                return Err(ConfigError::field(
+                    "halving.min_epochs",
+                    format!(
+                        "{} leaves no rung below child.epochs = {}",
+                        h.min_epochs, self.child.epochs
+                    ),
+                ));
+            }
+        }
+        match self.run.evaluator {
+            EvaluatorKind::Table => {
+                if self.table.file.is_none() {
+                    return Err(ConfigError::field(
+                        "table.file",
+                        "the table evaluator needs a table (--table FILE)",
+                    ));
+                }
+                if h.min_epochs > 0 || self.child.patience > 0 {
+                    return Err(ConfigError::field(
+                        "halving.min_epochs",
+                        "successive halving and early stopping need the train evaluator",
+                    ));
+                }
+            }
+            EvaluatorKind::Train => {
+                if self.table.file.is_some() {
+                    return Err(ConfigError::field(
+                        "table.file",
+                        "a table is only read by the table evaluator (--evaluator table)",
+                    ));
+                }
             }
         }
         Ok(())

@@ -1,33 +1,32 @@
-//! The search loop. Each step samples a batch of architectures (controller or uniform), saves
-//! them as the pending step, trains them, records each finished child, then updates the
-//! controller and the baseline and saves the new state. Files are written (history lines
-//! appended, the others replaced atomically) in an order that keeps them consistent at every
-//! instant, so a search killed at any point resumes from its last finished child with the same
-//! controller, baseline and random state.
+//! The search loop, generic over the parts: each step runs the evaluator's update phase, asks
+//! the strategy for a batch, saves it as the pending step, evaluates it, records each child
+//! with the objective's reward, lets the strategy observe the batch and saves its state.
+//! Files are written (history lines appended, the others replaced atomically) in an order that
+//! keeps them consistent at every instant, so a search killed at any point resumes from its
+//! last finished child with the same strategy state and random generator.
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::config::{SearchConfig, Strategy};
-use super::controller::{Controller, draws};
+use super::config::{EvaluatorKind, SearchConfig};
 use super::cost::SearchCost;
 use super::error::SearchError;
-use super::evaluator::{ChildEvent, ProxyTask, train_children};
-use super::random;
-use super::record::{ChildRecord, reward};
+use super::evaluator::{
+    EvalEvent, Evaluator, Job, ProxyTask, ScratchEvaluator, Table, TableEvaluator,
+};
+use super::objective::{Measurement, Objective};
+use super::record::ChildRecord;
 use super::run_dir::RunDir;
-use super::space::Decisions;
+use super::space::{Rollout, Space};
 use super::state::{PendingStep, SearchState};
+use super::strategy::{Context, Strategy};
 use crate::device::Gpu;
-use crate::nn::weights;
-use rand::RngExt;
 
 /// What the loop reports as it goes (the CLI turns these into progress lines).
 pub enum SearchEvent<'a> {
-    /// A batch was sampled (or restored) and its children start training.
+    /// A batch was proposed (or restored) and its children start.
     StepStarted {
         step: usize,
-        depth: usize,
         children: usize,
         resumed: bool,
     },
@@ -45,12 +44,8 @@ pub enum SearchEvent<'a> {
         best: f64,
         mean: f64,
     },
-    /// The controller was updated.
-    ControllerUpdated {
-        step: usize,
-        baseline: f64,
-        mean_log_prob: f64,
-    },
+    /// The strategy observed a batch and said what it did.
+    StrategyUpdated { step: usize, message: String },
 }
 
 /// How the loop ended.
@@ -60,18 +55,73 @@ pub enum SearchEnd {
     Interrupted,
 }
 
-/// A running search: its configuration, data, run directory, state and (for REINFORCE) controller.
+/// The parts a search is made of.
+pub struct Parts {
+    pub space: Box<dyn Space>,
+    pub strategy: Box<dyn Strategy>,
+    pub evaluator: Box<dyn Evaluator>,
+    pub objective: Box<dyn Objective>,
+}
+
+/// Input shape and classes of a table's networks: NAS-Bench-201's CIFAR-10.
+pub const TABLE_INPUT: [usize; 3] = [3, 32, 32];
+pub const TABLE_CLASSES: usize = 10;
+
+impl Parts {
+    /// The parts the configuration names, with the input shape and classes of the networks
+    /// they build. The train evaluator trains on `task` (on `gpu`); controller strategies
+    /// run on `gpu`; a table search needs neither.
+    pub fn build(
+        config: &SearchConfig,
+        gpu: Option<&Arc<Gpu>>,
+        task: Option<ProxyTask>,
+    ) -> Result<(Parts, [usize; 3], usize), SearchError> {
+        let space = super::space::build(config);
+        let (evaluator, input, classes): (Box<dyn Evaluator>, _, _) = match config.run.evaluator {
+            EvaluatorKind::Train => {
+                let (Some(gpu), Some(task)) = (gpu, task) else {
+                    return Err(SearchError::Other(
+                        "the train evaluator needs a device and data".into(),
+                    ));
+                };
+                let input = task.data.image_shape();
+                let classes = task.data.classes() as usize;
+                let concurrent = match config.child.concurrent {
+                    0 => config.reinforce.children_per_step,
+                    n => n,
+                };
+                let e =
+                    ScratchEvaluator::new(gpu, task, &config.child, &config.halving, concurrent);
+                (Box::new(e), input, classes)
+            }
+            EvaluatorKind::Table => {
+                let table = Table::open(config)?;
+                (
+                    Box::new(TableEvaluator::new(table)),
+                    TABLE_INPUT,
+                    TABLE_CLASSES,
+                )
+            }
+        };
+        let strategy = super::strategy::build(gpu, config, space.as_ref())?;
+        let parts = Parts {
+            space,
+            strategy,
+            evaluator,
+            objective: super::objective::build(config),
+        };
+        Ok((parts, input, classes))
+    }
+}
+
+/// A running search: its configuration, parts, run directory and state.
 pub struct Search {
-    gpu: Arc<Gpu>,
     config: SearchConfig,
-    task: ProxyTask,
+    parts: Parts,
     input: [usize; 3],
     classes: usize,
     run: RunDir,
     state: SearchState,
-    controller: Option<Controller>,
-    /// Mean log-probability of the last sampled batch under the controller.
-    last_log_prob: f64,
     /// Cost of the earlier sessions of this run (from `state.json`).
     prior: SearchCost,
     /// Cost of this session.
@@ -81,60 +131,31 @@ pub struct Search {
 }
 
 /// Seed of child `index` of a run seeded `seed` (independent of when the child is trained).
-fn child_seed(seed: u64, index: usize) -> u64 {
+pub fn child_seed(seed: u64, index: usize) -> u64 {
     let mut z = seed ^ (index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z ^ (z >> 31)
 }
 
-fn mean(values: &[f32]) -> f64 {
-    values.iter().map(|&v| v as f64).sum::<f64>() / values.len().max(1) as f64
-}
-
-fn checkpoint_name(step: usize) -> String {
-    format!("controller-{step:06}.safetensors")
-}
-
 impl Search {
-    /// Sets up a search from a fresh or reopened run directory and its state.
+    /// Sets up a search from a fresh or reopened run directory and its state; the strategy
+    /// restores what it saved there.
     pub fn new(
-        gpu: &Arc<Gpu>,
         config: SearchConfig,
-        task: ProxyTask,
+        mut parts: Parts,
+        input: [usize; 3],
+        classes: usize,
         run: RunDir,
         state: SearchState,
     ) -> Result<Search, SearchError> {
-        let input = task.data.image_shape();
-        let classes = task.data.classes() as usize;
-        let mut rng = crate::util::seeded_rng(config.run.seed ^ 0xC0_A770_11E5);
-        let controller = match config.run.strategy {
-            Strategy::Random => None,
-            Strategy::Reinforce => {
-                let mut c = Controller::new(
-                    gpu,
-                    &config.space,
-                    &config.controller,
-                    config.reinforce.entropy_weight,
-                    &mut rng,
-                )?;
-                if let Some(name) = &state.controller_checkpoint {
-                    let path = run.path().join(name);
-                    let (tensors, meta) = weights::load(&path).map_err(SearchError::Other)?;
-                    c.restore(&tensors, &meta)
-                        .map_err(|e| SearchError::Other(format!("{}: {e}", path.display())))?;
-                }
-                Some(c)
-            }
-        };
+        let completed = &run.history()[..state.children_done.min(run.history().len())];
+        parts.strategy.restore(&state.strategy, &run, completed)?;
         Ok(Search {
-            gpu: gpu.clone(),
             config,
-            task,
+            parts,
             input,
             classes,
             run,
-            controller,
-            last_log_prob: 0.0,
             prior: state.cost,
             cost: SearchCost::default(),
             clock: Instant::now(),
@@ -150,8 +171,8 @@ impl Search {
         &self.state
     }
 
-    pub fn controller(&self) -> Option<&Controller> {
-        self.controller.as_ref()
+    pub fn parts(&self) -> &Parts {
+        &self.parts
     }
 
     /// Cost of the whole run: earlier sessions and this one.
@@ -191,24 +212,33 @@ impl Search {
             let resumed = self.state.pending.is_some();
             let pending = match self.state.pending.clone() {
                 Some(p) => {
-                    self.replay(&p)?;
+                    let mut ctx = Context {
+                        space: self.parts.space.as_ref(),
+                        history: self.run.history(),
+                        rng: &mut self.state.rng,
+                        cost: &mut self.cost,
+                    };
+                    self.parts
+                        .strategy
+                        .resume(&mut ctx, p.first_child, &p.rollouts, &p.replay)?;
                     p
                 }
                 None => {
-                    let p = self.sample_step()?;
+                    if !self.parts.evaluator.update(stop)? {
+                        break SearchEnd::Interrupted;
+                    }
+                    let p = self.propose()?;
                     self.state.pending = Some(p.clone());
                     self.save_state()?;
                     p
                 }
             };
-            let depth = pending.decisions[0].tokens.len();
             report(SearchEvent::StepStarted {
                 step: pending.step,
-                depth,
-                children: pending.decisions.len(),
+                children: pending.rollouts.len(),
                 resumed,
             });
-            if !self.train_pending(&pending, stop, report)? {
+            if !self.evaluate_pending(&pending, stop, report)? {
                 break SearchEnd::Interrupted;
             }
             self.finish_step(&pending, report)?;
@@ -221,229 +251,160 @@ impl Search {
         Ok(end)
     }
 
-    /// Draws the next batch of architectures.
-    fn sample_step(&mut self) -> Result<PendingStep, SearchError> {
+    /// Asks the strategy for the next batch.
+    fn propose(&mut self) -> Result<PendingStep, SearchError> {
         let done = self.state.children_done;
         let m = self
             .config
             .reinforce
             .children_per_step
             .min(self.config.run.budget - done);
-        let depth = self.config.space.depth_after(done);
-        let (decisions, uniforms) = match self.controller.as_mut() {
-            None => (
-                (0..m)
-                    .map(|_| random::sample(&self.config.space, depth, &mut self.state.rng))
-                    .collect(),
-                Vec::new(),
-            ),
-            Some(c) => {
-                let n = draws(&self.config.space, depth, m);
-                let uniforms: Vec<f32> = (0..n).map(|_| self.state.rng.random::<f32>()).collect();
-                self.cost.controller_compile_seconds += c.prepare(depth, m)?;
-                let t = Instant::now();
-                let sample = c.sample(depth, m, &uniforms)?;
-                self.cost.controller_sample_seconds += t.elapsed().as_secs_f64();
-                self.last_log_prob = mean(&sample.log_prob);
-                (sample.decisions, uniforms)
-            }
+        let step = self.state.step;
+        let proposal = {
+            let mut ctx = Context {
+                space: self.parts.space.as_ref(),
+                history: self.run.history(),
+                rng: &mut self.state.rng,
+                cost: &mut self.cost,
+            };
+            self.parts.strategy.propose(&mut ctx, m)?
         };
-        self.cost.sampled_architectures += m;
+        for (k, r) in proposal.rollouts.iter().enumerate() {
+            self.parts.space.check(r).map_err(|e| {
+                SearchError::Other(format!(
+                    "{} proposed an invalid architecture (child {}): {e}",
+                    self.parts.strategy.name(),
+                    done + k
+                ))
+            })?;
+        }
+        self.cost.sampled_architectures += proposal.rollouts.len();
         Ok(PendingStep {
-            step: self.state.step,
+            step,
             first_child: done,
-            decisions,
-            uniforms,
+            rollouts: proposal.rollouts,
+            replay: proposal.replay,
         })
     }
 
-    /// After a resume: re-run the controller's sampling pass with the saved draws, so its
-    /// activations are those the update needs (and check it reproduces the saved batch).
-    fn replay(&mut self, p: &PendingStep) -> Result<(), SearchError> {
-        let Some(c) = self.controller.as_mut() else {
-            return Ok(());
-        };
-        let depth = p.decisions[0].tokens.len();
-        let sample = c.sample(depth, p.decisions.len(), &p.uniforms)?;
-        self.last_log_prob = mean(&sample.log_prob);
-        if sample.decisions != p.decisions {
-            return Err(SearchError::Other(format!(
-                "{}: the controller did not reproduce the pending step's architectures on this device; \
-                 resume on the device the search started on",
-                self.run.path().display()
-            )));
+    fn job(&self, p: &PendingStep, k: usize) -> Job {
+        let rollout: &Rollout = &p.rollouts[k];
+        let space = self.parts.space.as_ref();
+        Job {
+            index: p.first_child + k,
+            rollout: rollout.clone(),
+            canonical: space.canonical(rollout),
+            architecture: space.architecture(rollout, self.input, self.classes),
+            seed: child_seed(self.config.run.seed, p.first_child + k),
         }
-        Ok(())
     }
 
-    /// Trains the pending step's children that are not yet in the history. False if stopped.
-    fn train_pending(
+    /// Evaluates the pending step's children that are not yet in the history. False if stopped.
+    fn evaluate_pending(
         &mut self,
         p: &PendingStep,
         stop: &dyn Fn() -> bool,
         report: &mut dyn FnMut(SearchEvent<'_>),
     ) -> Result<bool, SearchError> {
         let first_missing = self.run.history().len() - p.first_child;
-        let todo: Vec<usize> = (first_missing..p.decisions.len()).collect();
-        if todo.is_empty() {
+        let jobs: Vec<Job> = (first_missing..p.rollouts.len())
+            .map(|k| self.job(p, k))
+            .collect();
+        if jobs.is_empty() {
             return Ok(true);
         }
-        let archs: Vec<_> = todo
-            .iter()
-            .map(|&k| {
-                self.config
-                    .space
-                    .decode(&p.decisions[k], self.input, self.classes)
-            })
-            .collect();
-        let seeds: Vec<u64> = todo
-            .iter()
-            .map(|&k| child_seed(self.config.run.seed, p.first_child + k))
-            .collect();
-        let concurrent = if self.config.child.concurrent == 0 {
-            p.decisions.len()
-        } else {
-            self.config.child.concurrent
-        };
-        let epochs = self.config.child.epochs;
-        let t = Instant::now();
-        let rc = self.config.reinforce.clone();
+        let epochs = self.parts.evaluator.epochs();
         let budget = self.config.run.budget;
-        let space = &self.config.space;
+        let t = Instant::now();
+        let Parts {
+            evaluator,
+            objective,
+            ..
+        } = &mut self.parts;
         let run = &mut self.run;
-        let mut record_failure: Option<SearchError> = None;
-        let completed = train_children(
-            &self.gpu,
-            &self.task,
-            &archs,
-            &seeds,
-            &self.config.child,
-            concurrent,
-            stop,
-            &mut |event| {
-                let (slot, outcome) = match event {
-                    ChildEvent::Epoch { slot, epoch } => {
-                        report(SearchEvent::ChildEpoch {
-                            child: p.first_child + todo[slot],
-                            epoch,
-                            epochs,
-                        });
-                        return Ok(());
-                    }
-                    ChildEvent::Done { slot, outcome } => (slot, outcome),
-                };
-                let k = todo[slot];
-                let arch = space.decode(&p.decisions[k], archs[slot].input, archs[slot].classes);
-                let r = if outcome.val_accuracy.is_empty() {
-                    0.0
-                } else {
-                    reward(&outcome.val_accuracy, rc.reward_window, rc.reward_power)
-                };
-                let record = ChildRecord {
-                    index: p.first_child + k,
-                    controller_step: p.step,
-                    parameters: arch.parameter_count(),
-                    flops: arch.forward_flops(),
-                    architecture: arch,
-                    decisions: p.decisions[k].clone(),
-                    reward: r,
-                    val_accuracy: outcome.val_accuracy,
-                    train_seconds: outcome.train_seconds,
-                    status: outcome.status,
-                    error: outcome.error,
-                };
-                if let Err(e) = run.record(record) {
-                    record_failure.get_or_insert(e);
+        let completed = evaluator.evaluate(&jobs, stop, &mut |event| {
+            let (slot, measurement) = match event {
+                EvalEvent::Epoch { slot, epoch } => {
+                    report(SearchEvent::ChildEpoch {
+                        child: jobs[slot].index,
+                        epoch,
+                        epochs,
+                    });
                     return Ok(());
                 }
-                let history = run.history();
-                let best = run.best().map_or(0.0, |b| b.reward);
-                let mean = history.iter().map(|h| h.reward).sum::<f64>() / history.len() as f64;
-                report(SearchEvent::ChildDone {
-                    record: history.last().expect("recorded"),
-                    done: history.len(),
-                    budget,
-                    best,
-                    mean,
-                });
-                Ok(())
-            },
-        )?;
+                EvalEvent::Done { slot, measurement } => (slot, measurement),
+            };
+            let record = child_record(&jobs[slot], p.step, objective.as_ref(), measurement);
+            run.record(record)?;
+            let history = run.history();
+            let best = run.best().map_or(0.0, |b| b.reward);
+            let mean = history.iter().map(|h| h.reward).sum::<f64>() / history.len() as f64;
+            report(SearchEvent::ChildDone {
+                record: history.last().expect("recorded"),
+                done: history.len(),
+                budget,
+                best,
+                mean,
+            });
+            Ok(())
+        })?;
         self.cost.child_seconds += t.elapsed().as_secs_f64();
-        if let Some(e) = record_failure {
-            return Err(e);
-        }
-        if !completed {
-            return Ok(false);
-        }
-        Ok(true)
+        Ok(completed)
     }
 
-    /// Controller update, baseline, checkpoint and state once every child of the step is in.
+    /// Lets the strategy observe the batch, then saves its state and the new step.
     fn finish_step(
         &mut self,
         p: &PendingStep,
         report: &mut dyn FnMut(SearchEvent<'_>),
     ) -> Result<(), SearchError> {
-        let rewards: Vec<f64> = self.run.history()
-            [p.first_child..p.first_child + p.decisions.len()]
-            .iter()
-            .map(|r| r.reward)
-            .collect();
-        let mean = rewards.iter().sum::<f64>() / rewards.len() as f64;
-        // The baseline is the moving average of *previous* rewards; the first step uses its own mean.
-        let baseline = self.state.baseline.unwrap_or(mean);
-        if let Some(c) = self.controller.as_mut() {
-            let advantages: Vec<f32> = rewards.iter().map(|r| (r - baseline) as f32).collect();
-            let t = Instant::now();
-            c.update(&advantages, self.config.controller.learning_rate)?;
-            self.gpu.sync()?;
-            self.cost.controller_update_seconds += t.elapsed().as_secs_f64();
-            self.cost.controller_updates += 1;
-            let (tensors, meta) = c.checkpoint()?;
-            let name = checkpoint_name(p.step + 1);
-            self.run
-                .write_file(&name, &weights::to_bytes(&tensors, &meta))?;
-            let old = self.state.controller_checkpoint.replace(name);
-            self.finish_state(p, baseline, mean)?;
-            if let Some(old) = old {
-                self.run.remove_file(&old);
-            }
-            report(SearchEvent::ControllerUpdated {
+        let end = p.first_child + p.rollouts.len();
+        let message = {
+            let history = self.run.history();
+            let mut ctx = Context {
+                space: self.parts.space.as_ref(),
+                history,
+                rng: &mut self.state.rng,
+                cost: &mut self.cost,
+            };
+            self.parts
+                .strategy
+                .observe(&mut ctx, &history[p.first_child..end])?
+        };
+        let saved = self.parts.strategy.save(&self.run, p.step + 1)?;
+        self.state.strategy = saved.state;
+        self.state.step = p.step + 1;
+        self.state.children_done = end;
+        self.state.pending = None;
+        self.save_state()?;
+        for old in saved.obsolete {
+            self.run.remove_file(&old);
+        }
+        if let Some(message) = message {
+            report(SearchEvent::StrategyUpdated {
                 step: p.step,
-                baseline,
-                mean_log_prob: self.last_log_prob,
+                message,
             });
-        } else {
-            self.finish_state(p, baseline, mean)?;
         }
         Ok(())
     }
+}
 
-    fn finish_state(
-        &mut self,
-        p: &PendingStep,
-        baseline: f64,
-        mean: f64,
-    ) -> Result<(), SearchError> {
-        let decay = self.config.reinforce.baseline_decay;
-        self.state.baseline = Some(if self.state.baseline.is_none() {
-            mean
-        } else {
-            decay * baseline + (1.0 - decay) * mean
-        });
-        self.state.step = p.step + 1;
-        self.state.children_done = p.first_child + p.decisions.len();
-        self.state.pending = None;
-        self.save_state()
-    }
-
-    /// The decisions of every recorded child (for reports and tests).
-    pub fn decisions(&self) -> Vec<Decisions> {
-        self.run
-            .history()
-            .iter()
-            .map(|r| r.decisions.clone())
-            .collect()
+/// The history line of an evaluated job.
+fn child_record(job: &Job, step: usize, objective: &dyn Objective, m: Measurement) -> ChildRecord {
+    ChildRecord {
+        index: job.index,
+        controller_step: step,
+        parameters: job.architecture.parameter_count(),
+        flops: job.architecture.forward_flops(),
+        architecture: job.architecture.clone(),
+        rollout: job.rollout.clone(),
+        canonical: job.canonical.clone(),
+        reward: objective.reward(&m),
+        val_accuracy: m.val_accuracy,
+        train_seconds: m.train_seconds,
+        latency: m.latency,
+        status: m.status,
+        error: m.error,
     }
 }

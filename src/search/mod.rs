@@ -1,26 +1,28 @@
-//! Architecture search: the space, its configuration, the strategies (REINFORCE controller,
-//! random) and the run directory that makes a search resumable.
+//! Architecture search as plug-in parts: search spaces (`space/`), strategies (`strategy/`),
+//! evaluators (`evaluator/`) and objectives (`objective.rs`), joined by one generic loop
+//! (`driver.rs`) and its resumable run directory.
 
 pub mod config;
-pub mod controller;
 pub mod cost;
 pub mod driver;
 mod error;
 pub mod evaluator;
-pub mod random;
+pub mod objective;
 pub mod record;
 pub mod run_data;
 pub mod run_dir;
 pub mod space;
 pub mod state;
+pub mod strategy;
 
-pub use config::{ConfigError, SearchConfig, Strategy};
+pub use config::{ConfigError, EvaluatorKind, SearchConfig, SpaceKind, StrategyKind};
 pub use cost::SearchCost;
-pub use driver::{Search, SearchEnd, SearchEvent};
+pub use driver::{Parts, Search, SearchEnd, SearchEvent};
 pub use error::{SearchError, run_dir_error};
 pub use evaluator::ProxyTask;
-pub use record::{ChildRecord, ChildStatus, reward};
+pub use objective::reward;
+pub use record::{ChildRecord, ChildStatus, Latency};
 pub use run_data::{DataIdentity, RunData};
 pub use run_dir::RunDir;
-pub use space::{Decisions, SearchSpace, TokenKind};
+pub use space::{Decisions, MacroSpace, Rollout, Space, TokenKind};
 pub use state::{PendingStep, SearchState};

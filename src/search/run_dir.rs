@@ -177,18 +177,31 @@ impl RunDir {
         let config = SearchConfig::load(&path.join(CONFIG_FILE))?;
         let state_path = path.join(STATE_FILE);
         let state: SearchState = if state_path.exists() {
-            serde_json::from_str(&read(&state_path)?)
+            let text = read(&state_path)?;
+            let raw: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| run_dir_error(&state_path, format!("corrupt state: {e}")))?;
+            let version = raw.get("version").and_then(|v| v.as_u64());
+            if version != Some(STATE_VERSION as u64) {
+                return Err(run_dir_error(
+                    &state_path,
+                    match version {
+                        Some(1) => format!(
+                            "state version 1 was written by a nasgpu from before search spaces, strategies and \
+                             evaluators became separate parts (its batch and REINFORCE state are stored \
+                             differently); this version reads version {STATE_VERSION}. Its history.jsonl and \
+                             best.json stay readable as files; start a new search to continue"
+                        ),
+                        Some(v) => format!("state version {v} is not {STATE_VERSION}"),
+                        None => "corrupt state: no version".to_string(),
+                    },
+                ));
+            }
+            serde_json::from_value(raw)
                 .map_err(|e| run_dir_error(&state_path, format!("corrupt state: {e}")))?
         } else {
             // Killed before the first state was written: start over from the config's seed.
             SearchState::new(config.run.seed)
         };
-        if state.version != STATE_VERSION {
-            return Err(run_dir_error(
-                &state_path,
-                format!("state version {} is not {STATE_VERSION}", state.version),
-            ));
-        }
         let history_path = path.join(HISTORY_FILE);
         let history = read_history(&history_path)?;
         if !state_path.exists() && !history.records.is_empty() {
@@ -200,8 +213,9 @@ impl RunDir {
                 ),
             ));
         }
+        let space = super::space::build(&config);
         state
-            .check(&config, &history.records)
+            .check(&config, space.as_ref(), &history.records)
             .map_err(|(file, message)| run_dir_error(&path.join(file), message))?;
         Ok((history, config, state))
     }

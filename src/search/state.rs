@@ -1,52 +1,51 @@
-//! The resumable state of a search (`state.json`): where it is, the baseline, the random
-//! generator, and the step in flight.
+//! The resumable state of a search (`state.json`): where it is, the random generator, the
+//! batch in flight, the strategy's own state (opaque here) and the run's cost.
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
 
-use super::config::{SearchConfig, Strategy};
-use super::controller::draws;
+use super::config::{SearchConfig, StrategyKind};
 use super::cost::SearchCost;
 use super::record::ChildRecord;
 use super::run_dir::{HISTORY_FILE, STATE_FILE};
-use super::space::Decisions;
+use super::space::{Rollout, Space};
 use crate::util::SeededRng;
 
-/// A sampled batch whose children are being trained. Saved before training starts so a resumed
-/// search trains the same architectures and replays the controller with the same draws.
+/// A proposed batch whose children are being evaluated. Saved before evaluation starts so a
+/// resumed search evaluates the same architectures and the strategy can pick the batch up.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PendingStep {
     pub step: usize,
     /// Index of the first child of this batch.
     pub first_child: usize,
-    pub decisions: Vec<Decisions>,
-    /// The uniform numbers the controller sampled with (empty for random search).
-    pub uniforms: Vec<f32>,
+    pub rollouts: Vec<Rollout>,
+    /// What the strategy needs to resume the batch (a controller's uniform draws).
+    pub replay: Vec<f32>,
 }
 
-/// Everything besides the history and the controller weights needed to continue a search.
+/// Everything besides the history (and a strategy's checkpoint files) needed to continue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SearchState {
-    /// Format version, so an old run directory is refused clearly.
+    /// Format version, so an older run directory is refused clearly.
     pub version: u32,
-    /// Controller updates done (= batches fully trained).
+    /// Batches fully evaluated and observed.
     pub step: usize,
-    /// Children recorded in the history.
+    /// Children recorded in the history by completed batches.
     pub children_done: usize,
-    /// Moving-average baseline; None before the first reward.
-    pub baseline: Option<f64>,
-    /// The search's random generator, after the last completed step.
+    /// The search's random generator, after the last proposed batch.
     pub rng: SeededRng,
     pub pending: Option<PendingStep>,
-    /// File name of the controller checkpoint for `step` (REINFORCE only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub controller_checkpoint: Option<String>,
-    /// Cost of the run up to the last state write, over every session (absent in older runs).
+    /// The strategy's state as it saved it after the last completed batch.
+    #[serde(default)]
+    pub strategy: Json,
+    /// Cost of the run up to the last state write, over every session.
     #[serde(default)]
     pub cost: SearchCost,
 }
 
-/// Current `state.json` format.
-pub const STATE_VERSION: u32 = 1;
+/// Current `state.json` format. Version 1 predates the search parts (REINFORCE's baseline and
+/// checkpoint in the generic state, decisions as tokens and skip flags).
+pub const STATE_VERSION: u32 = 2;
 
 impl SearchState {
     pub fn new(seed: u64) -> SearchState {
@@ -54,22 +53,27 @@ impl SearchState {
             version: STATE_VERSION,
             step: 0,
             children_done: 0,
-            baseline: None,
             rng: crate::util::seeded_rng(seed),
             pending: None,
-            controller_checkpoint: None,
+            strategy: Json::Null,
             cost: SearchCost::default(),
         }
     }
 
-    /// Checks this state against the run's configuration and recorded history, so that an
-    /// edited or damaged run directory is refused with the file and field at fault (the error
-    /// is that file's name and a message) instead of failing later inside the search loop.
+    /// Checks this state against the run's configuration, space and recorded history, so that
+    /// an edited or damaged run directory is refused with the file and field at fault (the
+    /// error is that file's name and a message) instead of failing later inside the loop.
     pub fn check(
         &self,
         config: &SearchConfig,
+        space: &dyn Space,
         history: &[ChildRecord],
     ) -> Result<(), (&'static str, String)> {
+        for (i, r) in history.iter().enumerate() {
+            if let Err(m) = space.check(&r.rollout) {
+                return Err((HISTORY_FILE, format!("line {}: rollout: {m}", i + 1)));
+            }
+        }
         let recorded = history.len();
         // Children recorded after the last state write belong to the pending step: keep them.
         if recorded < self.children_done {
@@ -106,23 +110,33 @@ impl SearchState {
                 p.first_child, self.children_done
             ));
         }
-        if p.decisions.is_empty() {
-            return bad_state("pending.decisions: empty".into());
+        if p.rollouts.is_empty() {
+            return bad_state("pending.rollouts: empty".into());
         }
-        let depth = config.space.depth_after(p.first_child);
-        for (k, d) in p.decisions.iter().enumerate() {
-            if let Err(m) = config.space.check_decisions(d, depth) {
-                return bad_state(format!("pending.decisions[{k}]: {m}"));
+        let schema = space.schema(p.first_child);
+        for (k, r) in p.rollouts.iter().enumerate() {
+            let valid = match &schema {
+                Some(s) => s.check(r),
+                None => space.check(r),
+            };
+            if let Err(m) = valid {
+                return bad_state(format!("pending.rollouts[{k}]: {m}"));
             }
         }
-        let want = draws(&config.space, depth, p.decisions.len());
-        if config.run.strategy == Strategy::Reinforce && p.uniforms.len() != want {
-            return bad_state(format!(
-                "pending.uniforms: {} numbers, but the controller draws {want} for this step",
-                p.uniforms.len()
-            ));
+        let controller = matches!(
+            config.run.strategy,
+            StrategyKind::Reinforce | StrategyKind::Ppo
+        );
+        if let (true, Some(s)) = (controller, &schema) {
+            let want = s.decisions() * p.rollouts.len();
+            if p.replay.len() != want {
+                return bad_state(format!(
+                    "pending.replay: {} numbers, but the controller draws {want} for this step",
+                    p.replay.len()
+                ));
+            }
         }
-        let end = p.first_child + p.decisions.len();
+        let end = p.first_child + p.rollouts.len();
         if recorded > end {
             return Err((
                 HISTORY_FILE,
@@ -130,11 +144,11 @@ impl SearchState {
             ));
         }
         for (k, r) in history[p.first_child..].iter().enumerate() {
-            if r.decisions != p.decisions[k] {
+            if r.rollout != p.rollouts[k] {
                 return Err((
                     HISTORY_FILE,
                     format!(
-                        "line {}: decisions differ from state.json's pending.decisions[{k}]",
+                        "line {}: rollout differs from state.json's pending.rollouts[{k}]",
                         p.first_child + k + 1
                     ),
                 ));

@@ -1,17 +1,17 @@
-//! The NAS-RL controller (Zoph & Le 2017): a multi-layer LSTM that emits, layer by layer, a
-//! filter height, width and count (and stride when searched) through one softmax head per token
-//! kind, then an anchor point whose attention P(j feeds i) = sigmoid(vᵀ tanh(W_prev·h_j +
+//! The NAS-RL controller (Zoph & Le 2017): a multi-layer LSTM that emits a space's decisions
+//! (its `Schema`) block by block: each token through the softmax head of its group (NAS-RL's
+//! filter height, width, count and stride; NAS-Bench-201's edge operation), then, for anchored
+//! blocks, an anchor point whose attention P(j feeds i) = sigmoid(vᵀ tanh(W_prev·h_j +
 //! W_curr·h_i)) picks the skip connections. `m` architectures are sampled as one batch, entirely
 //! on the device: the host uploads uniform numbers, the graph draws ids from them, feeds each id
 //! back through an embedding, and collects all ids into one buffer read back once. The same tape
 //! records log P(architecture) and the entropies, so the REINFORCE update is that plan's backward
-//! and Adam phases, run after the children's rewards are known.
+//! and Adam phases, run after the children's rewards are known. A second, *forced* plan reads
+//! given rollouts instead of drawing them, for PPO's epochs over a batch.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use super::config::ControllerConfig;
-use super::space::{Decisions, SearchSpace};
 use crate::autograd::ops::{self, Update};
 use crate::autograd::{AutogradError, Graph, Phase, Plan, Value};
 use crate::device::{DeviceError, Gpu};
@@ -20,6 +20,8 @@ use crate::nn::init::Init;
 use crate::nn::layers::{Embedding, Linear, Lstm};
 use crate::nn::param::{Binder, Parameter};
 use crate::nn::weights::NamedTensor;
+use crate::search::config::ControllerConfig;
+use crate::search::space::{Block, Rollout, Schema, TokenGroup};
 use crate::tensor::Tensor;
 use crate::util::SeededRng;
 
@@ -30,11 +32,11 @@ pub type NamedGradients = Vec<(String, Vec<f32>)>;
 pub struct Controller {
     gpu: Arc<Gpu>,
     config: ControllerConfig,
-    space: SearchSpace,
+    groups: Vec<TokenGroup>,
     lstm: Lstm,
     /// Input of each layer's first step (a learned "go" token).
     start: Embedding,
-    /// Per token kind: embedding of the chosen value (input of the next step) and softmax head.
+    /// Per token group: embedding of the chosen value (input of the next step) and softmax head.
     embeddings: Vec<Embedding>,
     heads: Vec<Linear>,
     w_prev: Linear,
@@ -48,6 +50,7 @@ pub struct Controller {
     /// Adam steps taken.
     updates: usize,
     compiled: Option<CompiledPolicy>,
+    forced: Option<CompiledPolicy>,
 }
 
 /// A recorded sampling pass, before the loss is added.
@@ -56,40 +59,37 @@ struct Recorded {
     binder: Binder,
     uniforms: Tensor,
     actions: Tensor,
+    /// Forced mode: one U32 `[m]` input per decision, read instead of drawing.
+    forced: Vec<Tensor>,
     advantages: Value,
     advantages_t: Tensor,
     log_prob: Value,
     entropy: Value,
 }
 
-/// The plan for one (depth, batch) with its host-facing buffers.
+/// The plan for one (blocks, batch) with its host-facing buffers.
 struct CompiledPolicy {
-    depth: usize,
+    blocks: Vec<Block>,
     batch: usize,
     plan: Plan,
     uniforms: Tensor,
     actions: Tensor,
+    forced: Vec<Tensor>,
     advantages: Tensor,
     log_prob: Value,
     entropy: Value,
 }
 
-/// Number of uniform draws (= sampled ids) for `depth` layers and `m` architectures.
-pub fn draws(space: &SearchSpace, depth: usize, m: usize) -> usize {
-    let tokens = depth * space.token_kinds().len();
-    let skips = if space.skip_connections {
-        depth * depth.saturating_sub(1) / 2
-    } else {
-        0
-    };
-    m * (tokens + skips)
+/// Number of uniform draws (= sampled ids) for `m` architectures of `schema`.
+pub fn draws(schema: &Schema, m: usize) -> usize {
+    m * schema.decisions()
 }
 
 impl Controller {
     /// Fresh controller: every weight U(-init_range, init_range).
     pub fn new(
         gpu: &Arc<Gpu>,
-        space: &SearchSpace,
+        groups: &[TokenGroup],
         config: &ControllerConfig,
         entropy_weight: f64,
         rng: &mut SeededRng,
@@ -100,9 +100,9 @@ impl Controller {
         let start = Embedding::new(gpu, "controller.start", 1, h, init, rng)?;
         let mut embeddings = Vec::new();
         let mut heads = Vec::new();
-        for kind in space.token_kinds() {
-            let k = space.choices(kind).len();
-            let name = format!("{kind:?}").to_lowercase();
+        for group in groups {
+            let k = group.options;
+            let name = &group.name;
             embeddings.push(Embedding::new(
                 gpu,
                 &format!("controller.{name}.embedding"),
@@ -128,7 +128,7 @@ impl Controller {
         let mut controller = Controller {
             gpu: gpu.clone(),
             config: config.clone(),
-            space: space.clone(),
+            groups: groups.to_vec(),
             lstm,
             start,
             embeddings,
@@ -141,6 +141,7 @@ impl Controller {
             entropy_weight,
             updates: 0,
             compiled: None,
+            forced: None,
         };
         for p in controller.parameters() {
             let shape = p.tensor.shape().to_vec();
@@ -178,10 +179,20 @@ impl Controller {
         self.updates
     }
 
+    /// Waits for the device (so an update's time can be measured).
+    pub fn sync(&self) -> Result<(), DeviceError> {
+        self.gpu.sync()
+    }
+
     /// Records the sampling pass: draws, log-probabilities and entropies of `m` architectures.
-    fn record(&self, depth: usize, m: usize) -> Result<Recorded, AutogradError> {
+    /// `forced`: the decisions are read from inputs (one per decision) instead of drawn.
+    fn record(&self, blocks: &[Block], m: usize, forced: bool) -> Result<Recorded, AutogradError> {
         let gpu = &self.gpu;
-        let n_draws = draws(&self.space, depth, m);
+        let schema = Schema {
+            groups: self.groups.clone(),
+            blocks: blocks.to_vec(),
+        };
+        let n_draws = draws(&schema, m);
         let uniforms_t = Tensor::zeros(gpu, &[n_draws.max(1)])?;
         let actions = Tensor::from_u32(gpu, &[n_draws.max(1)], &vec![0; n_draws.max(1)])?;
         let advantages_t = Tensor::zeros(gpu, &[m])?;
@@ -205,15 +216,33 @@ impl Controller {
                 });
                 Ok(())
             };
+        let mut forced_inputs: Vec<Tensor> = Vec::new();
+        // The ids of the next decision: drawn from the uniforms, or a forced input.
+        let mut decide = |g: &mut Graph,
+                          offset: usize,
+                          draw: &dyn Fn(&mut Graph) -> Result<Value, AutogradError>|
+         -> Result<Value, AutogradError> {
+            if forced {
+                let t = Tensor::from_u32(gpu, &[m], &vec![0; m])?;
+                let ids = g.input(&t, "forced ids");
+                forced_inputs.push(t);
+                Ok(ids)
+            } else {
+                let ids = draw(g)?;
+                ops::collect_ids(g, ids, &actions, offset);
+                Ok(ids)
+            }
+        };
         let mut anchors: Vec<Value> = Vec::new();
-        for _layer in 0..depth {
+        for block in blocks {
             let mut x = self.start.forward(&mut g, &mut b, go_ids)?;
-            for k in 0..self.heads.len() {
+            for &k in &block.tokens {
                 let (h, next) = self.lstm.step(&mut g, &mut b, x, &state)?;
                 state = next;
                 let logits = self.heads[k].forward(&mut g, &mut b, h)?;
-                let ids = ops::categorical_sample(&mut g, logits, t, uniforms, offset)?;
-                ops::collect_ids(&mut g, ids, &actions, offset);
+                let ids = decide(&mut g, offset, &|g| {
+                    ops::categorical_sample(g, logits, t, uniforms, offset)
+                })?;
                 offset += m;
                 let tempered = if t == 1.0 {
                     logits
@@ -227,7 +256,7 @@ impl Controller {
                 add_to(&mut g, &mut entropy, h_k)?;
                 x = self.embeddings[k].forward(&mut g, &mut b, ids)?;
             }
-            if !self.space.skip_connections {
+            if !block.anchor {
                 continue;
             }
             // Anchor point: its hidden state attends to every earlier anchor.
@@ -239,8 +268,9 @@ impl Controller {
                 let joint = ops::tanh(&mut g, joint);
                 let z = self.v.forward(&mut g, &mut b, joint)?;
                 let z = g.reshape(z, &[m])?;
-                let skip = ops::bernoulli_sample(&mut g, z, uniforms, offset)?;
-                ops::collect_ids(&mut g, skip, &actions, offset);
+                let skip = decide(&mut g, offset, &|g| {
+                    ops::bernoulli_sample(g, z, uniforms, offset)
+                })?;
                 offset += m;
                 let logp = ops::bernoulli_log_prob(&mut g, z, skip)?;
                 add_to(&mut g, &mut log_prob, logp)?;
@@ -257,6 +287,7 @@ impl Controller {
             binder: b,
             uniforms: uniforms_t,
             actions,
+            forced: forced_inputs,
             advantages,
             advantages_t,
             log_prob,
@@ -264,18 +295,26 @@ impl Controller {
         })
     }
 
-    /// Records sampling, log-probabilities, entropy, the REINFORCE loss, backward and Adam.
-    fn compile(&self, depth: usize, m: usize) -> Result<CompiledPolicy, AutogradError> {
+    /// Records sampling (or forced decisions), log-probabilities, entropy, the policy-gradient
+    /// loss -(1/m) Σ_k w_k log P_k (w: REINFORCE's advantages, or PPO's surrogate weights),
+    /// backward and Adam.
+    fn compile(
+        &self,
+        blocks: &[Block],
+        m: usize,
+        forced_mode: bool,
+    ) -> Result<CompiledPolicy, AutogradError> {
         let Recorded {
             mut g,
             binder: b,
             uniforms: uniforms_t,
             actions,
+            forced,
             advantages,
             advantages_t,
             log_prob,
             entropy,
-        } = self.record(depth, m)?;
+        } = self.record(blocks, m, forced_mode)?;
         // loss = -(1/m) Σ_k A_k log P_k - (β/m) Σ_k H_k
         let weighted = ops::mul(&mut g, log_prob, advantages)?;
         let objective = ops::sum_all(&mut g, weighted)?;
@@ -306,64 +345,78 @@ impl Controller {
         }
         let plan = Plan::compile(&g, &[log_prob, entropy])?;
         Ok(CompiledPolicy {
-            depth,
+            blocks: blocks.to_vec(),
             batch: m,
             plan,
             uniforms: uniforms_t,
             actions,
+            forced,
             advantages: advantages_t,
             log_prob,
             entropy,
         })
     }
 
-    /// The plan for `depth` layers and `m` architectures, compiled on first use.
-    fn policy(&mut self, depth: usize, m: usize) -> Result<&CompiledPolicy, AutogradError> {
-        let stale = self
-            .compiled
+    /// The sampling plan (or, `forced`, the forced plan) for `blocks` and `m` architectures,
+    /// compiled on first use.
+    fn policy(
+        &mut self,
+        blocks: &[Block],
+        m: usize,
+        forced: bool,
+    ) -> Result<&CompiledPolicy, AutogradError> {
+        let slot = if forced { &self.forced } else { &self.compiled };
+        let stale = slot
             .as_ref()
-            .is_none_or(|c| c.depth != depth || c.batch != m);
+            .is_none_or(|c| c.blocks != blocks || c.batch != m);
         if stale {
-            self.compiled = None; // free the old plan's buffers before compiling the next
-            self.compiled = Some(self.compile(depth, m)?);
+            // Free the old plan's buffers before compiling the next.
+            if forced {
+                self.forced = None;
+                self.forced = Some(self.compile(blocks, m, true)?);
+            } else {
+                self.compiled = None;
+                self.compiled = Some(self.compile(blocks, m, false)?);
+            }
         }
-        Ok(self.compiled.as_ref().expect("just compiled"))
+        let slot = if forced { &self.forced } else { &self.compiled };
+        Ok(slot.as_ref().expect("just compiled"))
     }
 
-    /// Compiles the plan for (`depth`, `m`) if needed and runs it once so every shader is built;
-    /// returns the seconds this took (0 when it was ready).
-    pub fn prepare(&mut self, depth: usize, m: usize) -> Result<f64, AutogradError> {
+    /// Compiles the sampling plan for (`schema`, `m`) if needed and runs it once so every
+    /// shader is built; returns the seconds this took (0 when it was ready).
+    pub fn prepare(&mut self, schema: &Schema, m: usize) -> Result<f64, AutogradError> {
         if self
             .compiled
             .as_ref()
-            .is_some_and(|c| c.depth == depth && c.batch == m)
+            .is_some_and(|c| c.blocks == schema.blocks && c.batch == m)
         {
             return Ok(0.0);
         }
         let t = std::time::Instant::now();
-        let policy = self.policy(depth, m)?;
+        let policy = self.policy(&schema.blocks, m, false)?;
         policy.plan.run(&[Phase::Forward])?;
         self.gpu.sync()?;
         Ok(t.elapsed().as_secs_f64())
     }
 
-    /// Samples `m` architectures of `depth` layers from `uniforms` (`draws(..)` numbers in
-    /// [0, 1)). Runs the forward phase only; `update` then runs backward and Adam on the same
+    /// Samples `m` architectures of `schema` from `uniforms` (`draws(..)` numbers in [0, 1)).
+    /// Runs the forward phase only; `update` then runs backward and Adam on the same
     /// activations, so nothing else may use this controller in between.
     pub fn sample(
         &mut self,
-        depth: usize,
+        schema: &Schema,
         m: usize,
         uniforms: &[f32],
     ) -> Result<Sample, AutogradError> {
-        let want = draws(&self.space, depth, m);
+        let want = draws(schema, m);
         if uniforms.len() != want {
             return Err(AutogradError::Shape {
                 op: "controller",
                 message: format!("{} uniforms given, {want} needed", uniforms.len()),
             });
         }
-        let policy = self.policy(depth, m)?;
+        let policy = self.policy(&schema.blocks, m, false)?;
         if want > 0 {
             policy.uniforms.write_f32(uniforms);
         }
@@ -371,34 +424,73 @@ impl Controller {
         let actions = policy.actions.to_u32()?;
         let read = |v| policy.plan.tensor(v).expect("kept").to_f32();
         let (log_prob, entropy) = (read(policy.log_prob)?, read(policy.entropy)?);
-        let decisions = decode(&self.space, &actions, depth, m);
+        let rollouts = decode(&actions, schema.decisions(), m);
         Ok(Sample {
-            decisions,
+            rollouts,
             log_prob,
             entropy,
         })
     }
 
-    /// REINFORCE step for the last `sample`: `advantages[k] = R_k - baseline`, Adam at `lr`.
-    pub fn update(&mut self, advantages: &[f32], lr: f32) -> Result<(), AutogradError> {
+    /// log P and entropy of given rollouts under the current weights (the forced plan's
+    /// forward phase); `update_forced` then steps on the same activations.
+    pub fn evaluate(
+        &mut self,
+        schema: &Schema,
+        rollouts: &[Rollout],
+    ) -> Result<(Vec<f32>, Vec<f32>), AutogradError> {
+        let m = rollouts.len();
+        let n = schema.decisions();
+        if let Some(bad) = rollouts.iter().position(|r| r.0.len() != n) {
+            return Err(AutogradError::Shape {
+                op: "controller",
+                message: format!(
+                    "rollout {bad} has {} decisions, {n} needed",
+                    rollouts[bad].0.len()
+                ),
+            });
+        }
+        let policy = self.policy(&schema.blocks, m, true)?;
+        for (d, input) in policy.forced.iter().enumerate() {
+            let ids: Vec<u32> = rollouts.iter().map(|r| r.0[d] as u32).collect();
+            input.write_u32(&ids);
+        }
+        policy.plan.run(&[Phase::Forward])?;
+        let read = |v| policy.plan.tensor(v).expect("kept").to_f32();
+        Ok((read(policy.log_prob)?, read(policy.entropy)?))
+    }
+
+    /// Policy-gradient step for the last `sample`: `weights[k]` multiplies log P_k in the loss
+    /// (REINFORCE: R_k - baseline), Adam at `lr`.
+    pub fn update(&mut self, weights: &[f32], lr: f32) -> Result<(), AutogradError> {
+        self.step(false, weights, lr)
+    }
+
+    /// The same step for the rollouts of the last `evaluate` (PPO's epochs).
+    pub fn update_forced(&mut self, weights: &[f32], lr: f32) -> Result<(), AutogradError> {
+        self.step(true, weights, lr)
+    }
+
+    fn step(&mut self, forced: bool, weights: &[f32], lr: f32) -> Result<(), AutogradError> {
         let step = self.updates as u32 + 1;
         let scalars = self.scalars.clone();
-        let Some(policy) = self.compiled.as_ref() else {
+        let slot = if forced { &self.forced } else { &self.compiled };
+        let Some(policy) = slot.as_ref() else {
             return Err(AutogradError::Backward {
                 message: "controller update before any sample".into(),
             });
         };
-        if advantages.len() != policy.batch {
+        if weights.len() != policy.batch {
             return Err(AutogradError::Shape {
                 op: "controller",
                 message: format!(
                     "{} advantages for a batch of {}",
-                    advantages.len(),
+                    weights.len(),
                     policy.batch
                 ),
             });
         }
-        policy.advantages.write_f32(advantages);
+        policy.advantages.write_f32(weights);
         write_step_scalars(
             &scalars,
             StepScalars {
@@ -416,9 +508,9 @@ impl Controller {
     /// parameter (by name). For checking the controller's differentiation.
     pub fn log_prob_gradient(
         &self,
-        depth: usize,
+        schema: &Schema,
         uniforms: &[f32],
-    ) -> Result<(Decisions, f64, NamedGradients), AutogradError> {
+    ) -> Result<(Rollout, f64, NamedGradients), AutogradError> {
         let Recorded {
             mut g,
             binder,
@@ -426,7 +518,7 @@ impl Controller {
             actions,
             log_prob,
             ..
-        } = self.record(depth, 1)?;
+        } = self.record(&schema.blocks, 1, false)?;
         u.write_f32(uniforms);
         let total = ops::sum_all(&mut g, log_prob)?;
         g.backward(total)?;
@@ -439,16 +531,16 @@ impl Controller {
         keep.push(log_prob);
         let plan = Plan::compile(&g, &keep)?;
         plan.run_all()?;
-        let decisions = decode(&self.space, &actions.to_u32()?, depth, 1).remove(0);
+        let rollout = decode(&actions.to_u32()?, schema.decisions(), 1).remove(0);
         let lp = plan.tensor(log_prob).expect("kept").to_f32()?[0] as f64;
         let mut out = Vec::new();
         for (name, v) in grads {
             out.push((name, plan.tensor(v).expect("kept").to_f32()?));
         }
-        Ok((decisions, lp, out))
+        Ok((rollout, lp, out))
     }
 
-    /// Dispatches of sampling and of an update for the compiled (depth, batch), if any.
+    /// Dispatches of sampling and of an update for the compiled (blocks, batch), if any.
     pub fn dispatches(&self) -> Option<(usize, usize)> {
         self.compiled.as_ref().map(|c| {
             (
@@ -511,42 +603,17 @@ impl Controller {
 /// What one sampling pass returns.
 #[derive(Debug, Clone)]
 pub struct Sample {
-    pub decisions: Vec<Decisions>,
+    pub rollouts: Vec<Rollout>,
     /// log P of each architecture under the controller.
     pub log_prob: Vec<f32>,
     /// Summed per-decision entropies of each architecture's distributions.
     pub entropy: Vec<f32>,
 }
 
-/// Splits the collected ids (in sampling order, `m` per draw) into per-architecture decisions.
-pub fn decode(space: &SearchSpace, actions: &[u32], depth: usize, m: usize) -> Vec<Decisions> {
-    let kinds = space.token_kinds().len();
-    let mut out: Vec<Decisions> = (0..m)
-        .map(|_| Decisions {
-            tokens: Vec::new(),
-            skips: Vec::new(),
-        })
-        .collect();
-    let mut offset = 0;
-    for layer in 0..depth {
-        for d in out.iter_mut() {
-            d.tokens.push(Vec::with_capacity(kinds));
-            d.skips.push(vec![false; layer]);
-        }
-        for _ in 0..kinds {
-            for (k, d) in out.iter_mut().enumerate() {
-                d.tokens[layer].push(actions[offset + k] as usize);
-            }
-            offset += m;
-        }
-        if space.skip_connections {
-            for j in 0..layer {
-                for (k, d) in out.iter_mut().enumerate() {
-                    d.skips[layer][j] = actions[offset + k] != 0;
-                }
-                offset += m;
-            }
-        }
-    }
-    out
+/// Splits the collected ids (in sampling order, `m` per decision) into per-architecture
+/// rollouts of `n` decisions.
+pub fn decode(actions: &[u32], n: usize, m: usize) -> Vec<Rollout> {
+    (0..m)
+        .map(|k| Rollout((0..n).map(|d| actions[d * m + k] as usize).collect()))
+        .collect()
 }

@@ -1,0 +1,64 @@
+//! Evaluators: they turn proposed architectures into measurements. Training from scratch (with
+//! optional successive halving and early stopping) and a table lookup are evaluators; a
+//! weight-sharing supernet will be one too, whose `update` trains the shared weights between
+//! proposals (the driver loop is "update, propose, evaluate, observe", aw_nas's trainer loop).
+
+mod latency;
+mod scratch;
+mod table;
+
+pub use latency::{LATENCY_PASSES, measure as measure_latency};
+pub use scratch::{ProxyTask, ScratchEvaluator};
+pub use table::{Table, TableEvaluator};
+
+use super::error::SearchError;
+use super::objective::Measurement;
+use super::space::Rollout;
+use crate::nn::Architecture;
+
+/// One architecture to evaluate.
+pub struct Job {
+    /// Its index in the search.
+    pub index: usize,
+    pub rollout: Rollout,
+    pub canonical: String,
+    pub architecture: Architecture,
+    /// Seeds its weights and data order (independent of when it is trained).
+    pub seed: u64,
+}
+
+/// What an evaluator reports, by job position (`slot`).
+pub enum EvalEvent {
+    /// A job finished an epoch of training.
+    Epoch { slot: usize, epoch: usize },
+    /// A job's measurement is known: handed over at once, so finished work is saved even if
+    /// the rest of the batch is interrupted. Within a group, outcomes come in slot order.
+    Done {
+        slot: usize,
+        measurement: Measurement,
+    },
+}
+
+/// Receives an evaluator's events.
+pub type OnEvent<'a> = dyn FnMut(EvalEvent) -> Result<(), SearchError> + 'a;
+
+/// An evaluator.
+pub trait Evaluator {
+    /// The name on the command line and in reports (`train`, `table`).
+    fn name(&self) -> &'static str;
+    /// Epochs a job trains at most (for progress lines; 0 when nothing is trained).
+    fn epochs(&self) -> usize;
+    /// The update phase before each batch of proposals: a weight-sharing evaluator trains its
+    /// shared weights here. Returns false if `stop` ended it.
+    fn update(&mut self, _stop: &dyn Fn() -> bool) -> Result<bool, SearchError> {
+        Ok(true)
+    }
+    /// Evaluates every job, delivering each measurement through `on_event` as soon as it is
+    /// known. Returns false if `stop` ended it early (jobs not yet delivered are dropped).
+    fn evaluate(
+        &mut self,
+        jobs: &[Job],
+        stop: &dyn Fn() -> bool,
+        on_event: &mut OnEvent<'_>,
+    ) -> Result<bool, SearchError>;
+}

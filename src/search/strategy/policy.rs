@@ -1,0 +1,182 @@
+//! What REINFORCE and PPO share: an LSTM controller that samples a batch on the device from
+//! uniform numbers the search's generator draws, a moving-average reward baseline, and the
+//! controller checkpoint (`controller-NNNNNN.safetensors`) named in the saved state. They
+//! differ only in how a batch's rewards become a controller update.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use rand::RngExt;
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+use super::controller::{Controller, Sample, draws};
+use super::{Context, Proposal, Saved};
+use crate::device::Gpu;
+use crate::nn::weights;
+use crate::search::config::{ControllerConfig, ReinforceConfig, SearchConfig};
+use crate::search::error::SearchError;
+use crate::search::record::ChildRecord;
+use crate::search::run_dir::RunDir;
+use crate::search::space::{Rollout, Schema, Space};
+use crate::util::SeededRng;
+
+/// The part of `state.json` a controller strategy owns.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyState {
+    /// Moving-average baseline; None before the first reward.
+    pub baseline: Option<f64>,
+    /// File name of the controller checkpoint (None before the first update).
+    pub checkpoint: Option<String>,
+}
+
+/// A controller with its baseline and the batch it sampled last.
+pub struct Policy {
+    pub controller: Controller,
+    pub config: ControllerConfig,
+    pub reinforce: ReinforceConfig,
+    pub state: PolicyState,
+    /// Schema and sample of the batch in flight.
+    pub last: Option<(Schema, Sample)>,
+}
+
+fn checkpoint_name(step: usize) -> String {
+    format!("controller-{step:06}.safetensors")
+}
+
+fn mean(values: &[f32]) -> f64 {
+    values.iter().map(|&v| v as f64).sum::<f64>() / values.len().max(1) as f64
+}
+
+impl Policy {
+    /// A fresh controller for `space` (refused for a space without a decision sequence).
+    pub fn new(
+        gpu: &Arc<Gpu>,
+        config: &SearchConfig,
+        space: &dyn Space,
+        strategy: &str,
+        rng: &mut SeededRng,
+    ) -> Result<Policy, SearchError> {
+        let schema = space.schema(0).ok_or_else(|| {
+            SearchError::Other(format!(
+                "--strategy {strategy}: the {} space has no decision sequence for a controller",
+                space.name()
+            ))
+        })?;
+        let controller = Controller::new(
+            gpu,
+            &schema.groups,
+            &config.controller,
+            config.reinforce.entropy_weight,
+            rng,
+        )?;
+        Ok(Policy {
+            controller,
+            config: config.controller.clone(),
+            reinforce: config.reinforce.clone(),
+            state: PolicyState::default(),
+            last: None,
+        })
+    }
+
+    /// Samples `n` architectures from uniforms drawn from the search's generator.
+    pub fn propose(&mut self, ctx: &mut Context<'_>, n: usize) -> Result<Proposal, SearchError> {
+        let schema = ctx.space.schema(ctx.history.len()).expect("checked in new");
+        let count = draws(&schema, n);
+        let uniforms: Vec<f32> = (0..count).map(|_| ctx.rng.random::<f32>()).collect();
+        ctx.cost.controller_compile_seconds += self.controller.prepare(&schema, n)?;
+        let t = Instant::now();
+        let sample = self.controller.sample(&schema, n, &uniforms)?;
+        ctx.cost.controller_sample_seconds += t.elapsed().as_secs_f64();
+        let rollouts = sample.rollouts.clone();
+        self.last = Some((schema, sample));
+        Ok(Proposal {
+            rollouts,
+            replay: uniforms,
+        })
+    }
+
+    /// Re-runs the sampling pass with the saved draws, so its activations are those the update
+    /// needs, and checks that it reproduces the saved batch (sampled after `first_child`
+    /// others).
+    pub fn resume(
+        &mut self,
+        ctx: &mut Context<'_>,
+        first_child: usize,
+        rollouts: &[Rollout],
+        replay: &[f32],
+    ) -> Result<(), SearchError> {
+        let schema = ctx.space.schema(first_child).expect("checked in new");
+        ctx.cost.controller_compile_seconds += self.controller.prepare(&schema, rollouts.len())?;
+        let sample = self.controller.sample(&schema, rollouts.len(), replay)?;
+        if sample.rollouts != rollouts {
+            return Err(SearchError::Other(
+                "the controller did not reproduce the pending step's architectures on this device; \
+                 resume on the device the search started on"
+                    .into(),
+            ));
+        }
+        self.last = Some((schema, sample));
+        Ok(())
+    }
+
+    /// The baseline to measure this batch's advantages against (the moving average of earlier
+    /// rewards; the first batch uses its own mean), and the batch's mean reward.
+    pub fn baseline(&self, batch: &[ChildRecord]) -> (f64, f64) {
+        let mean = batch.iter().map(|r| r.reward).sum::<f64>() / batch.len() as f64;
+        (self.state.baseline.unwrap_or(mean), mean)
+    }
+
+    /// Moves the baseline towards this batch's mean.
+    pub fn advance_baseline(&mut self, baseline: f64, mean: f64) {
+        let decay = self.reinforce.baseline_decay;
+        self.state.baseline = Some(if self.state.baseline.is_none() {
+            mean
+        } else {
+            decay * baseline + (1.0 - decay) * mean
+        });
+    }
+
+    /// Mean log-probability of the batch in flight.
+    pub fn mean_log_prob(&self) -> f64 {
+        self.last.as_ref().map_or(0.0, |(_, s)| mean(&s.log_prob))
+    }
+
+    /// Writes the controller checkpoint for `step` and returns the state naming it.
+    pub fn save(&mut self, run: &RunDir, step: usize) -> Result<Saved, SearchError> {
+        let mut obsolete = Vec::new();
+        if self.controller.updates() > 0 {
+            let name = checkpoint_name(step);
+            if self.state.checkpoint.as_deref() != Some(name.as_str()) {
+                let (tensors, meta) = self.controller.checkpoint()?;
+                run.write_file(&name, &weights::to_bytes(&tensors, &meta))?;
+                if let Some(old) = self.state.checkpoint.replace(name) {
+                    obsolete.push(old);
+                }
+            }
+        }
+        Ok(Saved {
+            state: serde_json::to_value(&self.state).expect("policy state"),
+            obsolete,
+        })
+    }
+
+    /// Restores the baseline and the controller checkpoint the state names.
+    pub fn restore(&mut self, saved: &Json, run: &RunDir) -> Result<(), SearchError> {
+        if saved.is_null() {
+            return Ok(());
+        }
+        let path = run.path().join(crate::search::run_dir::STATE_FILE);
+        self.state = serde_json::from_value(saved.clone())
+            .map_err(|e| crate::search::run_dir_error(&path, format!("strategy: {e}")))?;
+        if let Some(name) = &self.state.checkpoint {
+            let path = run.path().join(name);
+            let (tensors, meta) = weights::load(&path).map_err(SearchError::Other)?;
+            self.controller
+                .restore(&tensors, &meta)
+                .map_err(|e| SearchError::Other(format!("{}: {e}", path.display())))?;
+        }
+        Ok(())
+    }
+}
