@@ -241,6 +241,17 @@ fn parameter_count_of_the_benchmark_network() {
     let reduce = |a: usize, b: usize| 9 * a * b + 2 * b + 9 * b * b + 2 * b + a * b;
     let want = (27 * 16 + 32) + cells + reduce(16, 32) + reduce(32, 64) + 128 + 650;
     assert_eq!(arch.parameter_count(), want);
+    // The published range of the benchmark's 15,625 networks on CIFAR-10: 0.0734 M (no conv
+    // in the cell) to 1.5316 M parameters (every edge nor_conv_3x3).
+    let all_conv = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|";
+    assert_eq!(
+        cell_arch(all_conv, 5, 16, [3, 32, 32], 10).parameter_count(),
+        1_531_546
+    );
+    assert_eq!(
+        cell_arch(ALL_SKIP, 5, 16, [3, 32, 32], 10).parameter_count(),
+        73_306
+    );
 }
 
 #[test]
