@@ -49,6 +49,66 @@ fn a_short_run_writes_weights_metrics_and_architecture() {
     let _ = std::fs::remove_dir_all(&out);
 }
 
+/// A NAS-Bench-201 cell file trains end to end; its weights file holds every batch norm's
+/// running statistics and its architecture; a bad cell file is refused naming the field.
+#[test]
+fn a_cell_architecture_trains_and_saves_its_state() {
+    let out = scratch("cell");
+    std::fs::create_dir_all(&out).unwrap();
+    let arch = out.join("cell.json");
+    let genotype =
+        "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|none~0|avg_pool_3x3~1|nor_conv_3x3~2|";
+    let file = |channels: usize| {
+        format!(
+            r#"{{"input": [1, 28, 28], "classes": 10, "nb201": {{"genotype": "{genotype}", "cells_per_stage": 1, "channels": {channels}}}}}"#
+        )
+    };
+    std::fs::write(&arch, file(4)).unwrap();
+    let run_dir = out.join("run");
+    let run = train(&[
+        "--arch",
+        arch.to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--out",
+        run_dir.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(stderr.contains("NAS-Bench-201 cell"), "{stderr}");
+    let m = metrics(&run_dir);
+    assert_eq!(m["status"], "completed");
+    assert_eq!(m["architecture"]["nb201"]["genotype"], genotype);
+    let (tensors, meta) = nasgpu::nn::weights::load(&run_dir.join("weights.safetensors")).unwrap();
+    let names: Vec<&str> = tensors.iter().map(|t| t.name.as_str()).collect();
+    for name in [
+        "stem.bn.running_mean",
+        "reduce2.conv_b.bn.running_var",
+        "stage3.cell0.edge_2_3.conv.weight",
+        "head.bn.running_var",
+    ] {
+        assert!(names.contains(&name), "{name} not in {names:?}");
+    }
+    let saved = nasgpu::nn::Architecture::from_json(&meta["architecture"], "meta").unwrap();
+    assert_eq!(saved.nb201.unwrap().genotype.to_string(), genotype);
+
+    std::fs::write(&arch, file(0)).unwrap();
+    let bad = out.join("bad");
+    let run = train(&[
+        "--arch",
+        arch.to_str().unwrap(),
+        "--out",
+        bad.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success());
+    assert!(
+        stderr.contains("nb201.channels: 0 is not in 1..=1024"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}
+
 #[test]
 fn bad_options_are_refused_by_name_before_anything_is_written() {
     for (option, value) in [

@@ -231,8 +231,8 @@ pub fn run(device: &DeviceArgs, args: &TrainArgs) -> Result<(), CliError> {
         tt.test.len()
     );
     eprintln!(
-        "network   {} layers, {} parameters, {:.1} MFLOP/image forward",
-        arch.layers.len(),
+        "network   {}, {} parameters, {:.1} MFLOP/image forward",
+        arch.describe(),
         arch.parameter_count(),
         arch.forward_flops() / 1e6
     );

@@ -5,6 +5,14 @@
 //!   "layers": [ { "filter_height": 3, "filter_width": 3, "filters": 36, "stride": 1, "inputs": [] },
 //!               { "filter_height": 5, "filter_width": 1, "filters": 48, "stride": 2, "inputs": [0] } ] }
 //! ```
+//! or a NAS-Bench-201 cell network (see `nb201.rs` and `cell_net.rs`):
+//! ```json
+//! { "input": [1, 28, 28], "classes": 10,
+//!   "nb201": { "genotype": "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|none~0|avg_pool_3x3~1|nor_conv_3x3~2|",
+//!              "cells_per_stage": 5, "channels": 16 } }
+//! ```
+//! A file holds exactly one of `layers` and `nb201`.
+//!
 //! Each layer is conv -> batch norm -> relu. `inputs` lists earlier layer indices (skip
 //! connections); an empty list means the image. Inputs of different spatial sizes are
 //! zero-padded to the largest and concatenated along channels. Every layer that feeds no other
@@ -120,6 +128,52 @@ fn required<T: serde::de::DeserializeOwned>(
         .map_err(|e| field_error(format!("{path}{key}"), e.to_string()))
 }
 
+/// Largest cells per stage a cell network may have (the benchmark uses 5).
+pub const MAX_CELLS_PER_STAGE: usize = 32;
+/// Largest first-stage channel count of a cell network (the benchmark uses 16; the last stage has 4x).
+pub const MAX_CELL_CHANNELS: usize = 1024;
+
+/// The `nb201` object of a file, each field read on its own so errors name it.
+fn cell_network(raw: &serde_json::Value) -> Result<Nb201Network, ArchError> {
+    let path = "nb201.";
+    let map = object(raw, path, &["genotype", "cells_per_stage", "channels"])?;
+    let genotype: String = required(map, path, "genotype")?;
+    let genotype = genotype
+        .parse()
+        .map_err(|e: String| field_error("nb201.genotype", e))?;
+    let defaults = Nb201Network::new(genotype);
+    let optional = |key: &str, default: usize| match map.get(key) {
+        None => Ok(default),
+        Some(_) => required(map, path, key),
+    };
+    Ok(Nb201Network {
+        genotype,
+        cells_per_stage: optional("cells_per_stage", defaults.cells_per_stage)?,
+        channels: optional("channels", defaults.channels)?,
+    })
+}
+
+/// Bounds N and C so that a file cannot ask for an absurd network. Cells with no path from input
+/// to output are accepted: they output zeros, as in the published benchmark (which trains them).
+fn validate_cell_network(net: &Nb201Network) -> Result<(), ArchError> {
+    if !(1..=MAX_CELLS_PER_STAGE).contains(&net.cells_per_stage) {
+        return Err(field_error(
+            "nb201.cells_per_stage",
+            format!(
+                "{} is not in 1..={MAX_CELLS_PER_STAGE}",
+                net.cells_per_stage
+            ),
+        ));
+    }
+    if !(1..=MAX_CELL_CHANNELS).contains(&net.channels) {
+        return Err(field_error(
+            "nb201.channels",
+            format!("{} is not in 1..={MAX_CELL_CHANNELS}", net.channels),
+        ));
+    }
+    Ok(())
+}
+
 impl Architecture {
     /// A NAS-RL macro network of conv layers.
     pub fn layered(input: [usize; 3], classes: usize, layers: Vec<LayerSpec>) -> Architecture {
@@ -154,11 +208,30 @@ impl Architecture {
                 format!("not a valid architecture file: {e}"),
             ))
         })?;
-        let top = object(&root, "", &["input", "classes", "layers"]).map_err(with_source)?;
+        let top =
+            object(&root, "", &["input", "classes", "layers", "nb201"]).map_err(with_source)?;
         let input: [usize; 3] = required(top, "", "input").map_err(with_source)?;
         let classes: usize = required(top, "", "classes").map_err(with_source)?;
-        let raw_layers: Vec<serde_json::Value> =
-            required(top, "", "layers").map_err(with_source)?;
+        let nb201 = match top.get("nb201") {
+            None => None,
+            Some(raw) => Some(cell_network(raw).map_err(with_source)?),
+        };
+        if nb201.is_some() && top.contains_key("layers") {
+            return Err(with_source(field_error(
+                "layers",
+                "given together with nb201 (an architecture is either conv layers or a NAS-Bench-201 cell network)",
+            )));
+        }
+        let raw_layers: Vec<serde_json::Value> = if nb201.is_some() {
+            Vec::new()
+        } else if top.contains_key("layers") {
+            required(top, "", "layers").map_err(with_source)?
+        } else {
+            return Err(with_source(field_error(
+                "layers",
+                "missing (give conv layers, or nb201 for a NAS-Bench-201 cell network)",
+            )));
+        };
         let mut layers = Vec::with_capacity(raw_layers.len());
         for (i, raw) in raw_layers.iter().enumerate() {
             let path = format!("layers[{i}].");
@@ -185,7 +258,7 @@ impl Architecture {
             input,
             classes,
             layers,
-            nb201: None,
+            nb201,
         };
         arch.validate().map_err(with_source)?;
         Ok(arch)
@@ -200,6 +273,17 @@ impl Architecture {
             message: format!("cannot read: {e}"),
         })?;
         Architecture::from_json(&text, &source)
+    }
+
+    /// A one-line description for logs: `12 layers`, or the cell's genotype with N and C.
+    pub fn describe(&self) -> String {
+        match &self.nb201 {
+            Some(net) => format!(
+                "NAS-Bench-201 cell {} (N={}, C={})",
+                net.genotype, net.cells_per_stage, net.channels
+            ),
+            None => format!("{} layers", self.layers.len()),
+        }
     }
 
     /// Pretty JSON, as written to `best.json`.
@@ -221,6 +305,15 @@ impl Architecture {
                 "classes",
                 format!("{} (need at least 2)", self.classes),
             ));
+        }
+        if let Some(net) = &self.nb201 {
+            if !self.layers.is_empty() {
+                return Err(field_error(
+                    "layers",
+                    "given together with nb201 (an architecture is either conv layers or a NAS-Bench-201 cell network)",
+                ));
+            }
+            return validate_cell_network(net);
         }
         if self.layers.is_empty() {
             return Err(field_error("layers", "empty (need at least one layer)"));
@@ -267,7 +360,7 @@ impl Architecture {
     }
 
     /// Spatial size of each layer's output, following the "same"-padding rule and the largest
-    /// input of each concatenation.
+    /// input of each concatenation. Macro networks only (empty for a cell network).
     pub fn spatial_sizes(&self) -> Vec<[usize; 2]> {
         let mut sizes: Vec<[usize; 2]> = Vec::with_capacity(self.layers.len());
         for layer in &self.layers {
@@ -289,6 +382,7 @@ impl Architecture {
     }
 
     /// Input channels of each layer (sum of its inputs' filters, or the image's channels).
+    /// Macro networks only (empty for a cell network).
     pub fn input_channels(&self) -> Vec<usize> {
         self.layers
             .iter()
@@ -303,6 +397,7 @@ impl Architecture {
     }
 
     /// Layers whose output feeds no other layer: concatenated before the classifier.
+    /// Macro networks only (empty for a cell network).
     pub fn output_layers(&self) -> Vec<usize> {
         let n = self.layers.len();
         let mut used = vec![false; n];
@@ -315,8 +410,11 @@ impl Architecture {
     }
 
     /// Trainable parameters: conv weights (no conv bias: batch norm follows), batch-norm scale and
-    /// shift, and the classifier.
+    /// shift, and the classifier (exactly what `Network::new` builds, for either kind).
     pub fn parameter_count(&self) -> usize {
+        if let Some(net) = &self.nb201 {
+            return net.parameter_count(self.input[0], self.classes);
+        }
         let cin = self.input_channels();
         let convs: usize = self
             .layers
@@ -332,8 +430,12 @@ impl Architecture {
         convs + features * self.classes + self.classes
     }
 
-    /// Multiply-add FLOPs (2 per MAC) of one forward pass for one image.
+    /// Multiply-add FLOPs (2 per MAC) of the convolutions and the classifier in one forward pass
+    /// for one image (normalisation, activations, pooling and sums are not counted).
     pub fn forward_flops(&self) -> f64 {
+        if let Some(net) = &self.nb201 {
+            return net.forward_flops(self.input, self.classes);
+        }
         let cin = self.input_channels();
         let sizes = self.spatial_sizes();
         let convs: f64 = self

@@ -2,7 +2,9 @@
 //! weight files, and training.
 
 pub mod arch;
+pub mod cell_net;
 pub mod init;
+pub mod layered_net;
 pub mod layers;
 pub mod nb201;
 pub mod network;
@@ -13,5 +15,5 @@ pub mod weights;
 
 pub use arch::{ArchError, Architecture, LayerSpec};
 pub use nb201::{NB201_EDGES, Nb201Genotype, Nb201Network, Nb201Op};
-pub use network::Network;
+pub use network::{Body, Network};
 pub use param::{Binder, Parameter};

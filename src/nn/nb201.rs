@@ -167,6 +167,91 @@ fn default_channels() -> usize {
 }
 
 impl Nb201Network {
+    /// The benchmark's network (N = 5, C = 16) around `genotype`.
+    pub fn new(genotype: Nb201Genotype) -> Nb201Network {
+        Nb201Network {
+            genotype,
+            cells_per_stage: default_cells(),
+            channels: default_channels(),
+        }
+    }
+
+    /// Channels of stages 1..3: C, 2C, 4C.
+    pub fn stage_channels(&self) -> [usize; 3] {
+        [self.channels, 2 * self.channels, 4 * self.channels]
+    }
+
+    /// Height and width of stages 1..3 for an image of `hw`: each reduction halves, rounding up
+    /// (stride-2 "same" padding).
+    pub fn stage_sizes(hw: [usize; 2]) -> [[usize; 2]; 3] {
+        let half = |s: [usize; 2]| s.map(|d| d.div_ceil(2));
+        [hw, half(hw), half(half(hw))]
+    }
+
+    /// Trainable parameters of the built network for `input_channels` image channels and
+    /// `classes` classes: stem conv + BN, the cells' conv edges (weights + BN), the two
+    /// reduction blocks (two conv + BN, the 1x1 shortcut conv without BN), the final BN and the
+    /// classifier.
+    pub fn parameter_count(&self, input_channels: usize, classes: usize) -> usize {
+        let c = self.stage_channels();
+        let stem = 9 * input_channels * c[0] + 2 * c[0];
+        let cells: usize = c
+            .iter()
+            .map(|&ch| {
+                self.cells_per_stage * self.cell_conv_weights(ch)
+                    + self.cells_per_stage * self.cell_convs() * 2 * ch
+            })
+            .sum();
+        let reductions: usize = [(c[0], c[1]), (c[1], c[2])]
+            .iter()
+            .map(|&(a, b)| 9 * a * b + 2 * b + 9 * b * b + 2 * b + a * b)
+            .sum();
+        stem + cells + reductions + 2 * c[2] + c[2] * classes + classes
+    }
+
+    /// Multiply-add FLOPs (2 per MAC) of the convolutions and the classifier for one image of
+    /// shape `input` `[channels, height, width]`.
+    pub fn forward_flops(&self, input: [usize; 3], classes: usize) -> f64 {
+        let c = self.stage_channels();
+        let sizes = Self::stage_sizes([input[1], input[2]]);
+        let pixels = |s: [usize; 2]| (s[0] * s[1]) as f64;
+        let stem = pixels(sizes[0]) * (9 * input[0] * c[0]) as f64;
+        let cells: f64 = (0..3)
+            .map(|s| {
+                pixels(sizes[s]) * (self.cells_per_stage * self.cell_conv_weights(c[s])) as f64
+            })
+            .sum();
+        let reductions: f64 = (0..2)
+            .map(|r| {
+                let (a, b) = (c[r], c[r + 1]);
+                pixels(sizes[r + 1]) * (9 * a * b + 9 * b * b + a * b) as f64
+            })
+            .sum();
+        2.0 * (stem + cells + reductions + (c[2] * classes) as f64)
+    }
+
+    /// Number of conv edges in one cell.
+    fn cell_convs(&self) -> usize {
+        self.genotype
+            .0
+            .iter()
+            .filter(|op| matches!(op, Nb201Op::NorConv1x1 | Nb201Op::NorConv3x3))
+            .count()
+    }
+
+    /// Conv weights of one cell at `ch` channels (also its conv multiply-adds per pixel).
+    fn cell_conv_weights(&self, ch: usize) -> usize {
+        self.genotype
+            .0
+            .iter()
+            .map(|op| match op {
+                Nb201Op::NorConv1x1 => ch * ch,
+                Nb201Op::NorConv3x3 => 9 * ch * ch,
+                _ => 0,
+            })
+            .sum()
+    }
+
     /// Whether some path from the cell's input reaches its output through non-`none` edges
     /// (otherwise the cell outputs zeros and the network cannot learn from the image).
     pub fn connected(&self) -> bool {

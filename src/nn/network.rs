@@ -1,71 +1,47 @@
-//! A child CNN built from an architecture file: conv -> batch norm -> relu per layer, skip
-//! inputs concatenated with zero padding, dangling layers concatenated at the end, then global
-//! average pooling and a linear classifier.
+//! A child network built from an architecture file: a NAS-RL macro network of conv layers
+//! (`layered_net.rs`) or a NAS-Bench-201 cell network (`cell_net.rs`), behind one interface the
+//! trainer, the evaluator and the weights file use.
 
 use std::sync::Arc;
 
-use crate::autograd::{AutogradError, Graph, Value, ops};
+use crate::autograd::{AutogradError, Graph, Value};
 use crate::device::{DeviceError, Gpu};
-use crate::kernels::conv2d::Conv2dSpec;
 use crate::nn::arch::Architecture;
-use crate::nn::init::Init;
-use crate::nn::layers::{BatchNorm2d, Conv2d, Linear};
+use crate::nn::cell_net::CellNet;
+use crate::nn::layered_net::LayeredNet;
+use crate::nn::layers::BatchNorm2d;
 use crate::nn::param::{Binder, Parameter};
 use crate::tensor::Tensor;
 
+/// A trainable child network and the architecture it was built from.
 pub struct Network {
     pub arch: Architecture,
-    pub convs: Vec<Conv2d>,
-    pub norms: Vec<BatchNorm2d>,
-    pub classifier: Linear,
+    pub body: Body,
+}
+
+/// The layers of a network, by kind of architecture.
+pub enum Body {
+    Layered(Box<LayeredNet>),
+    Cell(Box<CellNet>),
 }
 
 impl Network {
-    /// Fresh parameters for `arch` (validated first), drawn from `seed`.
+    /// Fresh parameters for `arch`, drawn from `seed`.
     pub fn new(gpu: &Arc<Gpu>, arch: &Architecture, seed: u64) -> Result<Network, DeviceError> {
         let mut rng = crate::util::seeded_rng(seed);
-        let cin = arch.input_channels();
-        let mut convs = Vec::with_capacity(arch.layers.len());
-        let mut norms = Vec::with_capacity(arch.layers.len());
-        for (i, layer) in arch.layers.iter().enumerate() {
-            let spec = Conv2dSpec {
-                kernel: [layer.filter_height, layer.filter_width],
-                stride: [layer.stride; 2],
-            };
-            convs.push(Conv2d::new(
+        let body = match &arch.nb201 {
+            Some(net) => Body::Cell(Box::new(CellNet::new(
                 gpu,
-                &format!("layer{i}.conv"),
-                cin[i],
-                layer.filters,
-                spec,
-                false,
+                net,
+                arch.input[0],
+                arch.classes,
                 &mut rng,
-            )?);
-            norms.push(BatchNorm2d::new(
-                gpu,
-                &format!("layer{i}.bn"),
-                layer.filters,
-            )?);
-        }
-        let features: usize = arch
-            .output_layers()
-            .iter()
-            .map(|&i| arch.layers[i].filters)
-            .sum();
-        let classifier = Linear::new(
-            gpu,
-            "classifier",
-            features,
-            arch.classes,
-            Init::HeUniform { fan_in: features },
-            Init::Constant(0.0),
-            &mut rng,
-        )?;
+            )?)),
+            None => Body::Layered(Box::new(LayeredNet::new(gpu, arch, &mut rng)?)),
+        };
         Ok(Network {
             arch: arch.clone(),
-            convs,
-            norms,
-            classifier,
+            body,
         })
     }
 
@@ -77,50 +53,38 @@ impl Network {
         x: Value,
         train: bool,
     ) -> Result<Value, AutogradError> {
-        let mut outputs: Vec<Value> = Vec::with_capacity(self.arch.layers.len());
-        for (i, layer) in self.arch.layers.iter().enumerate() {
-            let input = if layer.inputs.is_empty() {
-                x
-            } else {
-                let inputs: Vec<Value> = layer.inputs.iter().map(|&j| outputs[j]).collect();
-                ops::concat_padded(g, &inputs)?
-            };
-            let y = self.convs[i].forward(g, b, input)?;
-            let y = self.norms[i].forward(g, b, y, train)?;
-            outputs.push(ops::relu(g, y));
+        match &self.body {
+            Body::Layered(net) => net.forward(g, b, x, train),
+            Body::Cell(net) => net.forward(g, b, x, train),
         }
-        let finals: Vec<Value> = self
-            .arch
-            .output_layers()
-            .iter()
-            .map(|&i| outputs[i])
-            .collect();
-        let features = ops::concat_padded(g, &finals)?;
-        let pooled = ops::global_avg_pool(g, features)?;
-        self.classifier.forward(g, b, pooled)
     }
 
     /// Every trainable parameter.
     pub fn parameters(&self) -> Vec<&Parameter> {
-        let mut all = Vec::new();
-        for (conv, norm) in self.convs.iter().zip(&self.norms) {
-            all.extend(conv.parameters());
-            all.extend(norm.parameters());
+        match &self.body {
+            Body::Layered(net) => net.parameters(),
+            Body::Cell(net) => net.parameters(),
         }
-        all.extend(self.classifier.parameters());
-        all
     }
 
-    /// Parameters and batch-norm running statistics, by name (what a weights file holds).
+    /// Every batch norm (their running statistics are state but not parameters).
+    pub fn norms(&self) -> Vec<&BatchNorm2d> {
+        match &self.body {
+            Body::Layered(net) => net.norms(),
+            Body::Cell(net) => net.norms(),
+        }
+    }
+
+    /// Parameters, then every batch norm's running statistics, by name (what a weights file
+    /// holds).
     pub fn state(&self) -> Vec<(String, &Tensor)> {
         let mut all: Vec<(String, &Tensor)> = self
             .parameters()
             .into_iter()
             .map(|p| (p.name.clone(), &p.tensor))
             .collect();
-        for (i, norm) in self.norms.iter().enumerate() {
-            all.push((format!("layer{i}.bn.running_mean"), &norm.running.mean));
-            all.push((format!("layer{i}.bn.running_var"), &norm.running.var));
+        for norm in self.norms() {
+            all.extend(norm.running_state());
         }
         all
     }

@@ -11,6 +11,8 @@ use crate::nn::param::{Binder, Parameter};
 use crate::tensor::Tensor;
 
 pub struct BatchNorm2d {
+    /// Prefix of its parameter and statistics names (`stage1.cell0.edge_0_1.bn`).
+    pub name: String,
     pub gamma: Parameter,
     pub beta: Parameter,
     pub running: RunningStats,
@@ -26,6 +28,7 @@ pub const DEFAULT_BATCH_NORM: BatchNormSpec = BatchNormSpec {
 impl BatchNorm2d {
     pub fn new(gpu: &Arc<Gpu>, name: &str, channels: usize) -> Result<BatchNorm2d, DeviceError> {
         Ok(BatchNorm2d {
+            name: name.to_string(),
             gamma: Parameter {
                 name: format!("{name}.gamma"),
                 tensor: Tensor::full(gpu, &[channels], 1.0)?,
@@ -63,5 +66,14 @@ impl BatchNorm2d {
 
     pub fn parameters(&self) -> Vec<&Parameter> {
         vec![&self.gamma, &self.beta]
+    }
+
+    /// Running mean and variance by name (`{name}.running_mean`, `{name}.running_var`): the
+    /// non-trainable part of a weights file.
+    pub fn running_state(&self) -> [(String, &Tensor); 2] {
+        [
+            (format!("{}.running_mean", self.name), &self.running.mean),
+            (format!("{}.running_var", self.name), &self.running.var),
+        ]
     }
 }
