@@ -88,6 +88,31 @@ fn summary_cost(dir: &Path) -> Option<SearchCost> {
         .find_map(|key| serde_json::from_value(summary.get(*key)?.clone()).ok())
 }
 
+/// Whole-run milliseconds per child: for a table search, the host time of a query.
+fn ms_per_child(r: &RunFigures) -> String {
+    if r.cost.total_seconds > 0.0 && r.children > 0 {
+        format!("{:.2}", r.cost.total_seconds * 1e3 / r.children as f64)
+    } else {
+        "-".into()
+    }
+}
+
+/// `median (min–max)` of some values.
+fn median_range(values: &[f64]) -> String {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        return "-".into();
+    }
+    let n = v.len();
+    let median = if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    };
+    format!("{median:.2} ({:.2}–{:.2})", v[0], v[n - 1])
+}
+
 /// Mean and sample standard deviation (0 for a single value).
 fn mean_std(values: &[f64]) -> (f64, f64) {
     let n = values.len().max(1) as f64;
@@ -117,10 +142,10 @@ pub fn run(args: &ReportArgs) -> Result<(), CliError> {
         .map(|w| format!(" {}-{} |", w * args.window + 1, (w + 1) * args.window))
         .collect();
     println!(
-        "| run | strategy | setup | seed | children | best reward | best val acc | mean top-5 reward | failed | controller s/update | outside child training |{window_heads}"
+        "| run | strategy | setup | seed | children | best reward | best val acc | mean top-5 reward | failed | controller s/update | outside child training | ms/child |{window_heads}"
     );
     println!(
-        "|---|---|---|---|---|---|---|---|---|---|---|{}",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|{}",
         "---|".repeat(windows)
     );
     for r in &runs {
@@ -142,7 +167,7 @@ pub fn run(args: &ReportArgs) -> Result<(), CliError> {
             })
             .collect();
         println!(
-            "| {} | {} | {} | {} | {} | {:.4} | {:.4} | {:.4} | {} | {per_update} | {outside} |{cells}",
+            "| {} | {} | {} | {} | {} | {:.4} | {:.4} | {:.4} | {} | {per_update} | {outside} | {} |{cells}",
             r.name,
             r.strategy.name(),
             r.setup,
@@ -151,14 +176,15 @@ pub fn run(args: &ReportArgs) -> Result<(), CliError> {
             r.best,
             r.best_accuracy,
             r.top5,
-            r.failed
+            r.failed,
+            ms_per_child(r)
         );
     }
     println!();
     println!(
-        "| strategy | setup | runs | best reward (mean ± sd) | mean top-5 reward (mean ± sd) | best val acc (mean ± sd) |{window_heads}"
+        "| strategy | setup | runs | best reward (mean ± sd) | mean top-5 reward (mean ± sd) | best val acc (mean ± sd) | ms/child (median, min–max) |{window_heads}"
     );
-    println!("|---|---|---|---|---|---|{}", "---|".repeat(windows));
+    println!("|---|---|---|---|---|---|---|{}", "---|".repeat(windows));
     let mut groups: Vec<(StrategyKind, String)> = Vec::new();
     for r in &runs {
         if !groups
@@ -190,9 +216,15 @@ pub fn run(args: &ReportArgs) -> Result<(), CliError> {
             })
             .collect();
         println!(
-            "| {} | {setup} | {} | {b:.4} ± {bs:.4} | {t:.4} ± {ts:.4} | {a:.4} ± {as_:.4} |{cells}",
+            "| {} | {setup} | {} | {b:.4} ± {bs:.4} | {t:.4} ± {ts:.4} | {a:.4} ± {as_:.4} | {} |{cells}",
             strategy.name(),
-            group.len()
+            group.len(),
+            median_range(
+                &group
+                    .iter()
+                    .map(|r| r.cost.total_seconds * 1e3 / r.children.max(1) as f64)
+                    .collect::<Vec<_>>()
+            )
         );
     }
     Ok(())

@@ -150,6 +150,8 @@ impl Search {
     ) -> Result<Search, SearchError> {
         let completed = &run.history()[..state.children_done.min(run.history().len())];
         parts.strategy.restore(&state.strategy, &run, completed)?;
+        let mut run = run;
+        run.set_durable(!parts.evaluator.cheap());
         Ok(Search {
             config,
             parts,

@@ -11,7 +11,7 @@ use super::config::SearchConfig;
 use super::error::{SearchError, run_dir_error};
 use super::record::ChildRecord;
 use super::state::{STATE_VERSION, SearchState};
-use crate::util::atomic_write;
+use crate::util::atomic_write_with;
 
 pub const CONFIG_FILE: &str = "config.json";
 pub const HISTORY_FILE: &str = "history.jsonl";
@@ -22,25 +22,33 @@ pub const STATE_FILE: &str = "state.json";
 pub struct RunDir {
     path: PathBuf,
     history: Vec<ChildRecord>,
+    /// Whether writes wait for the disk (off for searches whose work is cheap to redo).
+    durable: bool,
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), SearchError> {
-    atomic_write(path, bytes).map_err(|e| run_dir_error(path, format!("cannot write: {e}")))
+    write_with(path, bytes, true)
+}
+
+fn write_with(path: &Path, bytes: &[u8], sync: bool) -> Result<(), SearchError> {
+    atomic_write_with(path, bytes, sync)
+        .map_err(|e| run_dir_error(path, format!("cannot write: {e}")))
 }
 
 fn read(path: &Path) -> Result<String, SearchError> {
     std::fs::read_to_string(path).map_err(|e| run_dir_error(path, format!("cannot read: {e}")))
 }
 
-/// Appends `bytes` to `path` (created if missing) and waits until they are on disk.
-fn append(path: &Path, bytes: &[u8]) -> Result<(), SearchError> {
+/// Appends `bytes` to `path` (created if missing) and, with `sync`, waits until they are on
+/// disk.
+fn append_with(path: &Path, bytes: &[u8], sync: bool) -> Result<(), SearchError> {
     let result = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
         .and_then(|mut file| {
             file.write_all(bytes)?;
-            file.sync_data()
+            if sync { file.sync_data() } else { Ok(()) }
         });
     result.map_err(|e| run_dir_error(path, format!("cannot append: {e}")))
 }
@@ -100,6 +108,11 @@ fn read_history(path: &Path) -> Result<History, SearchError> {
 
 /// Makes `history.jsonl` end with its last complete record and a newline, so that appending
 /// continues it cleanly.
+/// Appends `bytes` to `path` and waits until they are on disk.
+fn append(path: &Path, bytes: &[u8]) -> Result<(), SearchError> {
+    append_with(path, bytes, true)
+}
+
 fn repair_history(path: &Path, history: &History) -> Result<(), SearchError> {
     let fix = || -> std::io::Result<()> {
         let file = std::fs::OpenOptions::new().write(true).open(path)?;
@@ -133,6 +146,7 @@ impl RunDir {
         Ok(RunDir {
             path: path.to_path_buf(),
             history: Vec::new(),
+            durable: true,
         })
     }
 
@@ -148,6 +162,7 @@ impl RunDir {
         let run = RunDir {
             path: path.to_path_buf(),
             history: history.records,
+            durable: true,
         };
         if let Some(best) = run.best() {
             write(
@@ -165,6 +180,7 @@ impl RunDir {
         let run = RunDir {
             path: path.to_path_buf(),
             history: history.records,
+            durable: true,
         };
         Ok((run, config, state))
     }
@@ -230,19 +246,28 @@ impl RunDir {
         &self.history
     }
 
+    /// Whether every write waits for the disk (the default). Off for a search whose work is
+    /// cheap to redo (a table lookup costs microseconds, a sync milliseconds): files are still
+    /// replaced atomically and appended in order, so a killed process loses nothing; only a
+    /// crash of the machine could leave older files.
+    pub fn set_durable(&mut self, durable: bool) {
+        self.durable = durable;
+    }
+
     /// Records a finished child: appends its line to `history.jsonl` and, if it is the new
     /// best, replaces `best.json`.
     pub fn record(&mut self, record: ChildRecord) -> Result<(), SearchError> {
         let is_best = self.best().is_none_or(|b| record.reward > b.reward);
         let mut line = serde_json::to_string(&record).expect("record serialises");
         line.push('\n');
-        append(&self.path.join(HISTORY_FILE), line.as_bytes())?;
+        append_with(&self.path.join(HISTORY_FILE), line.as_bytes(), self.durable)?;
         self.history.push(record);
         if is_best {
             let best = self.history.last().expect("just pushed");
-            write(
+            write_with(
                 &self.path.join(BEST_FILE),
                 best.architecture.to_json().as_bytes(),
+                self.durable,
             )?;
         }
         Ok(())
@@ -261,7 +286,7 @@ impl RunDir {
     /// Replaces `state.json`.
     pub fn save_state(&self, state: &SearchState) -> Result<(), SearchError> {
         let text = serde_json::to_string(state).expect("state serialises");
-        write(&self.path.join(STATE_FILE), text.as_bytes())
+        write_with(&self.path.join(STATE_FILE), text.as_bytes(), self.durable)
     }
 
     /// Writes a file of the run (e.g. a controller checkpoint) atomically.

@@ -31,6 +31,13 @@ pub fn seeded_rng(seed: u64) -> SeededRng {
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder, flushed to disk,
 /// then renamed over the target. Readers see the old file or the new one, never half of one.
 pub fn atomic_write(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    atomic_write_with(path, bytes, true)
+}
+
+/// `atomic_write`, flushing to disk only with `sync`. Without it the replacement is still
+/// atomic for every reader and survives a killed process (the rename happens in the page
+/// cache); only a crash of the machine can lose it.
+pub fn atomic_write_with(path: &std::path::Path, bytes: &[u8], sync: bool) -> std::io::Result<()> {
     use std::io::Write;
     let dir = path
         .parent()
@@ -44,7 +51,9 @@ pub fn atomic_write(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()>
     let result = (|| {
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(bytes)?;
-        file.sync_all()?;
+        if sync {
+            file.sync_all()?;
+        }
         std::fs::rename(&tmp, path)
     })();
     if result.is_err() {

@@ -48,6 +48,11 @@ pub trait Evaluator {
     fn name(&self) -> &'static str;
     /// Epochs a job trains at most (for progress lines; 0 when nothing is trained).
     fn epochs(&self) -> usize;
+    /// Whether a measurement is cheap to repeat (a lookup): its history line is then synced
+    /// to disk with its batch rather than one by one.
+    fn cheap(&self) -> bool {
+        false
+    }
     /// The update phase before each batch of proposals: a weight-sharing evaluator trains its
     /// shared weights here. Returns false if `stop` ended it.
     fn update(&mut self, _stop: &dyn Fn() -> bool) -> Result<bool, SearchError> {

@@ -181,6 +181,10 @@ impl Evaluator for TableEvaluator {
         0
     }
 
+    fn cheap(&self) -> bool {
+        true
+    }
+
     /// A job missing from the table stops the search with an error naming it: a benchmark
     /// table covers its whole space, so a gap means the wrong table or space.
     fn evaluate(
