@@ -76,10 +76,29 @@ pub(super) fn nhwc4(
     t: &Tensor,
     groups: usize,
 ) -> Result<(Launch, Packed), KernelError> {
-    let [n, c, h, w] = [t.shape()[0], t.shape()[1], t.shape()[2], t.shape()[3]];
+    let [n, _, h, w] = [t.shape()[0], t.shape()[1], t.shape()[2], t.shape()[3]];
     let pixels = n * h * w;
     fits_u32(kernel, "packed activation vec4s", pixels * groups)?;
     let packed = scratch(gpu, pixels * groups, "conv2d packed activations")?;
+    let launch = nhwc4_launch(gpu, t, groups, packed.binding());
+    Ok((launch, packed))
+}
+
+/// Shape of NCHW `shape` packed as NHWC with ceil(C / 4) vec4 groups: `[N, H, W, 4 * groups]`,
+/// the layout every pass reads an activation or gradient in (`conv2d::packed_shape`).
+pub(super) fn shared_shape(shape: &[usize]) -> [usize; 4] {
+    [shape[0], shape[2], shape[3], 4 * shape[1].div_ceil(4)]
+}
+
+/// Packs NCHW `t` into `out` (shape `shared_shape(t)`).
+pub(super) fn nhwc4_into(t: &Tensor, out: &Tensor) -> Launch {
+    let groups = t.shape()[1].div_ceil(4);
+    nhwc4_launch(t.gpu(), t, groups, out.binding())
+}
+
+fn nhwc4_launch(gpu: &Gpu, t: &Tensor, groups: usize, out: Binding<'_>) -> Launch {
+    let [n, c, h, w] = [t.shape()[0], t.shape()[1], t.shape()[2], t.shape()[3]];
+    let pixels = n * h * w;
     let p = Params {
         total: pixels as u32,
         channels: c as u32,
@@ -87,15 +106,14 @@ pub(super) fn nhwc4(
         groups: groups as u32,
         ..Default::default()
     };
-    let launch = Launch::new(
+    Launch::new(
         gpu,
         &PACK_NHWC4,
         &vec![],
         bytemuck::bytes_of(&p),
-        &[t.binding(), packed.binding()],
+        &[t.binding(), out],
         grid_1d(gpu, pixels, WG),
-    );
-    Ok((launch, packed))
+    )
 }
 
 /// How conv weights `[Cout, Cin, KH, KW]` become `[taps][red4][out_pad]` vec4 tiles: which of
