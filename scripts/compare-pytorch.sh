@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Training step of nasgpu against PyTorch on the CPU of the same machine, on equal work.
 #
-#   scripts/compare-pytorch.sh [--samples N] [--batch B] [--out DIR] [--profile] [NETWORK...]
+#   scripts/compare-pytorch.sh [--samples N] [--batch B] [--out DIR] [--profile] [--baseline BIN]
+#                              [NETWORK...]
 #
 # NETWORK is a preset name or an architecture file (default: small-cnn and
 # assets/architectures/nasrl-child.json). For each, `nasgpu bench-step` exports its initial
 # weights, first batches and losses; scripts/torch_step.py builds the same network in PyTorch,
 # checks the losses agree to 1e-4 relative, then times both steps alternately (median, min-max)
-# and prints the ratio and our share of the peak-FMA ceiling measured in the same run.
+# and prints the ratio and our share of the peak-FMA ceiling measured beside every sample.
+# --baseline BIN times another nasgpu binary (say, main's) in the same alternation.
 # PyTorch comes from PyPI into a throwaway venv (NASGPU_TORCH_VENV, default
 # target/pytorch-venv; PyPI's Linux wheel is the CUDA build, ~5 GB with its libraries, and
 # runs on the CPU as well). NASGPU_BIN overrides the binary (default: target/release/nasgpu,
@@ -24,8 +26,9 @@ while [ $# -gt 0 ]; do
         --samples) samples=$2; shift 2 ;;
         --batch) batch=$2; shift 2 ;;
         --out) out=$2; shift 2 ;;
-        --profile) profile=(--profile); shift ;;
-        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+        --profile) profile+=(--profile); shift ;;
+        --baseline) profile+=(--baseline "$2"); shift 2 ;;
+        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
         *) nets+=("$1"); shift ;;
     esac
 done

@@ -227,6 +227,7 @@ def main():
     ap.add_argument("--profile", action="store_true", help="print nasgpu's per-op profile")
     ap.add_argument("--out", required=True, help="folder for the export and results JSON")
     ap.add_argument("--adapter", help="passed to nasgpu --adapter")
+    ap.add_argument("--baseline", help="another nasgpu binary (say, before a change) timed in the same alternation")
     args = ap.parse_args()
 
     device = args.device
@@ -247,6 +248,11 @@ def main():
     cmd += ["bench-step", "--batch", str(args.batch), "--export", export, "--ceilings", "--serve"]
     cmd += ["--arch", args.net] if args.net.endswith(".json") else ["--preset", args.net]
     ours = Ours(cmd)
+    baseline = None
+    if args.baseline:
+        bcmd = [args.baseline] + cmd[1:]
+        bcmd[bcmd.index("--export") + 1] = export + "-baseline"
+        baseline = Ours(bcmd)
     adapter = ours.field("adapter")
     ceilings = json.loads(ours.field("ceilings"))
     with open(os.path.join(export, "meta.json")) as f:
@@ -327,6 +333,11 @@ def main():
         except Exception as e:  # report and go on with eager: the other numbers still count
             print(f"CUDA graph capture failed: {e!r}")
 
+    if baseline is not None:
+        with open(os.path.join(export + "-baseline", "meta.json")) as f:
+            same = json.load(f)["losses"] == meta["losses"]
+        print(f"baseline binary: losses {'bit-identical to' if same else 'DIFFERENT from'} nasgpu's")
+        runners["nasgpu baseline"] = baseline.steps
     for _ in range(args.warmup):
         ours.steps(steps_k)
         for run in runners.values():
@@ -381,6 +392,10 @@ def main():
     r = result["ratio_per_sample"]
     print(f"nasgpu / PyTorch eager: {ours_t / result['times']['PyTorch eager']['median']:.2f}x of medians; "
           f"per-sample ratio median {r['median']:.2f}x ({r['min']:.2f}-{r['max']:.2f})")
+    if baseline is not None:
+        b = result["times"]["nasgpu baseline"]["median"]
+        print(f"nasgpu baseline / nasgpu: {b / ours_t:.2f}x; nasgpu baseline / PyTorch eager: "
+              f"{b / result['times']['PyTorch eager']['median']:.2f}x")
     if args.profile:
         lines = ours.request("profile")
         result["profile"] = lines[:-1]
@@ -390,6 +405,8 @@ def main():
         for o in ops[:10]:
             print(f"  {o[1]:<32} {o[2]:>3} nodes {float(o[3]) * 1e3:9.2f} ms {100 * float(o[3]) / total:5.1f}%")
     ours.close()
+    if baseline is not None:
+        baseline.close()
     with open(os.path.join(args.out, f"result-{label}-b{args.batch}-{device}.json"), "w") as f:
         json.dump(result, f, indent=2)
     if not ok:

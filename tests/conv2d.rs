@@ -550,6 +550,9 @@ fn shared_packing_passes_match_reference() {
     // Channel counts whose subgroup dy chunks pad past ceil(C / 4) groups (36 -> 2 x 20).
     cases.push(conv(2, 36, 36, 7, 6, 3, 3, 1, 1));
     cases.push(conv(1, 5, 44, 5, 5, 5, 5, 2, 2));
+    // Planes of a multiple of 4 pixels take the four-pixel pack (channels off a multiple of 4).
+    cases.push(conv(3, 7, 10, 4, 6, 3, 3, 1, 1));
+    cases.push(conv(2, 1, 5, 8, 2, 1, 1, 1, 1));
     let shared: Vec<WgradAlgo> = wgrad_variants()
         .into_iter()
         .filter(|a| a.takes_shared_packing())

@@ -248,7 +248,8 @@ impl Plan {
     }
 
     /// Like `profile`, but each launch on its own and grouped by (op, kernel): shows how an op's
-    /// time splits between its kernels (packing, the main kernel, reductions).
+    /// time splits between its kernels (packing, the main kernel, reductions). With
+    /// `NASGPU_PROFILE_EACH` set, launches are told apart by their grid too (one row per layer).
     pub fn profile_kernels(
         &self,
         phases: &[Phase],
@@ -261,7 +262,11 @@ impl Plan {
                 self.gpu.run(&[launch])?;
                 self.gpu.sync()?;
                 let seconds = start.elapsed().as_secs_f64();
-                let name = format!("{}/{}", step.name, launch.name());
+                let name = if std::env::var_os("NASGPU_PROFILE_EACH").is_some() {
+                    format!("{}/{}@{:?}", step.name, launch.name(), launch.grid)
+                } else {
+                    format!("{}/{}", step.name, launch.name())
+                };
                 match totals.iter_mut().find(|t| t.0 == name) {
                     Some(t) => {
                         t.1 += 1;

@@ -8,7 +8,10 @@ use crate::kernels::checks::fits_u32;
 use crate::kernels::error::KernelError;
 use crate::tensor::Tensor;
 
-const SOURCE: &str = include_str!("../../../shaders/conv2d_pack.wgsl");
+const SOURCE: &str = concat!(
+    include_str!("../../../shaders/conv2d_pack_common.wgsl"),
+    include_str!("../../../shaders/conv2d_pack.wgsl")
+);
 const BINDINGS: &[Access] = &[Access::Uniform, Access::Read, Access::ReadWrite];
 const WG: u32 = 64;
 
@@ -16,6 +19,15 @@ static PACK_NHWC4: KernelDef = KernelDef {
     name: "conv2d_pack_nhwc4",
     source: SOURCE,
     entry: "pack_nhwc4",
+    bindings: BINDINGS,
+};
+static PACK_NHWC4_QUAD: KernelDef = KernelDef {
+    name: "conv2d_pack_nhwc4_quad",
+    source: concat!(
+        include_str!("../../../shaders/conv2d_pack_common.wgsl"),
+        include_str!("../../../shaders/conv2d_pack_quad.wgsl")
+    ),
+    entry: "pack_nhwc4_quad",
     bindings: BINDINGS,
 };
 static PACK_WEIGHTS: KernelDef = KernelDef {
@@ -106,13 +118,19 @@ fn nhwc4_launch(gpu: &Gpu, t: &Tensor, groups: usize, out: Binding<'_>) -> Launc
         groups: groups as u32,
         ..Default::default()
     };
+    // Planes of a multiple of 4 pixels go four pixels at a time (vec4 loads).
+    let (def, items) = if (h * w).is_multiple_of(4) {
+        (&PACK_NHWC4_QUAD, pixels / 4 * groups)
+    } else {
+        (&PACK_NHWC4, pixels)
+    };
     Launch::new(
         gpu,
-        &PACK_NHWC4,
+        def,
         &vec![],
         bytemuck::bytes_of(&p),
         &[t.binding(), out],
-        grid_1d(gpu, pixels, WG),
+        grid_1d(gpu, items, WG),
     )
 }
 
