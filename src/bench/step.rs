@@ -26,6 +26,9 @@ use crate::nn::{Network, preset};
 
 use super::{CeilingKernels, Ceilings, TimerKind, choose_timer};
 
+/// Rows of a profile: (name, nodes or launches, seconds), largest first.
+pub type ProfileRows = Vec<(String, usize, f64)>;
+
 /// Images held out of the bundled training set (as the train-step bench does).
 const HELD_OUT: usize = 200;
 
@@ -219,9 +222,7 @@ impl StepBench {
     }
 
     /// Per-op and per-(op, kernel) time of one step, each node or launch waited for alone.
-    pub fn profile(
-        &mut self,
-    ) -> Result<(Vec<(String, usize, f64)>, Vec<(String, usize, f64)>), String> {
+    pub fn profile(&mut self) -> Result<(ProfileRows, ProfileRows), String> {
         let per_epoch = self.trainer.steps_per_epoch();
         let ops = self
             .trainer
