@@ -10,7 +10,7 @@
 # python3 with torch (NASGPU_PYTHON; default python3, else target/pytorch-venv). Vulkan loader
 # debs carried in .gl/ are unpacked when the system has no libvulkan. Without CUDA it runs the
 # same on the CPU with fewer samples (a rehearsal on lavapipe). Fits in 8 minutes: every stage
-# has its own timeout and a failed stage does not stop the others.
+# has its own timeout (440 s in all) and a failed stage does not stop the others.
 set -uo pipefail
 [ $# -eq 1 ] || { sed -n '2,14p' "$0"; exit 2; }
 out=$1
@@ -62,7 +62,7 @@ else
 fi
 
 stage devices 60 "$bin" devices
-stage bench-matmul 120 "$bin" bench --filter matmul --samples "$bench_samples" --json "$out/bench-matmul.json"
+stage bench-matmul 100 "$bin" bench --filter matmul --samples "$bench_samples" --json "$out/bench-matmul.json"
 for net in small-cnn "$root/assets/architectures/nasrl-child.json"; do
     for batch in 64 128; do
         name=step-$(basename "$net" .json)-b$batch
@@ -71,7 +71,7 @@ for net in small-cnn "$root/assets/architectures/nasrl-child.json"; do
             [ "$batch" = 64 ] || continue
             n=1
         fi
-        stage "$name" 75 "$python" "$root/scripts/torch_step.py" --nasgpu "$bin" --net "$net" \
+        stage "$name" 70 "$python" "$root/scripts/torch_step.py" --nasgpu "$bin" --net "$net" \
             --batch "$batch" --samples "$n" --warmup "$warmup" --steps-per-sample "$per_sample" \
             --device "$device" "${graphs[@]}" --out "$out"
     done
