@@ -11,8 +11,12 @@
 # debs carried in .gl/ are unpacked when the system has no libvulkan. Without CUDA it runs the
 # same on the CPU with fewer samples (a rehearsal on lavapipe). Fits in 8 minutes: every stage
 # has its own timeout (440 s in all) and a failed stage does not stop the others.
+# Carrying it there: `cargo build --release && mkdir -p target/gpu && strip -o target/gpu/nasgpu
+# target/release/nasgpu` (~10 MB instead of ~50), the loader debs in .gl/, then run
+# `NASGPU_BIN=target/gpu/nasgpu scripts/gpu-compare.sh $OUT/gpu-compare` carrying target/gpu
+# and .gl.
 set -uo pipefail
-[ $# -eq 1 ] || { sed -n '2,14p' "$0"; exit 2; }
+[ $# -eq 1 ] || { sed -n '2,17p' "$0"; exit 2; }
 out=$1
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
