@@ -1,33 +1,12 @@
-// Layout packing for the conv2d kernels.
+// Layout packing for the conv2d kernels (parameters in conv2d_pack_common.wgsl).
 // pack_nhwc4: NCHW activations -> NHWC with channels in vec4 groups (zero-padded to `groups`
 //   vec4s per pixel), so the conv kernels read four channels of one pixel with one load.
 // pack_weights: conv weights -> [taps][red4][out_pad] vec4 tiles, each vec4 holding four
 //   consecutive reduction channels of one output channel; zero outside the real channels.
 
-struct Params {
-    total: u32,      // items of the grid: pixels (pack_nhwc4) or output vec4s (pack_weights)
-    channels: u32,   // pack_nhwc4: real channels of the source
-    plane: u32,      // pack_nhwc4: H * W of the source
-    groups: u32,     // pack_nhwc4: vec4 groups per pixel in the output
-    out_real: u32,   // pack_weights: real output channels
-    out_pad: u32,    // pack_weights: padded output channels (row length of a tile)
-    red_real: u32,   // pack_weights: real reduction channels
-    red4: u32,       // pack_weights: vec4 groups of reduction channels
-    taps: u32,       // pack_weights: KH * KW
-    stride_out: u32, // pack_weights: source stride of one output channel
-    stride_red: u32, // pack_weights: source stride of one reduction channel
-    _pad: u32,
-}
-
-const WG: u32 = 64u;
-
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dst: array<vec4<f32>>;
-
-fn linear_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-    return gid.x + gid.y * nwg.x * WG;
-}
 
 // One invocation per pixel: every channel group of that pixel.
 @compute @workgroup_size(64)

@@ -1,6 +1,9 @@
 // Fixed-order reductions of the conv2d backward passes (deterministic: no atomics).
 // reduce_splits: out[co][ci][tap] = sum over s in order of part[s][tap][co][ci] (padded rows);
 //   serves the weight gradient and, with one tap and one input channel, the bias gradient.
+//   Invocations run in partial order (ci fastest), so the lanes of a load read adjacent
+//   partials; in output order they read addresses a whole partial slice apart (10x slower on
+//   lavapipe, every lane a cache miss).
 // bias_partials: part[s][co] = sum of dy[n][co][..] over the images n of split s.
 
 struct Params {
@@ -14,7 +17,7 @@ struct Params {
     plane: u32,      // bias_partials: OH * OW
     n: u32,          // bias_partials: batch
     per_split: u32,  // bias_partials: images per split
-    _pad0: u32,
+    cout: u32,       // reduce_splits: real output channels
     _pad1: u32,
 }
 
@@ -28,10 +31,10 @@ const WG: u32 = 64u;
 fn reduce_splits(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * WG;
     if i >= p.total { return; }
-    let tap = i % p.taps;
-    let rest = i / p.taps;
-    let ci = rest % p.cin;
-    let co = rest / p.cin;
+    let ci = i % p.cin;
+    let rest = i / p.cin;
+    let co = rest % p.cout;
+    let tap = rest / p.cout;
     let slice = p.taps * p.part_o * p.part_i;
     var at = (tap * p.part_o + co) * p.part_i + ci;
     var sum = 0.0;
@@ -39,7 +42,7 @@ fn reduce_splits(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
         sum += src[at];
         at += slice;
     }
-    dst[i] = sum;
+    dst[(co * p.cin + ci) * p.taps + tap] = sum;
 }
 
 @compute @workgroup_size(64)

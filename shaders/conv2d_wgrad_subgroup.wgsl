@@ -16,7 +16,7 @@ struct Params {
     x_groups: u32,   // vec4 groups per x pixel
     oh: u32,
     ow: u32,
-    dy_groups: u32,  // vec4 groups per dy pixel (padded to a multiple of RO)
+    dy_groups: u32,  // vec4 groups per dy pixel (any; chunk groups past it read as zero)
     k_w: u32,
     s_h: u32,
     s_w: u32,
@@ -110,7 +110,11 @@ fn conv2d_wgrad_subgroup(
             row_ok[m] = col_ok[m] && ih >= 0 && ih < i32(p.h);
             x_row[m] = (img * p.h + u32(select(0, ih, row_ok[m]))) * p.w;
         }
-        let dy_row = row * p.ow * p.dy_groups + chunk * RO4;
+        let dy_row = row * p.ow * p.dy_groups;
+        // This lane's dy vec4 of each pixel: group chunk * RO4 + lane, zero past the real ones
+        // (so dy packed with ceil(Cout / 4) groups, as the other passes pack it, serves any RO).
+        let gq = chunk * RO4 + min(lane, RO4 - 1u);
+        let dy_ok = lane < RO4 && gq < p.dy_groups;
         for (var c = 0u; c < p.ow; c++) {
             var xv: array<vec4<f32>, CQ>;
             for (var m = 0u; m < CQ; m++) {
@@ -119,7 +123,7 @@ fn conv2d_wgrad_subgroup(
                 let xa = (x_row[m] + select(0u, u32(iw), ok)) * p.x_groups + g[m];
                 xv[m] = select(vec4<f32>(0.0), x[xa], ok);
             }
-            let mine = select(vec4<f32>(0.0), dy[dy_row + c * p.dy_groups + min(lane, RO4 - 1u)], lane < RO4);
+            let mine = select(vec4<f32>(0.0), dy[select(0u, dy_row + c * p.dy_groups + gq, dy_ok)], dy_ok);
             accumulate(&acc, mine, xv);
         }
     }

@@ -524,3 +524,148 @@ fn bad_shapes_and_arguments_are_errors_naming_them() {
         &["db should be [4]"],
     );
 }
+
+/// NCHW `v` packed on the host as NHWC with channels padded to a multiple of 4 (zeros).
+fn host_pack(v: &[f64], [n, c, h, w]: [usize; 4]) -> Vec<f32> {
+    let c4 = c.div_ceil(4) * 4;
+    let mut out = vec![0f32; n * h * w * c4];
+    for img in 0..n {
+        for ch in 0..c {
+            for p in 0..h * w {
+                out[(img * h * w + p) * c4 + ch] = v[(img * c + ch) * h * w + p] as f32;
+            }
+        }
+    }
+    out
+}
+
+/// The shared-packing path the tape uses: the forward pass leaves x packed (checked bit for bit
+/// against a host pack, padding zeros included), `pack_nhwc4` packs dy once, backward-data and
+/// the weight gradient (every variant taking the shared layout, forced, and the chosen one)
+/// read those copies; all outputs poisoned first and checked against the f64 references.
+#[test]
+fn shared_packing_passes_match_reference() {
+    let gpu = gpu();
+    let mut cases: Vec<Conv> = CASES.to_vec();
+    // Channel counts whose subgroup dy chunks pad past ceil(C / 4) groups (36 -> 2 x 20).
+    cases.push(conv(2, 36, 36, 7, 6, 3, 3, 1, 1));
+    cases.push(conv(1, 5, 44, 5, 5, 5, 5, 2, 2));
+    // Planes of a multiple of 4 pixels take the four-pixel pack (channels off a multiple of 4).
+    cases.push(conv(3, 7, 10, 4, 6, 3, 3, 1, 1));
+    cases.push(conv(2, 1, 5, 8, 2, 1, 1, 1, 1));
+    let shared: Vec<WgradAlgo> = wgrad_variants()
+        .into_iter()
+        .filter(|a| a.takes_shared_packing())
+        .collect();
+    assert!(
+        !shared.is_empty(),
+        "some weight-gradient variant takes the shared packing"
+    );
+    for c in &cases {
+        let seed = fresh_seed();
+        let d = data(c, seed);
+        let x = upload(&gpu, &x_shape(c), &d.x);
+        let w = upload(&gpu, &w_shape(c), &d.w);
+        let dy = upload(&gpu, &y_shape(c), &d.dy);
+        let y = poisoned(&gpu, &y_shape(c));
+        let x4 = poisoned(&gpu, &conv2d::packed_shape(&x_shape(c)));
+        let dy4 = poisoned(&gpu, &conv2d::packed_shape(&y_shape(c)));
+        exec(&conv2d::conv2d_forward_packing(&gpu, &x, &w, None, &y, &x4, spec(c)).unwrap());
+        exec(&[conv2d::pack_nhwc4(&dy, &dy4).unwrap()]);
+        assert_eq!(
+            download(&x4),
+            host_pack(&d.x, x_shape(c)),
+            "{c:?}: packed x"
+        );
+        assert_eq!(
+            download(&dy4),
+            host_pack(&d.dy, y_shape(c)),
+            "{c:?}: packed dy"
+        );
+        let want = c.forward(&d.x, &d.w, None);
+        let sums = c.forward(&abs(&d.x), &abs(&d.w), None);
+        let case = format!("forward (packing) {c:?}");
+        assert_within(&case, seed, &download(&y), &want, &sums, c.terms().0);
+
+        let dx = poisoned(&gpu, &x_shape(c));
+        exec(&conv2d::conv2d_backward_data_packed(&gpu, &dy, &dy4, &w, &dx, spec(c)).unwrap());
+        let want = c.backward_data(&d.dy, &d.w);
+        let sums = c.backward_data(&abs(&d.dy), &abs(&d.w));
+        let case = format!("backward data (packed dy) {c:?}");
+        assert_within(&case, seed, &download(&dx), &want, &sums, c.terms().1);
+
+        let want = c.backward_weights(&d.dy, &d.x);
+        let sums = c.backward_weights(&abs(&d.dy), &abs(&d.x));
+        let algos = shared.iter().map(|&a| Some(a)).chain([None]);
+        for algo in algos {
+            let shape = nasgpu::kernels::conv2d::Conv2dShape {
+                n: c.n,
+                cin: c.cin,
+                cout: c.cout,
+                in_hw: [c.h, c.w],
+                spec: spec(c),
+            };
+            if algo.is_none() && !conv2d::backward_weights_takes_packed(&gpu, &shape) {
+                continue;
+            }
+            let dw = poisoned(&gpu, &w_shape(c));
+            let launches = match algo {
+                Some(a) => conv2d::conv2d_backward_weights_packed_with(
+                    &gpu,
+                    &dy,
+                    &dy4,
+                    &x,
+                    &x4,
+                    &dw,
+                    spec(c),
+                    a,
+                ),
+                None => {
+                    conv2d::conv2d_backward_weights_packed(&gpu, &dy, &dy4, &x, &x4, &dw, spec(c))
+                }
+            }
+            .unwrap();
+            exec(&launches);
+            let case = format!("backward weights (packed) {c:?} algo {algo:?}");
+            assert_within(&case, seed, &download(&dw), &want, &sums, c.terms().2);
+        }
+    }
+}
+
+/// Packed operands of the wrong shape, and a variant that cannot read the shared layout, are
+/// errors naming the shapes, never a dispatch.
+#[test]
+fn shared_packing_refuses_wrong_layouts() {
+    let gpu = gpu();
+    let c = conv(2, 6, 9, 5, 5, 3, 3, 1, 1);
+    let x = Tensor::zeros(&gpu, &x_shape(&c)).unwrap();
+    let w = Tensor::zeros(&gpu, &w_shape(&c)).unwrap();
+    let y = Tensor::zeros(&gpu, &y_shape(&c)).unwrap();
+    let dw = Tensor::zeros(&gpu, &w_shape(&c)).unwrap();
+    let good_x4 = Tensor::zeros(&gpu, &conv2d::packed_shape(&x_shape(&c))).unwrap();
+    let dy4 = Tensor::zeros(&gpu, &conv2d::packed_shape(&y_shape(&c))).unwrap();
+    let bad = Tensor::zeros(&gpu, &[2, 5, 5, 6]).unwrap();
+    let e = conv2d::conv2d_forward_packing(&gpu, &x, &w, None, &y, &bad, spec(&c)).unwrap_err();
+    assert!(e.to_string().contains("[2, 5, 5, 8]"), "{e}");
+    let e = conv2d::conv2d_backward_data_packed(&gpu, &y, &bad, &w, &x, spec(&c)).unwrap_err();
+    assert!(e.to_string().contains("[2, 5, 5, 12]"), "{e}");
+    assert!(conv2d::pack_nhwc4(&x, &bad).is_err());
+    let wide = WgradAlgo::Blocked {
+        ro: 8,
+        ri: 8,
+        tw: 1,
+        splits: 1,
+    };
+    let e = conv2d::conv2d_backward_weights_packed_with(
+        &gpu,
+        &y,
+        &dy4,
+        &x,
+        &good_x4,
+        &dw,
+        spec(&c),
+        wide,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("shared packing"), "{e}");
+}

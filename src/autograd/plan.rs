@@ -247,6 +247,39 @@ impl Plan {
         Ok(totals)
     }
 
+    /// Like `profile`, but each launch on its own and grouped by (op, kernel): shows how an op's
+    /// time splits between its kernels (packing, the main kernel, reductions). With
+    /// `NASGPU_PROFILE_EACH` set, launches are told apart by their grid too (one row per layer).
+    pub fn profile_kernels(
+        &self,
+        phases: &[Phase],
+    ) -> Result<Vec<(String, usize, f64)>, DeviceError> {
+        let mut totals: Vec<(String, usize, f64)> = Vec::new();
+        self.gpu.sync()?;
+        for step in self.steps.iter().filter(|s| phases.contains(&s.phase)) {
+            for launch in &step.launches {
+                let start = std::time::Instant::now();
+                self.gpu.run(&[launch])?;
+                self.gpu.sync()?;
+                let seconds = start.elapsed().as_secs_f64();
+                let name = if std::env::var_os("NASGPU_PROFILE_EACH").is_some() {
+                    format!("{}/{}@{:?}", step.name, launch.name(), launch.grid)
+                } else {
+                    format!("{}/{}", step.name, launch.name())
+                };
+                match totals.iter_mut().find(|t| t.0 == name) {
+                    Some(t) => {
+                        t.1 += 1;
+                        t.2 += seconds;
+                    }
+                    None => totals.push((name, 1, seconds)),
+                }
+            }
+        }
+        totals.sort_by(|a, b| b.2.total_cmp(&a.2));
+        Ok(totals)
+    }
+
     /// Runs every phase.
     pub fn run_all(&self) -> Result<(), DeviceError> {
         self.run(&[Phase::Forward, Phase::Backward, Phase::Update])

@@ -88,6 +88,18 @@ impl CeilingKernels {
         &self.fma
     }
 
+    /// Peak-FMA GFLOPS alone, median of `samples` runs with `timer` (for re-measuring the ceiling
+    /// between the samples of a longer benchmark, as machine load drifts).
+    pub fn peak_gflops(
+        &self,
+        gpu: &Gpu,
+        timer: TimerKind,
+        samples: usize,
+    ) -> Result<f64, BenchError> {
+        let (fma, _) = time_launches(gpu, timer, &[&self.fma], 1, samples)?;
+        Ok(self.fma_flops / fma.median / 1e9)
+    }
+
     /// Measures every ceiling with `timer` (the overhead of submits always by wall clock).
     pub fn measure(
         &self,

@@ -7,6 +7,7 @@ mod ceilings;
 
 mod error;
 mod report;
+pub mod step;
 mod suite;
 pub mod table;
 mod timestamps;

@@ -9,6 +9,7 @@ mod interrupt;
 mod progress;
 pub mod report;
 pub mod search;
+pub mod step;
 pub mod train;
 
 pub use error::CliError;
@@ -58,6 +59,10 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Train an architecture file or preset and report validation and test accuracy.
     Train(train::TrainArgs),
+    /// One network's training step as a benchmark for comparison scripts (exports weights and
+    /// batches, serves timed steps).
+    #[command(hide = true)]
+    BenchStep(step::StepArgs),
 }
 
 /// Runs the parsed command.
@@ -68,5 +73,6 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Bench(args) => bench::run(&cli.device, &args),
         Command::Train(args) => train::run(&cli.device, &args),
         Command::Report(args) => report::run(&args),
+        Command::BenchStep(args) => step::run(&cli.device, &args),
     }
 }

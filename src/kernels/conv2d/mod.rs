@@ -26,7 +26,7 @@ use crate::tensor::Tensor;
 
 use super::error::KernelError;
 use geometry::{check_bias_grad, check_data_grad, check_forward, check_weight_grad};
-use spatial::SpatialPass;
+use spatial::{Packing, SpatialPass};
 
 /// `y = conv(x, w) + bias`: x `[N, Cin, H, W]`, w `[Cout, Cin, KH, KW]`, bias `[Cout]`,
 /// y `[N, Cout, OH, OW]` with `[OH, OW] = spec.output_hw([H, W])`. Algorithm chosen by shape.
@@ -54,7 +54,104 @@ pub fn conv2d_forward_with(
     algo: SpatialAlgo,
 ) -> Result<Vec<Launch>, KernelError> {
     let shape = check_forward(x, w, bias, y, spec)?;
-    spatial::launches(gpu, &SpatialPass::forward(&shape), x, w, bias, y, algo)
+    let pass = SpatialPass::forward(&shape);
+    spatial::launches(gpu, &pass, x, Packing::Scratch, w, bias, y, algo)
+}
+
+/// Shape of an NCHW activation or gradient packed the way every conv pass reads it: NHWC with
+/// the channels padded to a multiple of 4 (`[N, H, W, 4 * ceil(C / 4)]`). Passes that share
+/// one packed copy (`*_packing`, `*_packed`) skip packing it again.
+pub fn packed_shape(nchw: &[usize]) -> [usize; 4] {
+    pack::shared_shape(nchw)
+}
+
+/// Packs NCHW `t` into `packed` (`packed_shape(t)`), for the `*_packed` passes.
+pub fn pack_nhwc4(t: &Tensor, packed: &Tensor) -> Result<Launch, KernelError> {
+    const K: &str = "conv2d_pack_nhwc4";
+    crate::kernels::checks::has_dtype(K, "t", t, crate::tensor::DType::F32)?;
+    crate::kernels::checks::has_dtype(K, "packed", packed, crate::tensor::DType::F32)?;
+    if t.shape().len() != 4 || packed.shape() != packed_shape(t.shape()) {
+        return Err(crate::kernels::error::shape_error(
+            K,
+            format!(
+                "t {:?} must be NCHW and packed {:?} its packed shape",
+                t.shape(),
+                packed.shape()
+            ),
+        ));
+    }
+    Ok(pack::nhwc4_into(t, packed))
+}
+
+/// `conv2d_forward` that also leaves `x` packed in `x4` (`packed_shape(x)`), for the weight
+/// gradient to read instead of packing `x` again.
+pub fn conv2d_forward_packing(
+    gpu: &Gpu,
+    x: &Tensor,
+    w: &Tensor,
+    bias: Option<&Tensor>,
+    y: &Tensor,
+    x4: &Tensor,
+    spec: Conv2dSpec,
+) -> Result<Vec<Launch>, KernelError> {
+    let shape = check_forward(x, w, bias, y, spec)?;
+    let algo = spatial_algo(gpu, Pass::Forward, &shape);
+    let pass = SpatialPass::forward(&shape);
+    spatial::launches(gpu, &pass, x, Packing::Into(x4), w, bias, y, algo)
+}
+
+/// `conv2d_backward_data` reading `dy` from its packed copy `dy4` (`packed_shape(dy)`, written
+/// by `pack_nhwc4` before); `dy` itself is only checked.
+pub fn conv2d_backward_data_packed(
+    gpu: &Gpu,
+    dy: &Tensor,
+    dy4: &Tensor,
+    w: &Tensor,
+    dx: &Tensor,
+    spec: Conv2dSpec,
+) -> Result<Vec<Launch>, KernelError> {
+    let shape = check_data_grad(dy, w, dx, spec)?;
+    let algo = spatial_algo(gpu, Pass::BackwardData, &shape);
+    let pass = SpatialPass::backward_data(&shape);
+    spatial::launches(gpu, &pass, dy, Packing::Ready(dy4), w, None, dx, algo)
+}
+
+/// Whether the weight gradient of `shape` on `gpu` can read the shared packed copies (else
+/// `conv2d_backward_weights_packed` refuses, and `conv2d_backward_weights` packs its own).
+pub fn backward_weights_takes_packed(gpu: &Gpu, shape: &Conv2dShape) -> bool {
+    backward_weights_algo(gpu, shape).takes_shared_packing()
+}
+
+/// `conv2d_backward_weights` reading packed copies `dy4` and `x4` (`packed_shape`) instead of
+/// packing `dy` and `x` (which are only checked).
+pub fn conv2d_backward_weights_packed(
+    gpu: &Gpu,
+    dy: &Tensor,
+    dy4: &Tensor,
+    x: &Tensor,
+    x4: &Tensor,
+    dw: &Tensor,
+    spec: Conv2dSpec,
+) -> Result<Vec<Launch>, KernelError> {
+    let shape = check_weight_grad(dy, x, dw, spec)?;
+    let algo = backward_weights_algo(gpu, &shape);
+    wgrad::launches(gpu, &shape, dy, x, Some((dy4, x4)), dw, algo)
+}
+
+/// `conv2d_backward_weights_packed` with a forced algorithm (one that takes the shared packing).
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_backward_weights_packed_with(
+    gpu: &Gpu,
+    dy: &Tensor,
+    dy4: &Tensor,
+    x: &Tensor,
+    x4: &Tensor,
+    dw: &Tensor,
+    spec: Conv2dSpec,
+    algo: WgradAlgo,
+) -> Result<Vec<Launch>, KernelError> {
+    let shape = check_weight_grad(dy, x, dw, spec)?;
+    wgrad::launches(gpu, &shape, dy, x, Some((dy4, x4)), dw, algo)
 }
 
 /// Gradient to the input: `dx` (overwritten) from `dy` `[N, Cout, OH, OW]` and `w`.
@@ -80,15 +177,8 @@ pub fn conv2d_backward_data_with(
     algo: SpatialAlgo,
 ) -> Result<Vec<Launch>, KernelError> {
     let shape = check_data_grad(dy, w, dx, spec)?;
-    spatial::launches(
-        gpu,
-        &SpatialPass::backward_data(&shape),
-        dy,
-        w,
-        None,
-        dx,
-        algo,
-    )
+    let pass = SpatialPass::backward_data(&shape);
+    spatial::launches(gpu, &pass, dy, Packing::Scratch, w, None, dx, algo)
 }
 
 /// Gradient to the weights: `dw` `[Cout, Cin, KH, KW]` (overwritten) from `dy` and `x`.
@@ -114,7 +204,7 @@ pub fn conv2d_backward_weights_with(
     algo: WgradAlgo,
 ) -> Result<Vec<Launch>, KernelError> {
     let shape = check_weight_grad(dy, x, dw, spec)?;
-    wgrad::launches(gpu, &shape, dy, x, dw, algo)
+    wgrad::launches(gpu, &shape, dy, x, None, dw, algo)
 }
 
 /// Gradient to the bias: `db[co]` (overwritten) is the sum of `dy[.., co, .., ..]`.

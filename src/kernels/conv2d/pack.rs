@@ -8,7 +8,10 @@ use crate::kernels::checks::fits_u32;
 use crate::kernels::error::KernelError;
 use crate::tensor::Tensor;
 
-const SOURCE: &str = include_str!("../../../shaders/conv2d_pack.wgsl");
+const SOURCE: &str = concat!(
+    include_str!("../../../shaders/conv2d_pack_common.wgsl"),
+    include_str!("../../../shaders/conv2d_pack.wgsl")
+);
 const BINDINGS: &[Access] = &[Access::Uniform, Access::Read, Access::ReadWrite];
 const WG: u32 = 64;
 
@@ -16,6 +19,15 @@ static PACK_NHWC4: KernelDef = KernelDef {
     name: "conv2d_pack_nhwc4",
     source: SOURCE,
     entry: "pack_nhwc4",
+    bindings: BINDINGS,
+};
+static PACK_NHWC4_QUAD: KernelDef = KernelDef {
+    name: "conv2d_pack_nhwc4_quad",
+    source: concat!(
+        include_str!("../../../shaders/conv2d_pack_common.wgsl"),
+        include_str!("../../../shaders/conv2d_pack_quad.wgsl")
+    ),
+    entry: "pack_nhwc4_quad",
     bindings: BINDINGS,
 };
 static PACK_WEIGHTS: KernelDef = KernelDef {
@@ -76,10 +88,29 @@ pub(super) fn nhwc4(
     t: &Tensor,
     groups: usize,
 ) -> Result<(Launch, Packed), KernelError> {
-    let [n, c, h, w] = [t.shape()[0], t.shape()[1], t.shape()[2], t.shape()[3]];
+    let [n, _, h, w] = [t.shape()[0], t.shape()[1], t.shape()[2], t.shape()[3]];
     let pixels = n * h * w;
     fits_u32(kernel, "packed activation vec4s", pixels * groups)?;
     let packed = scratch(gpu, pixels * groups, "conv2d packed activations")?;
+    let launch = nhwc4_launch(gpu, t, groups, packed.binding());
+    Ok((launch, packed))
+}
+
+/// Shape of NCHW `shape` packed as NHWC with ceil(C / 4) vec4 groups: `[N, H, W, 4 * groups]`,
+/// the layout every pass reads an activation or gradient in (`conv2d::packed_shape`).
+pub(super) fn shared_shape(shape: &[usize]) -> [usize; 4] {
+    [shape[0], shape[2], shape[3], 4 * shape[1].div_ceil(4)]
+}
+
+/// Packs NCHW `t` into `out` (shape `shared_shape(t)`).
+pub(super) fn nhwc4_into(t: &Tensor, out: &Tensor) -> Launch {
+    let groups = t.shape()[1].div_ceil(4);
+    nhwc4_launch(t.gpu(), t, groups, out.binding())
+}
+
+fn nhwc4_launch(gpu: &Gpu, t: &Tensor, groups: usize, out: Binding<'_>) -> Launch {
+    let [n, c, h, w] = [t.shape()[0], t.shape()[1], t.shape()[2], t.shape()[3]];
+    let pixels = n * h * w;
     let p = Params {
         total: pixels as u32,
         channels: c as u32,
@@ -87,15 +118,20 @@ pub(super) fn nhwc4(
         groups: groups as u32,
         ..Default::default()
     };
-    let launch = Launch::new(
+    // Planes of a multiple of 4 pixels go four pixels at a time (vec4 loads).
+    let (def, items) = if (h * w).is_multiple_of(4) {
+        (&PACK_NHWC4_QUAD, pixels / 4 * groups)
+    } else {
+        (&PACK_NHWC4, pixels)
+    };
+    Launch::new(
         gpu,
-        &PACK_NHWC4,
+        def,
         &vec![],
         bytemuck::bytes_of(&p),
-        &[t.binding(), packed.binding()],
-        grid_1d(gpu, pixels, WG),
-    );
-    Ok((launch, packed))
+        &[t.binding(), out],
+        grid_1d(gpu, items, WG),
+    )
 }
 
 /// How conv weights `[Cout, Cin, KH, KW]` become `[taps][red4][out_pad]` vec4 tiles: which of

@@ -38,7 +38,8 @@ struct Params {
     plane: u32,
     n: u32,
     per_split: u32,
-    _pad: [u32; 2],
+    cout: u32,
+    _pad: u32,
 }
 
 /// Partial sums laid out `[splits][taps][part_o][part_i]`, of which the real block is
@@ -66,6 +67,7 @@ pub(super) fn reduce_splits(
         cin: cin as u32,
         part_o: part.part_o as u32,
         part_i: part.part_i as u32,
+        cout: (out.numel() / (cin * part.taps)) as u32,
         ..Default::default()
     };
     Ok(Launch::new(

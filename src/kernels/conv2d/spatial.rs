@@ -2,7 +2,7 @@
 //! with packed weights into an NCHW destination (the backward one "transposed", split into
 //! stride phases), run by the direct, the subgroup or the tiled kernel.
 
-use crate::device::{Access, Gpu, KernelDef, Launch, grid_1d};
+use crate::device::{Access, Binding, Gpu, KernelDef, Launch, grid_1d};
 use crate::kernels::checks::fits_u32;
 use crate::kernels::error::{KernelError, argument_error};
 use crate::tensor::Tensor;
@@ -218,11 +218,25 @@ struct Params {
     items: u32,
 }
 
-/// Packs the source and weights, then runs `algo`: the launches of one pass, in order.
+/// Where a pass's NHWC4-packed source comes from.
+#[derive(Clone, Copy)]
+pub(super) enum Packing<'a> {
+    /// Packed by the pass into scratch of its own.
+    Scratch,
+    /// Packed by the pass into this tensor (`pack::shared_shape`), which later passes read.
+    Into(&'a Tensor),
+    /// Already packed into this tensor by an earlier launch.
+    Ready(&'a Tensor),
+}
+
+/// Packs the source (unless `packing` says it is ready) and the weights, then runs `algo`: the
+/// launches of one pass, in order.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn launches(
     gpu: &Gpu,
     pass: &SpatialPass,
     src: &Tensor,
+    packing: Packing<'_>,
     w: &Tensor,
     bias: Option<&Tensor>,
     dst: &Tensor,
@@ -249,7 +263,29 @@ pub(super) fn launches(
     let red4 = pass.src_c.div_ceil(4);
     let block = algo.channel_block();
     let dst_cp = pass.dst_c.next_multiple_of(block);
-    let (pack_src, src4) = pack::nhwc4(gpu, pass.kernel, src, red4)?;
+    let scratch_src;
+    let (pack_src, src4): (Option<Launch>, Binding<'_>) = match packing {
+        Packing::Scratch => {
+            let (launch, packed) = pack::nhwc4(gpu, pass.kernel, src, red4)?;
+            scratch_src = packed;
+            (Some(launch), scratch_src.binding())
+        }
+        Packing::Into(t) | Packing::Ready(t) => {
+            let want = pack::shared_shape(src.shape());
+            if t.shape() != want {
+                return Err(crate::kernels::error::shape_error(
+                    pass.kernel,
+                    format!(
+                        "packed source is {:?}; a source {:?} packs to {want:?}",
+                        t.shape(),
+                        src.shape()
+                    ),
+                ));
+            }
+            let launch = matches!(packing, Packing::Into(_)).then(|| pack::nhwc4_into(src, t));
+            (launch, t.binding())
+        }
+    };
     let layout = WeightLayout {
         out_real: pass.dst_c,
         out_pad: dst_cp,
@@ -324,8 +360,8 @@ pub(super) fn launches(
         def,
         &spec,
         bytemuck::bytes_of(&p),
-        &[src4.binding(), w4.binding(), bias_binding, dst.binding()],
+        &[src4, w4.binding(), bias_binding, dst.binding()],
         [gx, gy, pass.phases() as u32],
     );
-    Ok(vec![pack_src, pack_w, conv])
+    Ok(pack_src.into_iter().chain([pack_w, conv]).collect())
 }

@@ -132,16 +132,46 @@ struct Params {
     _pad: u32,
 }
 
-/// Packs dy and x, runs the split partial sums, then reduces them into `dw`.
+impl WgradAlgo {
+    /// Whether this variant reads dy and x in the layout the other passes pack them in
+    /// (`pack::shared_shape`: ceil(C / 4) groups), so packs can be shared with them.
+    pub fn takes_shared_packing(&self) -> bool {
+        match *self {
+            WgradAlgo::Blocked { ro, ri, .. } => ro == 4 && ri == 4,
+            WgradAlgo::Subgroup { .. } => true,
+        }
+    }
+}
+
+/// Packs dy and x (unless `packed` holds them, in the shared layout), runs the split partial
+/// sums, then reduces them into `dw`.
 pub(super) fn launches(
     gpu: &Gpu,
     s: &Conv2dShape,
     dy: &Tensor,
     x: &Tensor,
+    packed: Option<(&Tensor, &Tensor)>,
     dw: &Tensor,
     algo: WgradAlgo,
 ) -> Result<Vec<Launch>, KernelError> {
     algo.check(gpu)?;
+    if let Some((dy4, x4)) = packed {
+        let (want_dy, want_x) = (
+            pack::shared_shape(dy.shape()),
+            pack::shared_shape(x.shape()),
+        );
+        if !algo.takes_shared_packing() || dy4.shape() != want_dy || x4.shape() != want_x {
+            return Err(argument_error(
+                K,
+                format!(
+                    "{algo:?} with packed dy {:?} and x {:?}: needs a variant that takes the \
+                     shared packing and shapes {want_dy:?}, {want_x:?}",
+                    dy4.shape(),
+                    x4.shape()
+                ),
+            ));
+        }
+    }
     let [oh, ow] = s.out_hw();
     let [kh, kw] = s.spec.kernel;
     let [pad_h, pad_w] = s.pad();
@@ -153,8 +183,24 @@ pub(super) fn launches(
     };
     let cout_p = s.cout.next_multiple_of(ro);
     let cin_p = s.cin.next_multiple_of(ri);
-    let (pack_dy, dy4) = pack::nhwc4(gpu, K, dy, cout_p / 4)?;
-    let (pack_x, x4) = pack::nhwc4(gpu, K, x, cin_p / 4)?;
+    // The subgroup kernel reads dy groups past the real ones as zero: dy packed with
+    // ceil(Cout / 4) groups, as everywhere else.
+    let dy_groups = match algo {
+        WgradAlgo::Blocked { .. } => cout_p / 4,
+        WgradAlgo::Subgroup { .. } => s.cout.div_ceil(4),
+    };
+    let mut launches = Vec::with_capacity(4);
+    let (scratch_dy, scratch_x);
+    let (dy4, x4) = match packed {
+        Some((dy4, x4)) => (dy4.binding(), x4.binding()),
+        None => {
+            let (pack_dy, p_dy) = pack::nhwc4(gpu, K, dy, dy_groups)?;
+            let (pack_x, p_x) = pack::nhwc4(gpu, K, x, cin_p / 4)?;
+            launches.extend([pack_dy, pack_x]);
+            (scratch_dy, scratch_x) = (p_dy, p_x);
+            (scratch_dy.binding(), scratch_x.binding())
+        }
+    };
 
     let rows = s.n * oh;
     let rows_per_split = rows.div_ceil((requested as usize).min(rows));
@@ -166,7 +212,7 @@ pub(super) fn launches(
         x_groups: (cin_p / 4) as u32,
         oh: oh as u32,
         ow: ow as u32,
-        dy_groups: (cout_p / 4) as u32,
+        dy_groups: dy_groups as u32,
         k_w: kw as u32,
         s_h: s.spec.stride[0] as u32,
         s_w: s.spec.stride[1] as u32,
@@ -220,7 +266,7 @@ pub(super) fn launches(
         def,
         &spec,
         bytemuck::bytes_of(&p),
-        &[x4.binding(), dy4.binding(), part],
+        &[x4, dy4, part],
         grid_1d(gpu, items, per_group as u32),
     );
     let parts = Partials {
@@ -231,5 +277,6 @@ pub(super) fn launches(
         part_i: cin_p,
     };
     let sum = reduce_splits(gpu, &parts, s.cin, dw)?;
-    Ok(vec![pack_dy, pack_x, partials, sum])
+    launches.extend([partials, sum]);
+    Ok(launches)
 }

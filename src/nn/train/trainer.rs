@@ -11,7 +11,7 @@ use super::batch::{BatchSource, gather};
 use super::metrics::{Metrics, MetricsTensor};
 use super::schedule::Schedule;
 use crate::autograd::ops::{Update, accumulate_metrics, apply_update, cross_entropy_mean};
-use crate::autograd::{AutogradError, Graph, Phase, Plan, PlanStats, run_eager};
+use crate::autograd::{AutogradError, Graph, Phase, Plan, PlanStats, Value, run_eager};
 use crate::data::{Augment, BatchCursor, DeviceDataset};
 use crate::device::{DeviceError, Gpu};
 use crate::kernels::optim::{SgdSpec, StepScalars, step_scalars_tensor, write_step_scalars};
@@ -49,6 +49,8 @@ pub struct Trainer {
     graph: Graph,
     /// Steps taken so far over the whole run (drives the schedule and Adam-style counters).
     step: usize,
+    /// The gathered images and labels and the mean loss, kept readable after a step.
+    probe: [Value; 3],
 }
 
 /// Dispatch, submit and memory facts of a compiled training step.
@@ -134,7 +136,10 @@ impl Trainer {
                 Update::Sgd { velocity, spec },
             );
         }
-        let plan = Plan::compile(&g, &[])?;
+        // Images and labels live until the first conv's and the loss's backward anyway, so keeping
+        // them (and the scalar loss) readable costs no memory.
+        let probe = [images, labels, loss];
+        let plan = Plan::compile(&g, &probe)?;
         Ok(Trainer {
             gpu: gpu.clone(),
             net,
@@ -146,6 +151,7 @@ impl Trainer {
             plan,
             graph: g,
             step: 0,
+            probe,
         })
     }
 
@@ -201,6 +207,18 @@ impl Trainer {
         self.plan.run_all()
     }
 
+    /// The last step's batch (images `[B, C, H, W]`, labels) and mean loss, read back (waits
+    /// for the GPU): what a comparison with another framework feeds it and checks against.
+    pub fn last_batch(&self) -> Result<(Vec<f32>, Vec<u32>, f32), DeviceError> {
+        let t = |v: Value| self.plan.tensor(v).expect("probe values are kept");
+        let [images, labels, loss] = self.probe;
+        Ok((
+            t(images).to_f32()?,
+            t(labels).to_u32()?,
+            t(loss).to_f32()?[0],
+        ))
+    }
+
     /// Loss and accuracy accumulated since `begin_epoch` (waits for the GPU).
     pub fn read_metrics(&self) -> Result<Metrics, DeviceError> {
         self.metrics.read()
@@ -233,6 +251,16 @@ impl Trainer {
         self.prepare_step(index);
         self.plan
             .profile(&[Phase::Forward, Phase::Backward, Phase::Update])
+    }
+
+    /// Per-(op, kernel) time of step `index` (see `Plan::profile_kernels`).
+    pub fn profile_step_kernels(
+        &mut self,
+        index: usize,
+    ) -> Result<Vec<(String, usize, f64)>, DeviceError> {
+        self.prepare_step(index);
+        self.plan
+            .profile_kernels(&[Phase::Forward, Phase::Backward, Phase::Update])
     }
 
     /// Runs the prepared step unplanned: every node allocates, binds and submits on its own
