@@ -6,6 +6,7 @@ pub mod broadcast;
 pub mod checks;
 pub mod concat;
 pub mod conv2d;
+pub mod conv2d_grouped;
 pub mod copy;
 pub mod elementwise;
 pub mod embedding;

@@ -10,6 +10,7 @@ pub mod batchnorm;
 pub mod ceilings;
 pub mod concat;
 pub mod conv2d;
+pub mod conv2d_grouped;
 pub mod elementwise;
 pub mod embedding;
 pub mod gather;
@@ -28,6 +29,7 @@ pub type Family = fn(&Arc<Gpu>) -> Result<Vec<BenchCase>, KernelError>;
 pub const FAMILIES: &[Family] = &[
     matmul::cases,
     conv2d::cases,
+    conv2d_grouped::cases,
     pool::cases,
     batchnorm::cases,
     elementwise::cases,

@@ -8,6 +8,7 @@ pub mod conv2d;
 pub mod data;
 pub mod elementwise;
 pub mod embedding;
+pub mod grouped_conv;
 pub mod loss;
 pub mod lstm;
 pub mod matmul;
