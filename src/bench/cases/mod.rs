@@ -21,6 +21,7 @@ pub mod optim;
 pub mod pool;
 pub mod reduce;
 pub mod sample;
+pub mod weighted_sum;
 
 /// A family's case builder.
 pub type Family = fn(&Arc<Gpu>) -> Result<Vec<BenchCase>, KernelError>;
@@ -34,6 +35,7 @@ pub const FAMILIES: &[Family] = &[
     batchnorm::cases,
     elementwise::cases,
     concat::cases,
+    weighted_sum::cases,
     reduce::cases,
     loss::cases,
     optim::cases,

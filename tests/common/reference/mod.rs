@@ -16,3 +16,4 @@ pub mod optim;
 pub mod pool;
 pub mod reduce;
 pub mod sample;
+pub mod weighted_sum;
