@@ -5,101 +5,16 @@
 // zeros outside the image.
 //
 // Entry points (all bind: uniform, a, b, c, out):
-// - grouped_forward:  a = x, b = w, c = bias, out = y. An invocation computes PX consecutive
-//   columns of one output row of one channel.
-// - grouped_backward_data: a = dy, b = w, out = dx (c unused). PX columns of one dx row: the
-//   gather form of the transposed conv, taps whose source is off the stride grid skipped.
+// - the forward pass, and the backward-to-input pass at stride 1: conv2d_grouped_window.wgsl.
+// - grouped_backward_data (strides above 1): a = dy, b = w, out = dx (c unused). PX columns of
+//   one dx row: the gather form of the transposed conv, taps off the stride grid skipped.
 // - grouped_wgrad: a = dy, b = x, out = partials [split][Cout][Cin/g][KH][KW]. An invocation
 //   owns one filter row (KW taps) of one (co, ci) pair over its split's rows of N * OH.
 // - grouped_wgrad_reduce: a = partials, out = dw: the splits summed in order (no atomics).
 // Storage loads on lavapipe are a loop over the 8 lanes whatever the address: the PX outputs of
 // an invocation share each weight load, and the split keeps enough invocations in flight.
 
-struct Params {
-    n: u32,
-    c_in: u32,
-    c_out: u32,
-    cpg_in: u32,     // input channels per group
-    cpg_out: u32,    // output channels per group
-    h: u32,
-    w: u32,
-    oh: u32,
-    ow: u32,
-    k_h: u32,
-    k_w: u32,
-    s_h: u32,
-    s_w: u32,
-    d_h: u32,
-    d_w: u32,
-    pad_h: i32,
-    pad_w: i32,
-    has_bias: u32,
-    items: u32,      // invocations (forward, data: pixel blocks; wgrad: rows of taps; reduce: weights)
-    blocks_w: u32,   // PX-column blocks per row (forward: of OW, data: of W)
-    rows_per_split: u32,
-    weights: u32,    // Cout * Cin/g * KH * KW
-    splits: u32,
-    _pad: u32,
-}
-
-const PX: u32 = 8u;
-const MAX_K: u32 = 7u;
-const WG: u32 = 64u;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read> c: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
-
-fn lane_of(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-    return gid.x + gid.y * nwg.x * WG;
-}
-
-@compute @workgroup_size(64)
-fn grouped_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let lane = lane_of(gid, nwg);
-    if lane >= p.items { return; }
-    let bw = lane % p.blocks_w;
-    var r = lane / p.blocks_w;
-    let orow = r % p.oh;
-    r = r / p.oh;
-    let co = r % p.c_out;
-    let n = r / p.c_out;
-    let ci0 = (co / p.cpg_out) * p.cpg_in;
-    let ow0 = bw * PX;
-
-    var acc: array<f32, PX>;
-    for (var i = 0u; i < PX; i++) { acc[i] = 0.0; }
-    let col0 = i32(ow0 * p.s_w) - p.pad_w;
-    for (var cg = 0u; cg < p.cpg_in; cg++) {
-        let plane = (n * p.c_in + ci0 + cg) * p.h;
-        let wrow = (co * p.cpg_in + cg) * p.k_h;
-        for (var kh = 0u; kh < p.k_h; kh++) {
-            let ih = i32(orow * p.s_h + kh * p.d_h) - p.pad_h;
-            if ih < 0 || ih >= i32(p.h) { continue; }
-            let row = (plane + u32(ih)) * p.w;
-            let wi = (wrow + kh) * p.k_w;
-            for (var kw = 0u; kw < p.k_w; kw++) {
-                let wv = b[wi + kw];
-                let base = col0 + i32(kw * p.d_w);
-                for (var i = 0u; i < PX; i++) {
-                    let iw = base + i32(i * p.s_w);
-                    let ok = iw >= 0 && iw < i32(p.w);
-                    let xv = a[row + u32(select(0, iw, ok))];
-                    acc[i] = fma(select(0.0, xv, ok), wv, acc[i]);
-                }
-            }
-        }
-    }
-    var bias = 0.0;
-    if p.has_bias != 0u { bias = c[co]; }
-    let dst = ((n * p.c_out + co) * p.oh + orow) * p.ow;
-    for (var i = 0u; i < PX; i++) {
-        let col = ow0 + i;
-        if col < p.ow { out[dst + col] = acc[i] + bias; }
-    }
-}
+// Parameters and bindings: conv2d_grouped_common.wgsl.
 
 @compute @workgroup_size(64)
 fn grouped_backward_data(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -118,7 +118,7 @@ fn darts_mixed_op_with_none_and_zero_operands() {
         },
         &|d: &[Vec<f64>]| {
             let w = wsr::softmax(&d[0]);
-            wsr::weighted_sum(&w, &[2, 3, 4], &d[1..].to_vec(), d[1].len())
+            wsr::weighted_sum(&w, &[2, 3, 4], &d[1..], d[1].len())
         },
     );
 }

@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use crate::device::{Access, Binding, Gpu, KernelDef, Launch, grid_1d};
+use crate::device::{Access, Binding, Gpu, KernelDef, Launch, Specialisation, grid_1d};
 use crate::tensor::{DType, Tensor};
 
 use super::checks::{distinct, fits_u32, has_dtype};
@@ -32,17 +32,24 @@ const BINDINGS: &[Access] = &[
     Access::Read,
     Access::ReadWrite,
 ];
-const SOURCE: &str = include_str!("../../shaders/conv2d_grouped.wgsl");
+const SOURCE: &str = concat!(
+    include_str!("../../shaders/conv2d_grouped_common.wgsl"),
+    include_str!("../../shaders/conv2d_grouped.wgsl")
+);
 const WG: u32 = 64;
 /// Output columns per invocation (`PX` in the shader).
 const PX: usize = 8;
 /// The weight gradient aims at about this many invocations when splitting the rows.
 const WGRAD_LANES: usize = 8192;
 
-static FORWARD: KernelDef = KernelDef {
-    name: "conv2d_grouped_forward",
-    source: SOURCE,
-    entry: "grouped_forward",
+/// Forward pass, and backward-to-input at stride 1 (template slots SW, DW).
+static WINDOW: KernelDef = KernelDef {
+    name: "conv2d_grouped_window",
+    source: concat!(
+        include_str!("../../shaders/conv2d_grouped_common.wgsl"),
+        include_str!("../../shaders/conv2d_grouped_window.wgsl")
+    ),
+    entry: "grouped_window",
     bindings: BINDINGS,
 };
 static BACKWARD_DATA: KernelDef = KernelDef {
@@ -203,7 +210,10 @@ struct Params {
     rows_per_split: u32,
     weights: u32,
     splits: u32,
-    _pad: u32,
+    w_a: u32,
+    w_b: u32,
+    flip: u32,
+    _pad: [u32; 2],
 }
 
 /// Sizes of one call.
@@ -328,6 +338,8 @@ fn params(s: &Shape, spec: &GroupedConvSpec) -> Params {
         d_w: spec.dilation[1] as u32,
         pad_h: pad[0] as i32,
         pad_w: pad[1] as i32,
+        w_a: (s.cin / spec.groups) as u32,
+        w_b: 1,
         ..Default::default()
     }
 }
@@ -353,8 +365,8 @@ pub fn grouped_conv2d_forward(
     let c = bias.unwrap_or(w).binding();
     Ok(vec![Launch::new(
         gpu,
-        &FORWARD,
-        &vec![],
+        &WINDOW,
+        &window_spec(spec.stride[1], spec.dilation[1]),
         bytemuck::bytes_of(&p),
         &[x.binding(), w.binding(), c, y.binding()],
         grid_1d(gpu, items as usize, WG),
@@ -371,6 +383,9 @@ pub fn grouped_conv2d_backward_data(
 ) -> Result<Vec<Launch>, KernelError> {
     const K: &str = "conv2d_grouped_backward_data";
     let s = check(K, &spec, ("dx", dx), ("w", w), ("dy", dy), None, "dx")?;
+    if spec.stride == [1, 1] {
+        return Ok(vec![data_as_forward(gpu, dy, w, dx, &s, &spec)?]);
+    }
     let mut p = params(&s, &spec);
     let blocks_w = s.in_hw[1].div_ceil(PX);
     let items = fits_u32(K, "invocations", s.n * s.cin * s.in_hw[0] * blocks_w)?;
@@ -384,6 +399,61 @@ pub fn grouped_conv2d_backward_data(
         &[dy.binding(), w.binding(), w.binding(), dx.binding()],
         grid_1d(gpu, items as usize, WG),
     )])
+}
+
+/// Template values of the window kernel: column stride and dilation.
+fn window_spec(stride: usize, dilation: usize) -> Specialisation {
+    vec![("SW", stride.to_string()), ("DW", dilation.to_string())]
+}
+
+/// Backward to the input at stride 1 as a forward conv of dy: taps reversed, padding
+/// `(k - 1) * d - pad`, source and destination channels swapped in the weight indexing.
+fn data_as_forward(
+    gpu: &Gpu,
+    dy: &Tensor,
+    w: &Tensor,
+    dx: &Tensor,
+    s: &Shape,
+    spec: &GroupedConvSpec,
+) -> Result<Launch, KernelError> {
+    const K: &str = "conv2d_grouped_backward_data";
+    let pad = spec.pad_before(s.in_hw);
+    let eff = spec.effective_kernel();
+    let blocks_w = s.in_hw[1].div_ceil(PX);
+    let items = fits_u32(K, "invocations", s.n * s.cin * s.in_hw[0] * blocks_w)?;
+    let p = Params {
+        n: s.n as u32,
+        c_in: s.cout as u32,
+        c_out: s.cin as u32,
+        cpg_in: (s.cout / spec.groups) as u32,
+        cpg_out: (s.cin / spec.groups) as u32,
+        h: s.out_hw[0] as u32,
+        w: s.out_hw[1] as u32,
+        oh: s.in_hw[0] as u32,
+        ow: s.in_hw[1] as u32,
+        k_h: spec.kernel[0] as u32,
+        k_w: spec.kernel[1] as u32,
+        s_h: 1,
+        s_w: 1,
+        d_h: spec.dilation[0] as u32,
+        d_w: spec.dilation[1] as u32,
+        pad_h: (eff[0] as i64 - 1 - pad[0]) as i32,
+        pad_w: (eff[1] as i64 - 1 - pad[1]) as i32,
+        items,
+        blocks_w: blocks_w as u32,
+        w_a: 1,
+        w_b: (s.cin / spec.groups) as u32,
+        flip: 1,
+        ..Default::default()
+    };
+    Ok(Launch::new(
+        gpu,
+        &WINDOW,
+        &window_spec(1, spec.dilation[1]),
+        bytemuck::bytes_of(&p),
+        &[dy.binding(), w.binding(), w.binding(), dx.binding()],
+        grid_1d(gpu, items as usize, WG),
+    ))
 }
 
 /// Gradient to the weights: `dw` `[Cout, Cin / groups, KH, KW]` (overwritten) from `dy` and `x`:

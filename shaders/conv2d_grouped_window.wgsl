@@ -1,0 +1,72 @@
+// Grouped conv, windowed: the forward pass at any stride, and the backward-to-input pass at
+// stride 1 as a forward conv of dy with the taps reversed (flip) and padding
+// (k - 1) * d - pad. An invocation computes PX consecutive columns of one destination row of
+// one channel; per filter row it loads the source window those columns touch once,
+// (PX - 1) * SW + (KW - 1) * DW + 1 values, instead of PX per tap (lavapipe pays a per-lane
+// loop for every storage load). The column stride SW and dilation DW are template constants so
+// that every window index is a constant after unrolling and the window stays in registers.
+//
+// Roles (bindings as conv2d_grouped_common.wgsl): a = source [N, c_in, h, w], b = weights,
+// c = bias (has_bias), out = destination [N, c_out, oh, ow]; weight of destination channel o
+// (group g, index dl in it) and source channel g * cpg_in + sl at tap t:
+// b[(g * cpg_out * cpg_in + dl * w_a + sl * w_b) * KH * KW + t].
+
+const SW: u32 = {{SW}}u;
+const DW: u32 = {{DW}}u;
+const WIN: u32 = (PX - 1u) * SW + (MAX_K - 1u) * DW + 1u;
+
+@compute @workgroup_size(64)
+fn grouped_window(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let lane = lane_of(gid, nwg);
+    if lane >= p.items { return; }
+    let bw = lane % p.blocks_w;
+    var r = lane / p.blocks_w;
+    let orow = r % p.oh;
+    r = r / p.oh;
+    let o = r % p.c_out;
+    let n = r / p.c_out;
+    let g = o / p.cpg_out;
+    let dl = o - g * p.cpg_out;
+    let ow0 = bw * PX;
+    let taps = p.k_h * p.k_w;
+    let span = (PX - 1u) * SW + (p.k_w - 1u) * DW + 1u;
+    let col0 = i32(ow0 * SW) - p.pad_w;
+    let flip = p.flip != 0u;
+
+    var acc: array<f32, PX>;
+    for (var i = 0u; i < PX; i++) { acc[i] = 0.0; }
+    for (var sl = 0u; sl < p.cpg_in; sl++) {
+        let plane = (n * p.c_in + g * p.cpg_in + sl) * p.h;
+        let wbase = (g * p.cpg_out * p.cpg_in + dl * p.w_a + sl * p.w_b) * taps;
+        for (var kh = 0u; kh < p.k_h; kh++) {
+            let ih = i32(orow * p.s_h + kh * p.d_h) - p.pad_h;
+            if ih < 0 || ih >= i32(p.h) { continue; }
+            let row = (plane + u32(ih)) * p.w;
+            var win: array<f32, WIN>;
+            for (var j = 0u; j < WIN; j++) {
+                win[j] = 0.0;
+                if j < span {
+                    let iw = col0 + i32(j);
+                    let ok = iw >= 0 && iw < i32(p.w);
+                    win[j] = select(0.0, a[row + u32(select(0, iw, ok))], ok);
+                }
+            }
+            let th = select(kh, p.k_h - 1u - kh, flip);
+            for (var kw = 0u; kw < MAX_K; kw++) {
+                if kw >= p.k_w { break; }
+                let tw = select(kw, p.k_w - 1u - kw, flip);
+                let wv = b[wbase + th * p.k_w + tw];
+                for (var i = 0u; i < PX; i++) {
+                    acc[i] = fma(win[i * SW + kw * DW], wv, acc[i]);
+                }
+            }
+        }
+    }
+    var bias = 0.0;
+    if p.has_bias != 0u { bias = c[o]; }
+    let dst = ((n * p.c_out + o) * p.oh + orow) * p.ow;
+    for (var i = 0u; i < PX; i++) {
+        let col = ow0 + i;
+        if col < p.ow { out[dst + col] = acc[i] + bias; }
+    }
+}
