@@ -8,8 +8,7 @@
 // - the forward pass, and the backward-to-input pass at stride 1: conv2d_grouped_window.wgsl.
 // - grouped_backward_data (strides above 1): a = dy, b = w, out = dx (c unused). PX columns of
 //   one dx row: the gather form of the transposed conv, taps off the stride grid skipped.
-// - grouped_wgrad: a = dy, b = x, out = partials [split][Cout][Cin/g][KH][KW]. An invocation
-//   owns one filter row (KW taps) of one (co, ci) pair over its split's rows of N * OH.
+// - the weight-gradient partials [split][Cout][Cin/g][KH][KW]: conv2d_grouped_window.wgsl.
 // - grouped_wgrad_reduce: a = partials, out = dw: the splits summed in order (no atomics).
 // Storage loads on lavapipe are a loop over the 8 lanes whatever the address: the PX outputs of
 // an invocation share each weight load, and the split keeps enough invocations in flight.
@@ -62,44 +61,6 @@ fn grouped_backward_data(@builtin(global_invocation_id) gid: vec3<u32>, @builtin
         let col = iw0 + i;
         if col < p.w { out[dst + col] = acc[i]; }
     }
-}
-
-@compute @workgroup_size(64)
-fn grouped_wgrad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let lane = lane_of(gid, nwg);
-    if lane >= p.items { return; }
-    let kh = lane % p.k_h;
-    var r = lane / p.k_h;
-    let cg = r % p.cpg_in;
-    r = r / p.cpg_in;
-    let co = r % p.c_out;
-    let split = r / p.c_out;
-    let ci = (co / p.cpg_out) * p.cpg_in + cg;
-
-    var acc: array<f32, MAX_K>;
-    for (var k = 0u; k < MAX_K; k++) { acc[k] = 0.0; }
-    let first = split * p.rows_per_split;
-    let last = min(first + p.rows_per_split, p.n * p.oh);
-    for (var row = first; row < last; row++) {
-        let n = row / p.oh;
-        let orow = row - n * p.oh;
-        let ih = i32(orow * p.s_h + kh * p.d_h) - p.pad_h;
-        if ih < 0 || ih >= i32(p.h) { continue; }
-        let xrow = ((n * p.c_in + ci) * p.h + u32(ih)) * p.w;
-        let dyrow = ((n * p.c_out + co) * p.oh + orow) * p.ow;
-        for (var oc = 0u; oc < p.ow; oc++) {
-            let dv = a[dyrow + oc];
-            let base = i32(oc * p.s_w) - p.pad_w;
-            for (var kw = 0u; kw < p.k_w; kw++) {
-                let iw = base + i32(kw * p.d_w);
-                let ok = iw >= 0 && iw < i32(p.w);
-                let xv = b[xrow + u32(select(0, iw, ok))];
-                acc[kw] = fma(dv, select(0.0, xv, ok), acc[kw]);
-            }
-        }
-    }
-    let dst = split * p.weights + ((co * p.cpg_in + cg) * p.k_h + kh) * p.k_w;
-    for (var kw = 0u; kw < p.k_w; kw++) { out[dst + kw] = acc[kw]; }
 }
 
 @compute @workgroup_size(64)

@@ -70,3 +70,59 @@ fn grouped_window(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
         if col < p.ow { out[dst + col] = acc[i] + bias; }
     }
 }
+
+// Weight-gradient partials, windowed: a = dy, b = x, out = partials [split][Cout][Cin/g][KH][KW].
+// An invocation owns one filter row (KW taps) of one (co, ci) pair over its split's rows of
+// N * OH, taking each row PX columns at a time: PX dy values and the x window they touch, so
+// PX + (PX - 1) * SW + (KW - 1) * DW + 1 loads feed PX * KW FMAs.
+@compute @workgroup_size(64)
+fn grouped_wgrad_window(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let lane = lane_of(gid, nwg);
+    if lane >= p.items { return; }
+    let kh = lane % p.k_h;
+    var r = lane / p.k_h;
+    let cg = r % p.cpg_in;
+    r = r / p.cpg_in;
+    let co = r % p.c_out;
+    let split = r / p.c_out;
+    let ci = (co / p.cpg_out) * p.cpg_in + cg;
+    let span = (PX - 1u) * SW + (p.k_w - 1u) * DW + 1u;
+
+    var acc: array<f32, MAX_K>;
+    for (var k = 0u; k < MAX_K; k++) { acc[k] = 0.0; }
+    let first = split * p.rows_per_split;
+    let last = min(first + p.rows_per_split, p.n * p.oh);
+    for (var row = first; row < last; row++) {
+        let n = row / p.oh;
+        let orow = row - n * p.oh;
+        let ih = i32(orow * p.s_h + kh * p.d_h) - p.pad_h;
+        if ih < 0 || ih >= i32(p.h) { continue; }
+        let xrow = ((n * p.c_in + ci) * p.h + u32(ih)) * p.w;
+        let dyrow = ((n * p.c_out + co) * p.oh + orow) * p.ow;
+        for (var c0 = 0u; c0 < p.ow; c0 += PX) {
+            var dv: array<f32, PX>;
+            for (var i = 0u; i < PX; i++) {
+                let ok = c0 + i < p.ow;
+                dv[i] = select(0.0, a[dyrow + select(0u, c0 + i, ok)], ok);
+            }
+            let col0 = i32(c0 * SW) - p.pad_w;
+            var win: array<f32, WIN>;
+            for (var j = 0u; j < WIN; j++) {
+                win[j] = 0.0;
+                if j < span {
+                    let iw = col0 + i32(j);
+                    let ok = iw >= 0 && iw < i32(p.w);
+                    win[j] = select(0.0, b[xrow + u32(select(0, iw, ok))], ok);
+                }
+            }
+            for (var kw = 0u; kw < MAX_K; kw++) {
+                if kw >= p.k_w { break; }
+                var s = acc[kw];
+                for (var i = 0u; i < PX; i++) { s = fma(dv[i], win[i * SW + kw * DW], s); }
+                acc[kw] = s;
+            }
+        }
+    }
+    let dst = split * p.weights + ((co * p.cpg_in + cg) * p.k_h + kh) * p.k_w;
+    for (var kw = 0u; kw < p.k_w; kw++) { out[dst + kw] = acc[kw]; }
+}

@@ -58,10 +58,14 @@ static BACKWARD_DATA: KernelDef = KernelDef {
     entry: "grouped_backward_data",
     bindings: BINDINGS,
 };
+/// Weight-gradient partials (template slots SW, DW).
 static WGRAD: KernelDef = KernelDef {
     name: "conv2d_grouped_wgrad",
-    source: SOURCE,
-    entry: "grouped_wgrad",
+    source: concat!(
+        include_str!("../../shaders/conv2d_grouped_common.wgsl"),
+        include_str!("../../shaders/conv2d_grouped_window.wgsl")
+    ),
+    entry: "grouped_wgrad_window",
     bindings: BINDINGS,
 };
 static WGRAD_REDUCE: KernelDef = KernelDef {
@@ -490,7 +494,7 @@ pub fn grouped_conv2d_backward_weights(
     let partials = Launch::new(
         gpu,
         &WGRAD,
-        &vec![],
+        &window_spec(spec.stride[1], spec.dilation[1]),
         bytemuck::bytes_of(&p),
         &[dy.binding(), x.binding(), x.binding(), part],
         grid_1d(gpu, splits * per_split, WG),
