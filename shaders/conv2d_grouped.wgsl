@@ -19,46 +19,58 @@
 fn grouped_backward_data(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let lane = lane_of(gid, nwg);
     if lane >= p.items { return; }
+    // Columns are split into s_w phases: this invocation owns dx columns q + s_w * (c0 + i).
+    // For a phase, whether tap kw reaches the dy grid ((q + pad - kw * d) divisible by s_w) and
+    // its dy column offset do not depend on i, so each valid tap reads PX consecutive dy values.
     let bw = lane % p.blocks_w;
     var r = lane / p.blocks_w;
+    let q = r % p.s_w;
+    r = r / p.s_w;
     let irow = r % p.h;
     r = r / p.h;
     let ci = r % p.c_in;
     let n = r / p.c_in;
     let g = ci / p.cpg_in;
     let cg = ci - g * p.cpg_in;
-    let iw0 = bw * PX;
+    let c0 = bw * PX;
+    let sw = i32(p.s_w);
 
     var acc: array<f32, PX>;
     for (var i = 0u; i < PX; i++) { acc[i] = 0.0; }
-    for (var oc = 0u; oc < p.cpg_out; oc++) {
-        let co = g * p.cpg_out + oc;
-        let plane = (n * p.c_out + co) * p.oh;
-        let wrow = (co * p.cpg_in + cg) * p.k_h;
-        for (var kh = 0u; kh < p.k_h; kh++) {
-            let t = i32(irow) + p.pad_h - i32(kh * p.d_h);
-            if t < 0 || u32(t) % p.s_h != 0u { continue; }
-            let orow = u32(t) / p.s_h;
-            if orow >= p.oh { continue; }
-            let row = (plane + orow) * p.ow;
-            let wi = (wrow + kh) * p.k_w;
-            for (var kw = 0u; kw < p.k_w; kw++) {
-                let wv = b[wi + kw];
-                let base = i32(iw0) + p.pad_w - i32(kw * p.d_w);
+    // Tap validity and offsets (integer divisions, scalarised on lavapipe) once per tap, the
+    // channel loop inside.
+    for (var kh = 0u; kh < p.k_h; kh++) {
+        let t = i32(irow) + p.pad_h - i32(kh * p.d_h);
+        if t < 0 || u32(t) % p.s_h != 0u { continue; }
+        let orow = u32(t) / p.s_h;
+        if orow >= p.oh { continue; }
+        for (var kw = 0u; kw < p.k_w; kw++) {
+            let t2 = i32(q) + p.pad_w - i32(kw * p.d_w);
+            // Floor division and remainder of a possibly negative t2 by s_w.
+            let m = ((t2 % sw) + sw) % sw;
+            if m != 0 { continue; }
+            let base = (t2 - m) / sw + i32(c0);
+            var ok: array<bool, PX>;
+            var at: array<u32, PX>;
+            for (var i = 0u; i < PX; i++) {
+                let col = base + i32(i);
+                ok[i] = col >= 0 && col < i32(p.ow);
+                at[i] = u32(select(0, col, ok[i]));
+            }
+            for (var oc = 0u; oc < p.cpg_out; oc++) {
+                let co = g * p.cpg_out + oc;
+                let row = ((n * p.c_out + co) * p.oh + orow) * p.ow;
+                let wv = b[((co * p.cpg_in + cg) * p.k_h + kh) * p.k_w + kw];
                 for (var i = 0u; i < PX; i++) {
-                    let t2 = base + i32(i);
-                    let q = u32(max(t2, 0));
-                    let oc2 = q / p.s_w;
-                    let ok = t2 >= 0 && q - oc2 * p.s_w == 0u && oc2 < p.ow;
-                    let dv = a[row + select(0u, oc2, ok)];
-                    acc[i] = fma(select(0.0, dv, ok), wv, acc[i]);
+                    let dv = a[row + at[i]];
+                    acc[i] = fma(select(0.0, dv, ok[i]), wv, acc[i]);
                 }
             }
         }
     }
     let dst = ((n * p.c_in + ci) * p.h + irow) * p.w;
     for (var i = 0u; i < PX; i++) {
-        let col = iw0 + i;
+        let col = q + p.s_w * (c0 + i);
         if col < p.w { out[dst + col] = acc[i]; }
     }
 }

@@ -391,8 +391,10 @@ pub fn grouped_conv2d_backward_data(
         return Ok(vec![data_as_forward(gpu, dy, w, dx, &s, &spec)?]);
     }
     let mut p = params(&s, &spec);
-    let blocks_w = s.in_hw[1].div_ceil(PX);
-    let items = fits_u32(K, "invocations", s.n * s.cin * s.in_hw[0] * blocks_w)?;
+    let phase_cols = s.in_hw[1].div_ceil(spec.stride[1]);
+    let blocks_w = phase_cols.div_ceil(PX);
+    let lanes = s.n * s.cin * s.in_hw[0] * spec.stride[1] * blocks_w;
+    let items = fits_u32(K, "invocations", lanes)?;
     p.items = items;
     p.blocks_w = blocks_w as u32;
     Ok(vec![Launch::new(
