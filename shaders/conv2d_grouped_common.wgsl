@@ -28,8 +28,8 @@ struct Params {
     w_a: u32,        // window kernel: weight stride of the destination channel within its group
     w_b: u32,        // window kernel: weight stride of the source channel within its group
     flip: u32,       // window kernel: taps read reversed (backward data as a forward conv)
-    _pad0: u32,
-    _pad1: u32,
+    blocks_o: u32,   // window kernel: RC-channel blocks of the destination (all groups)
+    bpg: u32,        // window kernel: RC-channel blocks per group
 }
 
 const PX: u32 = 8u;

@@ -1,10 +1,12 @@
 // Grouped conv, windowed: the forward pass at any stride, and the backward-to-input pass at
 // stride 1 as a forward conv of dy with the taps reversed (flip) and padding
 // (k - 1) * d - pad. An invocation computes PX consecutive columns of one destination row of
-// one channel; per filter row it loads the source window those columns touch once,
+// RC channels; per filter row it loads the source window those columns touch once,
 // (PX - 1) * SW + (KW - 1) * DW + 1 values, instead of PX per tap (lavapipe pays a per-lane
-// loop for every storage load). The column stride SW and dilation DW are template constants so
-// that every window index is a constant after unrolling and the window stays in registers.
+// loop for every storage load), and shares it among RC destination channels of one group (RC = 1
+// for depthwise convs, 4 or 8 for dense ones), whose weights are RC loads per tap. The column
+// stride SW, dilation DW and RC are template constants so that every window index is a
+// constant after unrolling and the window stays in registers.
 //
 // Roles (bindings as conv2d_grouped_common.wgsl): a = source [N, c_in, h, w], b = weights,
 // c = bias (has_bias), out = destination [N, c_out, oh, ow]; weight of destination channel o
@@ -13,6 +15,7 @@
 
 const SW: u32 = {{SW}}u;
 const DW: u32 = {{DW}}u;
+const RC: u32 = {{RC}}u;
 const WIN: u32 = (PX - 1u) * SW + (MAX_K - 1u) * DW + 1u;
 
 @compute @workgroup_size(64)
@@ -23,21 +26,28 @@ fn grouped_window(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
     var r = lane / p.blocks_w;
     let orow = r % p.oh;
     r = r / p.oh;
-    let o = r % p.c_out;
-    let n = r / p.c_out;
-    let g = o / p.cpg_out;
-    let dl = o - g * p.cpg_out;
+    let ob = r % p.blocks_o;
+    let n = r / p.blocks_o;
+    let g = ob / p.bpg;
+    let dl0 = (ob - g * p.bpg) * RC;
     let ow0 = bw * PX;
     let taps = p.k_h * p.k_w;
     let span = (PX - 1u) * SW + (p.k_w - 1u) * DW + 1u;
     let col0 = i32(ow0 * SW) - p.pad_w;
     let flip = p.flip != 0u;
 
-    var acc: array<f32, PX>;
-    for (var i = 0u; i < PX; i++) { acc[i] = 0.0; }
+    var acc: array<array<f32, PX>, RC>;
+    for (var j = 0u; j < RC; j++) {
+        for (var i = 0u; i < PX; i++) { acc[j][i] = 0.0; }
+    }
     for (var sl = 0u; sl < p.cpg_in; sl++) {
         let plane = (n * p.c_in + g * p.cpg_in + sl) * p.h;
-        let wbase = (g * p.cpg_out * p.cpg_in + dl * p.w_a + sl * p.w_b) * taps;
+        // Channels past the group's end reuse its first filter (their sums are not written).
+        var wbase: array<u32, RC>;
+        for (var j = 0u; j < RC; j++) {
+            let dl = select(dl0, dl0 + j, dl0 + j < p.cpg_out);
+            wbase[j] = (g * p.cpg_out * p.cpg_in + dl * p.w_a + sl * p.w_b) * taps;
+        }
         for (var kh = 0u; kh < p.k_h; kh++) {
             let ih = i32(orow * p.s_h + kh * p.d_h) - p.pad_h;
             if ih < 0 || ih >= i32(p.h) { continue; }
@@ -55,19 +65,26 @@ fn grouped_window(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
             for (var kw = 0u; kw < MAX_K; kw++) {
                 if kw >= p.k_w { break; }
                 let tw = select(kw, p.k_w - 1u - kw, flip);
-                let wv = b[wbase + th * p.k_w + tw];
-                for (var i = 0u; i < PX; i++) {
-                    acc[i] = fma(win[i * SW + kw * DW], wv, acc[i]);
+                for (var j = 0u; j < RC; j++) {
+                    let wv = b[wbase[j] + th * p.k_w + tw];
+                    for (var i = 0u; i < PX; i++) {
+                        acc[j][i] = fma(win[i * SW + kw * DW], wv, acc[j][i]);
+                    }
                 }
             }
         }
     }
-    var bias = 0.0;
-    if p.has_bias != 0u { bias = c[o]; }
-    let dst = ((n * p.c_out + o) * p.oh + orow) * p.ow;
-    for (var i = 0u; i < PX; i++) {
-        let col = ow0 + i;
-        if col < p.ow { out[dst + col] = acc[i] + bias; }
+    for (var j = 0u; j < RC; j++) {
+        let dl = dl0 + j;
+        if dl >= p.cpg_out { break; }
+        let o = g * p.cpg_out + dl;
+        var bias = 0.0;
+        if p.has_bias != 0u { bias = c[o]; }
+        let dst = ((n * p.c_out + o) * p.oh + orow) * p.ow;
+        for (var i = 0u; i < PX; i++) {
+            let col = ow0 + i;
+            if col < p.ow { out[dst + col] = acc[j][i] + bias; }
+        }
     }
 }
 

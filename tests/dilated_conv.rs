@@ -51,6 +51,9 @@ const CASES: &[GConv] = &[
     dense(3, (6, 4, 1), (8, 8), (1, 1), (2, 2), (1, 1), 1),
     dense(1, (3, 3, 1), (7, 7), (1, 1), (2, 2), (1, 1), 1),
     dense(2, (3, 2, 1), (5, 6), (3, 3), (2, 2), (1, 1), 1),
+    // 8-channel blocks (with a remainder) in both directions, and two groups of 8.
+    dense(2, (9, 17, 1), (6, 11), (3, 3), (1, 1), (2, 2), 0),
+    dense(1, (16, 8, 2), (5, 9), (3, 1), (1, 1), (1, 1), 0),
 ];
 
 #[test]

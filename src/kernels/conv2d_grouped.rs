@@ -217,7 +217,8 @@ struct Params {
     w_a: u32,
     w_b: u32,
     flip: u32,
-    _pad: [u32; 2],
+    blocks_o: u32,
+    bpg: u32,
 }
 
 /// Sizes of one call.
@@ -362,15 +363,20 @@ pub fn grouped_conv2d_forward(
     let s = check(K, &spec, ("x", x), ("w", w), ("y", y), bias, "y")?;
     let mut p = params(&s, &spec);
     let blocks_w = s.out_hw[1].div_ceil(PX);
-    let items = fits_u32(K, "invocations", s.n * s.cout * s.out_hw[0] * blocks_w)?;
+    let rc = channel_block(s.cout / spec.groups);
+    let bpg = (s.cout / spec.groups).div_ceil(rc);
+    let blocks_o = spec.groups * bpg;
+    let items = fits_u32(K, "invocations", s.n * blocks_o * s.out_hw[0] * blocks_w)?;
     p.items = items;
     p.blocks_w = blocks_w as u32;
+    p.blocks_o = blocks_o as u32;
+    p.bpg = bpg as u32;
     p.has_bias = bias.is_some() as u32;
     let c = bias.unwrap_or(w).binding();
     Ok(vec![Launch::new(
         gpu,
         &WINDOW,
-        &window_spec(spec.stride[1], spec.dilation[1]),
+        &window_spec(spec.stride[1], spec.dilation[1], rc),
         bytemuck::bytes_of(&p),
         &[x.binding(), w.binding(), c, y.binding()],
         grid_1d(gpu, items as usize, WG),
@@ -407,9 +413,24 @@ pub fn grouped_conv2d_backward_data(
     )])
 }
 
-/// Template values of the window kernel: column stride and dilation.
-fn window_spec(stride: usize, dilation: usize) -> Specialisation {
-    vec![("SW", stride.to_string()), ("DW", dilation.to_string())]
+/// Template values of the window kernels: column stride, dilation, destination channels per
+/// invocation.
+fn window_spec(stride: usize, dilation: usize, rc: usize) -> Specialisation {
+    vec![
+        ("SW", stride.to_string()),
+        ("DW", dilation.to_string()),
+        ("RC", rc.to_string()),
+    ]
+}
+
+/// Destination channels per window invocation for `per_group` destination channels per group:
+/// 8 or 4 share the source window in dense convs, 1 in depthwise ones.
+fn channel_block(per_group: usize) -> usize {
+    match per_group {
+        8.. => 8,
+        4.. => 4,
+        _ => 1,
+    }
 }
 
 /// Backward to the input at stride 1 as a forward conv of dy: taps reversed, padding
@@ -426,7 +447,10 @@ fn data_as_forward(
     let pad = spec.pad_before(s.in_hw);
     let eff = spec.effective_kernel();
     let blocks_w = s.in_hw[1].div_ceil(PX);
-    let items = fits_u32(K, "invocations", s.n * s.cin * s.in_hw[0] * blocks_w)?;
+    let rc = channel_block(s.cin / spec.groups);
+    let bpg = (s.cin / spec.groups).div_ceil(rc);
+    let blocks_o = spec.groups * bpg;
+    let items = fits_u32(K, "invocations", s.n * blocks_o * s.in_hw[0] * blocks_w)?;
     let p = Params {
         n: s.n as u32,
         c_in: s.cout as u32,
@@ -450,12 +474,14 @@ fn data_as_forward(
         w_a: 1,
         w_b: (s.cin / spec.groups) as u32,
         flip: 1,
+        blocks_o: blocks_o as u32,
+        bpg: bpg as u32,
         ..Default::default()
     };
     Ok(Launch::new(
         gpu,
         &WINDOW,
-        &window_spec(1, spec.dilation[1]),
+        &window_spec(1, spec.dilation[1], rc),
         bytemuck::bytes_of(&p),
         &[dy.binding(), w.binding(), w.binding(), dx.binding()],
         grid_1d(gpu, items as usize, WG),
@@ -496,7 +522,7 @@ pub fn grouped_conv2d_backward_weights(
     let partials = Launch::new(
         gpu,
         &WGRAD,
-        &window_spec(spec.stride[1], spec.dilation[1]),
+        &window_spec(spec.stride[1], spec.dilation[1], 1),
         bytemuck::bytes_of(&p),
         &[dy.binding(), x.binding(), x.binding(), part],
         grid_1d(gpu, splits * per_split, WG),
