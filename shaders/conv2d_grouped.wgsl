@@ -37,33 +37,57 @@ fn grouped_backward_data(@builtin(global_invocation_id) gid: vec3<u32>, @builtin
 
     var acc: array<f32, PX>;
     for (var i = 0u; i < PX; i++) { acc[i] = 0.0; }
-    // Tap validity and offsets (integer divisions, scalarised on lavapipe) once per tap, the
-    // channel loop inside.
-    for (var kh = 0u; kh < p.k_h; kh++) {
-        let t = i32(irow) + p.pad_h - i32(kh * p.d_h);
-        if t < 0 || u32(t) % p.s_h != 0u { continue; }
-        let orow = u32(t) / p.s_h;
-        if orow >= p.oh { continue; }
-        for (var kw = 0u; kw < p.k_w; kw++) {
-            let t2 = i32(q) + p.pad_w - i32(kw * p.d_w);
-            // Floor division and remainder of a possibly negative t2 by s_w.
-            let m = ((t2 % sw) + sw) % sw;
-            if m != 0 { continue; }
-            let base = (t2 - m) / sw + i32(c0);
-            var ok: array<bool, PX>;
-            var at: array<u32, PX>;
-            for (var i = 0u; i < PX; i++) {
-                let col = base + i32(i);
-                ok[i] = col >= 0 && col < i32(p.ow);
-                at[i] = u32(select(0, col, ok[i]));
-            }
-            for (var oc = 0u; oc < p.cpg_out; oc++) {
-                let co = g * p.cpg_out + oc;
-                let row = ((n * p.c_out + co) * p.oh + orow) * p.ow;
-                let wv = b[((co * p.cpg_in + cg) * p.k_h + kh) * p.k_w + kw];
+    if p.cpg_out == 1u {
+        // One source channel (depthwise): tap loops only. Measured 2-3x faster on lavapipe than
+        // the channel-inner order below with a single channel.
+        let co = g;
+        let plane = (n * p.c_out + co) * p.oh;
+        let wrow = (co * p.cpg_in + cg) * p.k_h;
+        for (var kh = 0u; kh < p.k_h; kh++) {
+            let t = i32(irow) + p.pad_h - i32(kh * p.d_h);
+            if t < 0 || u32(t) % p.s_h != 0u { continue; }
+            let orow = u32(t) / p.s_h;
+            if orow >= p.oh { continue; }
+            let row = (plane + orow) * p.ow;
+            let wi = (wrow + kh) * p.k_w;
+            for (var kw = 0u; kw < p.k_w; kw++) {
+                let t2 = i32(q) + p.pad_w - i32(kw * p.d_w);
+                let m = ((t2 % sw) + sw) % sw;
+                if m != 0 { continue; }
+                let base = (t2 - m) / sw + i32(c0);
+                let wv = b[wi + kw];
                 for (var i = 0u; i < PX; i++) {
-                    let dv = a[row + at[i]];
-                    acc[i] = fma(select(0.0, dv, ok[i]), wv, acc[i]);
+                    let col = base + i32(i);
+                    let ok = col >= 0 && col < i32(p.ow);
+                    let dv = a[row + u32(select(0, col, ok))];
+                    acc[i] = fma(select(0.0, dv, ok), wv, acc[i]);
+                }
+            }
+        }
+    } else {
+        // Tap validity and offsets (integer divisions, scalarised on lavapipe) once per tap, the
+        // channel loop inside.
+        for (var kh = 0u; kh < p.k_h; kh++) {
+            let t = i32(irow) + p.pad_h - i32(kh * p.d_h);
+            if t < 0 || u32(t) % p.s_h != 0u { continue; }
+            let orow = u32(t) / p.s_h;
+            if orow >= p.oh { continue; }
+            for (var kw = 0u; kw < p.k_w; kw++) {
+                let t2 = i32(q) + p.pad_w - i32(kw * p.d_w);
+                // Floor division and remainder of a possibly negative t2 by s_w.
+                let m = ((t2 % sw) + sw) % sw;
+                if m != 0 { continue; }
+                let base = (t2 - m) / sw + i32(c0);
+                for (var oc = 0u; oc < p.cpg_out; oc++) {
+                    let co = g * p.cpg_out + oc;
+                    let row = ((n * p.c_out + co) * p.oh + orow) * p.ow;
+                    let wv = b[((co * p.cpg_in + cg) * p.k_h + kh) * p.k_w + kw];
+                    for (var i = 0u; i < PX; i++) {
+                        let col = base + i32(i);
+                        let ok = col >= 0 && col < i32(p.ow);
+                        let dv = a[row + u32(select(0, col, ok))];
+                        acc[i] = fma(select(0.0, dv, ok), wv, acc[i]);
+                    }
                 }
             }
         }
