@@ -6,6 +6,7 @@ pub mod broadcast;
 pub mod checks;
 pub mod concat;
 pub mod conv2d;
+pub mod conv2d_grouped;
 pub mod copy;
 pub mod elementwise;
 pub mod embedding;
@@ -17,5 +18,6 @@ pub mod optim;
 pub mod pool;
 pub mod reduce;
 pub mod sample;
+pub mod weighted_sum;
 
 pub use error::{KernelError, argument_error, shape_error};

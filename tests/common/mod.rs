@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod gradcheck;
+pub mod grouped_check;
 pub mod reference;
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -10,6 +10,7 @@ pub mod batchnorm;
 pub mod ceilings;
 pub mod concat;
 pub mod conv2d;
+pub mod conv2d_grouped;
 pub mod elementwise;
 pub mod embedding;
 pub mod gather;
@@ -20,6 +21,7 @@ pub mod optim;
 pub mod pool;
 pub mod reduce;
 pub mod sample;
+pub mod weighted_sum;
 
 /// A family's case builder.
 pub type Family = fn(&Arc<Gpu>) -> Result<Vec<BenchCase>, KernelError>;
@@ -28,10 +30,12 @@ pub type Family = fn(&Arc<Gpu>) -> Result<Vec<BenchCase>, KernelError>;
 pub const FAMILIES: &[Family] = &[
     matmul::cases,
     conv2d::cases,
+    conv2d_grouped::cases,
     pool::cases,
     batchnorm::cases,
     elementwise::cases,
     concat::cases,
+    weighted_sum::cases,
     reduce::cases,
     loss::cases,
     optim::cases,
