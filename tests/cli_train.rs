@@ -46,6 +46,19 @@ fn a_short_run_writes_weights_metrics_and_architecture() {
     assert!(m["epochs"][0]["images_per_second"].as_f64().unwrap() > 0.0);
     assert!(out.join("weights.safetensors").is_file());
     assert!(out.join("architecture.json").is_file());
+    // Both files describe their input: normalisation, classes and their names, the version.
+    let (arch, meta) =
+        nasgpu::nn::meta::load_architecture_file(&out.join("architecture.json")).unwrap();
+    let meta = meta.expect("architecture.json holds \"meta\"");
+    assert_eq!(meta.input_shape, arch.input);
+    assert_eq!(meta.dataset, "bundled");
+    assert_eq!(meta.nasgpu_version, env!("CARGO_PKG_VERSION"));
+    assert_eq!(meta.normalization.pixel_scale, 255.0);
+    assert_eq!(meta.normalization.mean.len(), 1);
+    assert_eq!(meta.class_names.as_ref().unwrap()[0], "T-shirt/top");
+    let (_, st) = nasgpu::nn::weights::load(&out.join("weights.safetensors")).unwrap();
+    let from_weights = nasgpu::nn::ModelMeta::from_safetensors_metadata(&st, "weights").unwrap();
+    assert_eq!(from_weights, Some(meta));
     let _ = std::fs::remove_dir_all(&out);
 }
 

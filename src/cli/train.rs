@@ -1,7 +1,6 @@
 //! `nasgpu train`: train an architecture file (or a preset) on a dataset, report validation
 //! accuracy per epoch and the final test accuracy, and write weights and metrics to `--out`.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -13,10 +12,10 @@ use super::progress::EpochProgress;
 use super::{CliError, DeviceArgs};
 use crate::data::{self, Amount, DataSource, DeviceDataset, Sampling};
 use crate::device::Gpu;
+use crate::nn::meta::architecture_file_json;
 use crate::nn::preset::{PRESETS, preset};
 use crate::nn::train::{Evaluator, Metrics, Schedule, TrainConfig, Trainer};
-use crate::nn::weights::{NamedTensor, save};
-use crate::nn::{Architecture, Network};
+use crate::nn::{Architecture, ModelMeta, Network};
 
 #[derive(Debug, clap::Args)]
 pub struct TrainArgs {
@@ -111,25 +110,9 @@ impl Record {
     }
 }
 
-fn save_weights(net: &Network, out: &std::path::Path) -> Result<(), CliError> {
-    let mut tensors = Vec::new();
-    for (name, t) in net.state() {
-        tensors.push(NamedTensor {
-            name,
-            shape: t.shape().to_vec(),
-            data: t.to_f32()?,
-        });
-    }
-    let meta = BTreeMap::from([(
-        "architecture".to_string(),
-        serde_json::to_string(&net.arch).expect("arch"),
-    )]);
-    save(&out.join("weights.safetensors"), &tensors, &meta).map_err(|e| {
-        CliError(format!(
-            "{}: cannot write weights.safetensors: {e}",
-            out.display()
-        ))
-    })
+fn save_weights(net: &Network, meta: &ModelMeta, out: &std::path::Path) -> Result<(), CliError> {
+    crate::nn::weights::save_network(&out.join("weights.safetensors"), net, Some(meta))
+        .map_err(CliError)
 }
 
 /// Rejects option values no training run can use, naming the option, before any work starts.
@@ -196,9 +179,10 @@ pub fn run(device: &DeviceArgs, args: &TrainArgs) -> Result<(), CliError> {
     let arch = arch_for(args, tt.train.image_shape, tt.train.classes as usize)?;
     std::fs::create_dir_all(&args.out)
         .map_err(|e| CliError(format!("{}: cannot create: {e}", args.out.display())))?;
+    let meta = ModelMeta::new(&arch, &tt.name, &stats, tt.class_names.clone());
     crate::util::atomic_write(
         &args.out.join("architecture.json"),
-        arch.to_json().as_bytes(),
+        architecture_file_json(&arch, Some(&meta)).as_bytes(),
     )
     .map_err(|e| CliError(format!("{}: {e}", args.out.display())))?;
 
@@ -306,7 +290,7 @@ pub fn run(device: &DeviceArgs, args: &TrainArgs) -> Result<(), CliError> {
             "epoch": epoch + 1, "train_loss": train_m.loss, "train_accuracy": train_m.accuracy,
             "val_loss": val_m.loss, "val_accuracy": val_m.accuracy, "seconds": seconds, "train_seconds": train_seconds, "images_per_second": ips,
         }));
-        save_weights(&trainer.net, &args.out)?;
+        save_weights(&trainer.net, &meta, &args.out)?;
         record.write(&args.out, "training", None)?;
     }
     let test_m = test.evaluate()?;

@@ -190,7 +190,37 @@ pub struct TrainTest {
     pub format: Format,
     pub train: Dataset,
     pub test: Dataset,
+    /// One name per class when the dataset has them (written into model metadata).
+    pub class_names: Option<Vec<String>>,
 }
+
+/// Fashion-MNIST's class names, by label.
+pub const FASHION_MNIST_CLASSES: [&str; 10] = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+];
+
+/// CIFAR-10's class names, by label (as in its `batches.meta.txt`).
+pub const CIFAR10_CLASSES: [&str; 10] = [
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+];
 
 impl TrainTest {
     /// Pairs `train` and `test` after checking they agree on image shape and classes.
@@ -215,7 +245,18 @@ impl TrainTest {
             format,
             train,
             test,
+            class_names: None,
         })
+    }
+
+    /// The same data with class names; names whose count is not the class count are dropped.
+    pub fn with_class_names<S: Into<String>>(
+        mut self,
+        names: impl IntoIterator<Item = S>,
+    ) -> TrainTest {
+        let names: Vec<String> = names.into_iter().map(Into::into).collect();
+        self.class_names = Some(names).filter(|n| n.len() == self.train.classes as usize);
+        self
     }
 
     /// One line for logs: name, sizes, image shape, classes.

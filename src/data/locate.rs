@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::bundled::bundled;
 use super::cifar;
-use super::dataset::{Format, TrainTest};
+use super::dataset::{CIFAR10_CLASSES, FASHION_MNIST_CLASSES, Format, TrainTest};
 use super::error::{DataError, FETCH_HINT};
 use super::idx;
 use super::source::FileBytes;
@@ -203,7 +203,12 @@ pub fn load_named(name: DatasetName) -> Result<TrainTest, DataError> {
         }
         match detect(&dir) {
             Ok(layout) if layout.format == name.format() => {
-                return load_layout(&layout, name.as_str());
+                let data = load_layout(&layout, name.as_str())?;
+                return Ok(match name {
+                    DatasetName::FashionMnist => data.with_class_names(FASHION_MNIST_CLASSES),
+                    DatasetName::Mnist => data.with_class_names((0..10).map(|d| d.to_string())),
+                    _ => data,
+                });
             }
             Ok(layout) => looked.push((dir, format!("holds {:?}, not {name:?}", layout.format))),
             Err(e) => looked.push((dir, e.to_string())),
@@ -249,7 +254,30 @@ pub fn load_layout(layout: &Layout, name: &str) -> Result<TrainTest, DataError> 
             cifar::read_files(&format!("{name} test"), &test, format)?,
         ),
     };
-    TrainTest::new(name, layout.format, train, test)
+    let data = TrainTest::new(name, layout.format, train, test)?;
+    Ok(match layout.format {
+        Format::Idx => data,
+        Format::Cifar10 => match label_names(&layout.dir, "batches.meta.txt") {
+            Some(names) => data.with_class_names(names),
+            None => data.with_class_names(CIFAR10_CLASSES),
+        },
+        Format::Cifar100 => match label_names(&layout.dir, "fine_label_names.txt") {
+            Some(names) => data.with_class_names(names),
+            None => data,
+        },
+    })
+}
+
+/// Class names from a CIFAR tarball's label file (one per line), when present.
+fn label_names(dir: &Path, file: &str) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(dir.join(file)).ok()?;
+    Some(
+        text.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(String::from)
+            .collect(),
+    )
 }
 
 /// The path of an IDX file in `dir`: the canonical name or the dotted variant some mirrors use

@@ -18,7 +18,9 @@ mod split;
 
 pub use bundled::bundled;
 pub use cifar::{CIFAR_SHAPE, parse_file as parse_cifar_file, read_files as read_cifar_files};
-pub use dataset::{ChannelStats, Dataset, Format, TrainTest};
+pub use dataset::{
+    CIFAR10_CLASSES, ChannelStats, Dataset, FASHION_MNIST_CLASSES, Format, TrainTest,
+};
 pub use device::{DeviceDataset, MAX_CHANNELS};
 pub use error::{DataError, FETCH_HINT};
 pub use gather::{Augment, BatchCursor, IGNORE_LABEL, gather_batch};

@@ -127,7 +127,9 @@ impl Architecture {
                 format!("not a valid architecture file: {e}"),
             ))
         })?;
-        let top = object(&root, "", &["input", "classes", "layers"]).map_err(with_source)?;
+        // "meta" (input normalisation, class names: `nn::meta`) is read by `load_architecture_file`.
+        let top =
+            object(&root, "", &["input", "classes", "layers", "meta"]).map_err(with_source)?;
         let input: [usize; 3] = required(top, "", "input").map_err(with_source)?;
         let classes: usize = required(top, "", "classes").map_err(with_source)?;
         let raw_layers: Vec<serde_json::Value> =
