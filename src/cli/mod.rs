@@ -1,10 +1,11 @@
-//! Command-line interface: `nasgpu search | train | report | bench | devices`.
+//! Command-line interface: `nasgpu search | train | export | report | bench | devices`.
 
 use clap::{Parser, Subcommand};
 
 pub mod bench;
 pub mod devices;
 mod error;
+pub mod export;
 mod interrupt;
 mod progress;
 pub mod report;
@@ -58,6 +59,8 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Train an architecture file or preset and report validation and test accuracy.
     Train(train::TrainArgs),
+    /// Write a trained network (or a search's best architecture) as ONNX, PyTorch, JSON or safetensors.
+    Export(export::ExportArgs),
 }
 
 /// Runs the parsed command.
@@ -68,5 +71,6 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Bench(args) => bench::run(&cli.device, &args),
         Command::Train(args) => train::run(&cli.device, &args),
         Command::Report(args) => report::run(&args),
+        Command::Export(args) => export::run(&args),
     }
 }
