@@ -9,6 +9,7 @@ pub mod export;
 mod interrupt;
 mod progress;
 pub mod report;
+pub mod report_html;
 pub mod search;
 pub mod train;
 
