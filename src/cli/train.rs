@@ -25,9 +25,16 @@ pub struct TrainArgs {
     /// A named architecture instead of a file: small-cnn (default), tiny-cnn.
     #[arg(long)]
     pub preset: Option<String>,
-    /// Folder holding IDX (MNIST/Fashion-MNIST) or CIFAR-10/100 binary files.
+    /// Folder holding IDX (MNIST/Fashion-MNIST) or CIFAR-10/100 binary files, or images:
+    /// DIR/train/<class>/*.png|jpg and DIR/test/<class>/... (else a fifth of train is held out).
     #[arg(long, conflicts_with = "dataset")]
     pub data: Option<PathBuf>,
+    /// Image folders: resize images whose size differs from the first (else they are refused).
+    #[arg(long)]
+    pub resize: bool,
+    /// Image folders: refuse a file that does not decode, naming it (else skip and count it).
+    #[arg(long)]
+    pub strict: bool,
     /// bundled (default: a 2,000-image Fashion-MNIST subset in the binary), fashion-mnist,
     /// mnist, cifar10, cifar100 (looked up in $NASGPU_DATA, ./data; see scripts/fetch-data.sh).
     #[arg(long)]
@@ -152,7 +159,18 @@ pub fn run(device: &DeviceArgs, args: &TrainArgs) -> Result<(), CliError> {
     let source =
         DataSource::from_args(args.data.as_deref(), args.dataset.as_deref()).map_err(data_error)?;
     let gpu = Gpu::open(&device.options())?;
-    let tt = data::load(&source).map_err(data_error)?;
+    let folder = data::folder::FolderOptions {
+        resize: args.resize,
+        strict: args.strict,
+    };
+    let tt = data::load_with(&source, folder).map_err(data_error)?;
+    if !tt.skipped.is_empty() {
+        eprintln!(
+            "skipped   {} files that are not readable images (--strict refuses them), e.g. {}",
+            tt.skipped.len(),
+            tt.skipped[0]
+        );
+    }
     let validation: Amount = args
         .validation
         .parse()

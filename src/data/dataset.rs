@@ -13,6 +13,8 @@ pub enum Format {
     Cifar10,
     /// CIFAR-100 binary files: 3 channels, 100 fine classes.
     Cifar100,
+    /// A folder of PNG/JPEG images, one sub-folder per class (`data::folder`).
+    ImageFolder,
 }
 
 impl Format {
@@ -20,7 +22,7 @@ impl Format {
     /// clothes, where flips and shifts change what a class looks like less usefully.
     pub fn default_augment(self) -> Augment {
         match self {
-            Format::Idx => Augment::NONE,
+            Format::Idx | Format::ImageFolder => Augment::NONE,
             Format::Cifar10 | Format::Cifar100 => Augment {
                 crop_padding: 4,
                 horizontal_flip: true,
@@ -192,6 +194,8 @@ pub struct TrainTest {
     pub test: Dataset,
     /// One name per class when the dataset has them (written into model metadata).
     pub class_names: Option<Vec<String>>,
+    /// Files left out while reading ("path: reason"): image folders skip undecodable files.
+    pub skipped: Vec<String>,
 }
 
 /// Fashion-MNIST's class names, by label.
@@ -246,6 +250,7 @@ impl TrainTest {
             train,
             test,
             class_names: None,
+            skipped: Vec::new(),
         })
     }
 

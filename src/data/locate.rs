@@ -7,6 +7,7 @@ use super::bundled::bundled;
 use super::cifar;
 use super::dataset::{CIFAR10_CLASSES, FASHION_MNIST_CLASSES, Format, TrainTest};
 use super::error::{DataError, FETCH_HINT};
+use super::folder::{self, FolderOptions};
 use super::idx;
 use super::source::FileBytes;
 
@@ -184,9 +185,14 @@ pub struct Layout {
 
 /// Loads the dataset a `DataSource` names.
 pub fn load(source: &DataSource) -> Result<TrainTest, DataError> {
+    load_with(source, FolderOptions::default())
+}
+
+/// Loads the dataset a `DataSource` names, treating image folders as `opts` says.
+pub fn load_with(source: &DataSource, opts: FolderOptions) -> Result<TrainTest, DataError> {
     match source {
         DataSource::Named(name) => load_named(*name),
-        DataSource::Dir(dir) => load_dir(dir, None),
+        DataSource::Dir(dir) => load_dir_with(dir, None, opts),
     }
 }
 
@@ -230,11 +236,22 @@ pub fn load_named(name: DatasetName) -> Result<TrainTest, DataError> {
 
 /// Loads whatever dataset `dir` holds; `name` defaults to the directory's name.
 pub fn load_dir(dir: &Path, name: Option<&str>) -> Result<TrainTest, DataError> {
+    load_dir_with(dir, name, FolderOptions::default())
+}
+
+/// `load_dir`, with `opts` for an image folder (`DIR/train/<class>/*.png|jpg`).
+pub fn load_dir_with(
+    dir: &Path,
+    name: Option<&str>,
+    opts: FolderOptions,
+) -> Result<TrainTest, DataError> {
+    let base = dir.file_name().map(|n| n.to_string_lossy().into_owned());
+    if folder::is_image_folder(dir) {
+        let fallback = base.unwrap_or_else(|| "images".into());
+        return folder::load(dir, name.unwrap_or(&fallback), opts);
+    }
     let layout = detect(dir)?;
-    let fallback = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| format!("{:?}", layout.format));
+    let fallback = base.unwrap_or_else(|| format!("{:?}", layout.format));
     load_layout(&layout, name.unwrap_or(&fallback))
 }
 
@@ -256,7 +273,7 @@ pub fn load_layout(layout: &Layout, name: &str) -> Result<TrainTest, DataError> 
     };
     let data = TrainTest::new(name, layout.format, train, test)?;
     Ok(match layout.format {
-        Format::Idx => data,
+        Format::Idx | Format::ImageFolder => data,
         Format::Cifar10 => match label_names(&layout.dir, "batches.meta.txt") {
             Some(names) => data.with_class_names(names),
             None => data.with_class_names(CIFAR10_CLASSES),
