@@ -32,13 +32,22 @@ fn metrics(out: &Path) -> serde_json::Value {
 fn a_short_run_writes_weights_metrics_and_architecture() {
     let out = scratch("short");
     let o = out.to_str().unwrap();
-    let run = train(&["--preset", "tiny-cnn", "--epochs", "1", "--out", o]);
+    let run = train(&[
+        "--preset", "tiny-cnn", "--epochs", "1", "--out", o, "--json",
+    ]);
     assert!(
         run.status.success(),
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
     let m = metrics(&out);
+    // --json: stdout is exactly the metrics document (plus the folder); human lines on stderr.
+    let mut printed: serde_json::Value =
+        serde_json::from_slice(&run.stdout).expect("--json prints one JSON document");
+    assert_eq!(printed["out"], o);
+    printed.as_object_mut().unwrap().remove("out");
+    assert_eq!(printed, m);
+    assert!(String::from_utf8_lossy(&run.stderr).contains("epoch 1/1"));
     assert_eq!(m["status"], "completed");
     assert_eq!(m["epochs"].as_array().unwrap().len(), 1);
     let test_accuracy = m["test"]["accuracy"].as_f64().unwrap();

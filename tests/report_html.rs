@@ -276,6 +276,38 @@ fn html_report_renders_every_plot_in_a_browser() {
     }
 }
 
+/// `--json` prints the runs' figures as one JSON document.
+#[test]
+fn report_json_prints_each_run() {
+    let dir = scratch("json");
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    runs::synth_run(&a, Strategy::Reinforce, 5, 30, 2);
+    runs::synth_run(&b, Strategy::Random, 6, 20, 2);
+    let out = nasgpu(&["report", a.to_str().unwrap(), b.to_str().unwrap(), "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    let runs_json = v["runs"].as_array().unwrap();
+    assert_eq!(runs_json.len(), 2);
+    assert_eq!(runs_json[0]["children"], 30);
+    assert_eq!(runs_json[1]["strategy"], "Random");
+    let (run, _, _) = nasgpu::search::RunDir::inspect(&a).unwrap();
+    let best = run.best().unwrap();
+    assert_eq!(runs_json[0]["best_reward"].as_f64().unwrap(), best.reward);
+    assert_eq!(runs_json[0]["best"]["index"], best.index);
+    assert_eq!(
+        runs_json[0]["window_mean_rewards"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A phone-width page is one column and every plot still renders; `--refresh` reloads.
 #[test]
 fn html_report_fits_a_phone_and_refreshes_a_running_search() {

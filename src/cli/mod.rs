@@ -10,6 +10,7 @@ mod interrupt;
 mod progress;
 pub mod report;
 pub mod report_html;
+pub mod report_json;
 pub mod search;
 pub mod train;
 

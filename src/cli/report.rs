@@ -23,6 +23,9 @@ pub struct ReportArgs {
     /// With --html: the page reloads itself every SECONDS (to watch a running search).
     #[arg(long, value_name = "SECONDS", requires = "html")]
     pub refresh: Option<u32>,
+    /// Print the runs' figures as JSON on stdout instead of the tables.
+    #[arg(long, conflicts_with_all = ["html", "best"])]
+    pub json: bool,
 }
 
 /// One run's figures.
@@ -97,6 +100,9 @@ fn mean_std(values: &[f64]) -> (f64, f64) {
 pub fn run(args: &ReportArgs) -> Result<(), CliError> {
     if let Some(file) = &args.html {
         return super::report_html::run(&args.runs, file, args.refresh);
+    }
+    if args.json {
+        return super::report_json::run(&args.runs, args.window);
     }
     let runs = args
         .runs

@@ -65,6 +65,10 @@ pub struct TrainArgs {
     /// Output folder for weights.safetensors, metrics.json and architecture.json.
     #[arg(long, default_value = "runs/train")]
     pub out: PathBuf,
+    /// Print the final metrics.json document (plus the output folder) as JSON on stdout; the
+    /// human lines stay on stderr.
+    #[arg(long)]
+    pub json: bool,
 }
 
 fn data_error(e: data::DataError) -> CliError {
@@ -99,12 +103,13 @@ struct Record {
 }
 
 impl Record {
+    /// Writes `metrics.json` and returns the document written.
     fn write(
         &self,
         out: &std::path::Path,
         status: &str,
         test: Option<Metrics>,
-    ) -> Result<(), CliError> {
+    ) -> Result<serde_json::Value, CliError> {
         let mut doc = self.head.clone();
         doc["status"] = json!(status);
         doc["epochs"] = json!(self.epochs);
@@ -113,7 +118,8 @@ impl Record {
         }
         let text = serde_json::to_string_pretty(&doc).expect("metrics serialise");
         crate::util::atomic_write(&out.join("metrics.json"), text.as_bytes())
-            .map_err(|e| CliError(format!("{}: cannot write metrics.json: {e}", out.display())))
+            .map_err(|e| CliError(format!("{}: cannot write metrics.json: {e}", out.display())))?;
+        Ok(doc)
     }
 }
 
@@ -313,7 +319,15 @@ pub fn run(device: &DeviceArgs, args: &TrainArgs) -> Result<(), CliError> {
     }
     let test_m = test.evaluate()?;
     record.head["wall_seconds"] = json!(started.elapsed().as_secs_f64());
-    record.write(&args.out, "completed", Some(test_m))?;
+    let mut doc = record.write(&args.out, "completed", Some(test_m))?;
+    if args.json {
+        doc["out"] = json!(args.out);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).expect("metrics serialise")
+        );
+        return Ok(());
+    }
     println!(
         "test accuracy {:.2}% (loss {:.4}) on {} images after {} epochs in {:.0} s; written to {}",
         100.0 * test_m.accuracy,
