@@ -32,13 +32,22 @@ fn metrics(out: &Path) -> serde_json::Value {
 fn a_short_run_writes_weights_metrics_and_architecture() {
     let out = scratch("short");
     let o = out.to_str().unwrap();
-    let run = train(&["--preset", "tiny-cnn", "--epochs", "1", "--out", o]);
+    let run = train(&[
+        "--preset", "tiny-cnn", "--epochs", "1", "--out", o, "--json",
+    ]);
     assert!(
         run.status.success(),
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
     let m = metrics(&out);
+    // --json: stdout is exactly the metrics document (plus the folder); human lines on stderr.
+    let mut printed: serde_json::Value =
+        serde_json::from_slice(&run.stdout).expect("--json prints one JSON document");
+    assert_eq!(printed["out"], o);
+    printed.as_object_mut().unwrap().remove("out");
+    assert_eq!(printed, m);
+    assert!(String::from_utf8_lossy(&run.stderr).contains("epoch 1/1"));
     assert_eq!(m["status"], "completed");
     assert_eq!(m["epochs"].as_array().unwrap().len(), 1);
     let test_accuracy = m["test"]["accuracy"].as_f64().unwrap();
@@ -46,6 +55,19 @@ fn a_short_run_writes_weights_metrics_and_architecture() {
     assert!(m["epochs"][0]["images_per_second"].as_f64().unwrap() > 0.0);
     assert!(out.join("weights.safetensors").is_file());
     assert!(out.join("architecture.json").is_file());
+    // Both files describe their input: normalisation, classes and their names, the version.
+    let (arch, meta) =
+        nasgpu::nn::meta::load_architecture_file(&out.join("architecture.json")).unwrap();
+    let meta = meta.expect("architecture.json holds \"meta\"");
+    assert_eq!(meta.input_shape, arch.input);
+    assert_eq!(meta.dataset, "bundled");
+    assert_eq!(meta.nasgpu_version, env!("CARGO_PKG_VERSION"));
+    assert_eq!(meta.normalization.pixel_scale, 255.0);
+    assert_eq!(meta.normalization.mean.len(), 1);
+    assert_eq!(meta.class_names.as_ref().unwrap()[0], "T-shirt/top");
+    let (_, st) = nasgpu::nn::weights::load(&out.join("weights.safetensors")).unwrap();
+    let from_weights = nasgpu::nn::ModelMeta::from_safetensors_metadata(&st, "weights").unwrap();
+    assert_eq!(from_weights, Some(meta));
     let _ = std::fs::remove_dir_all(&out);
 }
 

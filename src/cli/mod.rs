@@ -1,13 +1,16 @@
-//! Command-line interface: `nasgpu search | train | report | bench | devices`.
+//! Command-line interface: `nasgpu search | train | export | report | bench | devices`.
 
 use clap::{Parser, Subcommand};
 
 pub mod bench;
 pub mod devices;
 mod error;
+pub mod export;
 mod interrupt;
 mod progress;
 pub mod report;
+pub mod report_html;
+pub mod report_json;
 pub mod search;
 pub mod step;
 pub mod train;
@@ -63,6 +66,8 @@ pub enum Command {
     /// batches, serves timed steps).
     #[command(hide = true)]
     BenchStep(step::StepArgs),
+    /// Write a trained network (or a search's best architecture) as ONNX, PyTorch, JSON or safetensors.
+    Export(export::ExportArgs),
 }
 
 /// Runs the parsed command.
@@ -74,5 +79,6 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Train(args) => train::run(&cli.device, &args),
         Command::Report(args) => report::run(&args),
         Command::BenchStep(args) => step::run(&cli.device, &args),
+        Command::Export(args) => export::run(&args),
     }
 }

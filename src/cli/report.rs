@@ -17,6 +17,15 @@ pub struct ReportArgs {
     /// Print only the path of the best architecture (best.json) over all the runs.
     #[arg(long)]
     pub best: bool,
+    /// Write a self-contained HTML report (inline SVG plots) to FILE instead of the tables.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// With --html: the page reloads itself every SECONDS (to watch a running search).
+    #[arg(long, value_name = "SECONDS", requires = "html")]
+    pub refresh: Option<u32>,
+    /// Print the runs' figures as JSON on stdout instead of the tables.
+    #[arg(long, conflicts_with_all = ["html", "best"])]
+    pub json: bool,
 }
 
 /// One run's figures.
@@ -122,6 +131,12 @@ fn mean_std(values: &[f64]) -> (f64, f64) {
 }
 
 pub fn run(args: &ReportArgs) -> Result<(), CliError> {
+    if let Some(file) = &args.html {
+        return super::report_html::run(&args.runs, file, args.refresh);
+    }
+    if args.json {
+        return super::report_json::run(&args.runs, args.window);
+    }
     let runs = args
         .runs
         .iter()

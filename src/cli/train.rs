@@ -1,7 +1,6 @@
 //! `nasgpu train`: train an architecture file (or a preset) on a dataset, report validation
 //! accuracy per epoch and the final test accuracy, and write weights and metrics to `--out`.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -13,10 +12,10 @@ use super::progress::EpochProgress;
 use super::{CliError, DeviceArgs};
 use crate::data::{self, Amount, DataSource, DeviceDataset, Sampling};
 use crate::device::Gpu;
+use crate::nn::meta::architecture_file_json;
 use crate::nn::preset::{PRESETS, preset};
 use crate::nn::train::{Evaluator, Metrics, Schedule, TrainConfig, Trainer};
-use crate::nn::weights::{NamedTensor, save};
-use crate::nn::{Architecture, Network};
+use crate::nn::{Architecture, ModelMeta, Network};
 
 #[derive(Debug, clap::Args)]
 pub struct TrainArgs {
@@ -26,9 +25,16 @@ pub struct TrainArgs {
     /// A named architecture instead of a file: small-cnn (default), tiny-cnn.
     #[arg(long)]
     pub preset: Option<String>,
-    /// Folder holding IDX (MNIST/Fashion-MNIST) or CIFAR-10/100 binary files.
+    /// Folder holding IDX (MNIST/Fashion-MNIST) or CIFAR-10/100 binary files, or images:
+    /// DIR/train/<class>/*.png|jpg and DIR/test/<class>/... (else a fifth of train is held out).
     #[arg(long, conflicts_with = "dataset")]
     pub data: Option<PathBuf>,
+    /// Image folders: resize images whose size differs from the first (else they are refused).
+    #[arg(long)]
+    pub resize: bool,
+    /// Image folders: refuse a file that does not decode, naming it (else skip and count it).
+    #[arg(long)]
+    pub strict: bool,
     /// bundled (default: a 2,000-image Fashion-MNIST subset in the binary), fashion-mnist,
     /// mnist, cifar10, cifar100 (looked up in $NASGPU_DATA, ./data; see scripts/fetch-data.sh).
     #[arg(long)]
@@ -59,6 +65,10 @@ pub struct TrainArgs {
     /// Output folder for weights.safetensors, metrics.json and architecture.json.
     #[arg(long, default_value = "runs/train")]
     pub out: PathBuf,
+    /// Print the final metrics.json document (plus the output folder) as JSON on stdout; the
+    /// human lines stay on stderr.
+    #[arg(long)]
+    pub json: bool,
 }
 
 fn data_error(e: data::DataError) -> CliError {
@@ -93,12 +103,13 @@ struct Record {
 }
 
 impl Record {
+    /// Writes `metrics.json` and returns the document written.
     fn write(
         &self,
         out: &std::path::Path,
         status: &str,
         test: Option<Metrics>,
-    ) -> Result<(), CliError> {
+    ) -> Result<serde_json::Value, CliError> {
         let mut doc = self.head.clone();
         doc["status"] = json!(status);
         doc["epochs"] = json!(self.epochs);
@@ -107,29 +118,14 @@ impl Record {
         }
         let text = serde_json::to_string_pretty(&doc).expect("metrics serialise");
         crate::util::atomic_write(&out.join("metrics.json"), text.as_bytes())
-            .map_err(|e| CliError(format!("{}: cannot write metrics.json: {e}", out.display())))
+            .map_err(|e| CliError(format!("{}: cannot write metrics.json: {e}", out.display())))?;
+        Ok(doc)
     }
 }
 
-fn save_weights(net: &Network, out: &std::path::Path) -> Result<(), CliError> {
-    let mut tensors = Vec::new();
-    for (name, t) in net.state() {
-        tensors.push(NamedTensor {
-            name,
-            shape: t.shape().to_vec(),
-            data: t.to_f32()?,
-        });
-    }
-    let meta = BTreeMap::from([(
-        "architecture".to_string(),
-        serde_json::to_string(&net.arch).expect("arch"),
-    )]);
-    save(&out.join("weights.safetensors"), &tensors, &meta).map_err(|e| {
-        CliError(format!(
-            "{}: cannot write weights.safetensors: {e}",
-            out.display()
-        ))
-    })
+fn save_weights(net: &Network, meta: &ModelMeta, out: &std::path::Path) -> Result<(), CliError> {
+    crate::nn::weights::save_network(&out.join("weights.safetensors"), net, Some(meta))
+        .map_err(CliError)
 }
 
 /// Rejects option values no training run can use, naming the option, before any work starts.
@@ -169,7 +165,18 @@ pub fn run(device: &DeviceArgs, args: &TrainArgs) -> Result<(), CliError> {
     let source =
         DataSource::from_args(args.data.as_deref(), args.dataset.as_deref()).map_err(data_error)?;
     let gpu = Gpu::open(&device.options())?;
-    let tt = data::load(&source).map_err(data_error)?;
+    let folder = data::folder::FolderOptions {
+        resize: args.resize,
+        strict: args.strict,
+    };
+    let tt = data::load_with(&source, folder).map_err(data_error)?;
+    if !tt.skipped.is_empty() {
+        eprintln!(
+            "skipped   {} files that are not readable images (--strict refuses them), e.g. {}",
+            tt.skipped.len(),
+            tt.skipped[0]
+        );
+    }
     let validation: Amount = args
         .validation
         .parse()
@@ -196,9 +203,10 @@ pub fn run(device: &DeviceArgs, args: &TrainArgs) -> Result<(), CliError> {
     let arch = arch_for(args, tt.train.image_shape, tt.train.classes as usize)?;
     std::fs::create_dir_all(&args.out)
         .map_err(|e| CliError(format!("{}: cannot create: {e}", args.out.display())))?;
+    let meta = ModelMeta::new(&arch, &tt.name, &stats, tt.class_names.clone());
     crate::util::atomic_write(
         &args.out.join("architecture.json"),
-        arch.to_json().as_bytes(),
+        architecture_file_json(&arch, Some(&meta)).as_bytes(),
     )
     .map_err(|e| CliError(format!("{}: {e}", args.out.display())))?;
 
@@ -306,12 +314,20 @@ pub fn run(device: &DeviceArgs, args: &TrainArgs) -> Result<(), CliError> {
             "epoch": epoch + 1, "train_loss": train_m.loss, "train_accuracy": train_m.accuracy,
             "val_loss": val_m.loss, "val_accuracy": val_m.accuracy, "seconds": seconds, "train_seconds": train_seconds, "images_per_second": ips,
         }));
-        save_weights(&trainer.net, &args.out)?;
+        save_weights(&trainer.net, &meta, &args.out)?;
         record.write(&args.out, "training", None)?;
     }
     let test_m = test.evaluate()?;
     record.head["wall_seconds"] = json!(started.elapsed().as_secs_f64());
-    record.write(&args.out, "completed", Some(test_m))?;
+    let mut doc = record.write(&args.out, "completed", Some(test_m))?;
+    if args.json {
+        doc["out"] = json!(args.out);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).expect("metrics serialise")
+        );
+        return Ok(());
+    }
     println!(
         "test accuracy {:.2}% (loss {:.4}) on {} images after {} epochs in {:.0} s; written to {}",
         100.0 * test_m.accuracy,

@@ -2,7 +2,7 @@
 //! README): 2,000 training and 1,000 test images, class-balanced, so `--dataset bundled` works
 //! anywhere with no download.
 
-use super::dataset::{Format, TrainTest};
+use super::dataset::{FASHION_MNIST_CLASSES, Format, TrainTest};
 use super::error::DataError;
 use super::idx;
 use super::source::FileBytes;
@@ -35,5 +35,8 @@ pub fn bundled() -> Result<TrainTest, DataError> {
         .collect::<Result<Vec<_>, _>>()?;
     let train = idx::read_pair("bundled train", &files[0], &files[1], 10)?;
     let test = idx::read_pair("bundled test", &files[2], &files[3], 10)?;
-    TrainTest::new("bundled", Format::Idx, train, test)
+    Ok(
+        TrainTest::new("bundled", Format::Idx, train, test)?
+            .with_class_names(FASHION_MNIST_CLASSES),
+    )
 }

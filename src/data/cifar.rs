@@ -17,7 +17,7 @@ fn layout(format: Format) -> Result<(usize, u32), DataError> {
     match format {
         Format::Cifar10 => Ok((1, 10)),
         Format::Cifar100 => Ok((2, 100)),
-        Format::Idx => Err(argument("IDX is not a CIFAR format")),
+        Format::Idx | Format::ImageFolder => Err(argument("not a CIFAR format")),
     }
 }
 

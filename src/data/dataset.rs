@@ -13,6 +13,8 @@ pub enum Format {
     Cifar10,
     /// CIFAR-100 binary files: 3 channels, 100 fine classes.
     Cifar100,
+    /// A folder of PNG/JPEG images, one sub-folder per class (`data::folder`).
+    ImageFolder,
 }
 
 impl Format {
@@ -20,7 +22,7 @@ impl Format {
     /// clothes, where flips and shifts change what a class looks like less usefully.
     pub fn default_augment(self) -> Augment {
         match self {
-            Format::Idx => Augment::NONE,
+            Format::Idx | Format::ImageFolder => Augment::NONE,
             Format::Cifar10 | Format::Cifar100 => Augment {
                 crop_padding: 4,
                 horizontal_flip: true,
@@ -190,7 +192,39 @@ pub struct TrainTest {
     pub format: Format,
     pub train: Dataset,
     pub test: Dataset,
+    /// One name per class when the dataset has them (written into model metadata).
+    pub class_names: Option<Vec<String>>,
+    /// Files left out while reading ("path: reason"): image folders skip undecodable files.
+    pub skipped: Vec<String>,
 }
+
+/// Fashion-MNIST's class names, by label.
+pub const FASHION_MNIST_CLASSES: [&str; 10] = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+];
+
+/// CIFAR-10's class names, by label (as in its `batches.meta.txt`).
+pub const CIFAR10_CLASSES: [&str; 10] = [
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+];
 
 impl TrainTest {
     /// Pairs `train` and `test` after checking they agree on image shape and classes.
@@ -215,7 +249,19 @@ impl TrainTest {
             format,
             train,
             test,
+            class_names: None,
+            skipped: Vec::new(),
         })
+    }
+
+    /// The same data with class names; names whose count is not the class count are dropped.
+    pub fn with_class_names<S: Into<String>>(
+        mut self,
+        names: impl IntoIterator<Item = S>,
+    ) -> TrainTest {
+        let names: Vec<String> = names.into_iter().map(Into::into).collect();
+        self.class_names = Some(names).filter(|n| n.len() == self.train.classes as usize);
+        self
     }
 
     /// One line for logs: name, sizes, image shape, classes.

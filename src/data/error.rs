@@ -103,7 +103,7 @@ impl fmt::Display for DataError {
                  (train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], \
                  t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz]), CIFAR-10 binaries \
                  (data_batch_1.bin .. data_batch_5.bin, test_batch.bin) or CIFAR-100 binaries \
-                 (train.bin, test.bin)",
+                 (train.bin, test.bin) or an image folder (train/<class>/*.png|jpg)",
                 dir.display(),
                 if found.is_empty() {
                     "nothing".to_string()

@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 
 use super::bundled::bundled;
 use super::cifar;
-use super::dataset::{Format, TrainTest};
+use super::dataset::{CIFAR10_CLASSES, FASHION_MNIST_CLASSES, Format, TrainTest};
 use super::error::{DataError, FETCH_HINT};
+use super::folder::{self, FolderOptions};
 use super::idx;
 use super::source::FileBytes;
 
@@ -184,9 +185,14 @@ pub struct Layout {
 
 /// Loads the dataset a `DataSource` names.
 pub fn load(source: &DataSource) -> Result<TrainTest, DataError> {
+    load_with(source, FolderOptions::default())
+}
+
+/// Loads the dataset a `DataSource` names, treating image folders as `opts` says.
+pub fn load_with(source: &DataSource, opts: FolderOptions) -> Result<TrainTest, DataError> {
     match source {
         DataSource::Named(name) => load_named(*name),
-        DataSource::Dir(dir) => load_dir(dir, None),
+        DataSource::Dir(dir) => load_dir_with(dir, None, opts),
     }
 }
 
@@ -203,7 +209,12 @@ pub fn load_named(name: DatasetName) -> Result<TrainTest, DataError> {
         }
         match detect(&dir) {
             Ok(layout) if layout.format == name.format() => {
-                return load_layout(&layout, name.as_str());
+                let data = load_layout(&layout, name.as_str())?;
+                return Ok(match name {
+                    DatasetName::FashionMnist => data.with_class_names(FASHION_MNIST_CLASSES),
+                    DatasetName::Mnist => data.with_class_names((0..10).map(|d| d.to_string())),
+                    _ => data,
+                });
             }
             Ok(layout) => looked.push((dir, format!("holds {:?}, not {name:?}", layout.format))),
             Err(e) => looked.push((dir, e.to_string())),
@@ -225,11 +236,22 @@ pub fn load_named(name: DatasetName) -> Result<TrainTest, DataError> {
 
 /// Loads whatever dataset `dir` holds; `name` defaults to the directory's name.
 pub fn load_dir(dir: &Path, name: Option<&str>) -> Result<TrainTest, DataError> {
+    load_dir_with(dir, name, FolderOptions::default())
+}
+
+/// `load_dir`, with `opts` for an image folder (`DIR/train/<class>/*.png|jpg`).
+pub fn load_dir_with(
+    dir: &Path,
+    name: Option<&str>,
+    opts: FolderOptions,
+) -> Result<TrainTest, DataError> {
+    let base = dir.file_name().map(|n| n.to_string_lossy().into_owned());
+    if folder::is_image_folder(dir) {
+        let fallback = base.unwrap_or_else(|| "images".into());
+        return folder::load(dir, name.unwrap_or(&fallback), opts);
+    }
     let layout = detect(dir)?;
-    let fallback = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| format!("{:?}", layout.format));
+    let fallback = base.unwrap_or_else(|| format!("{:?}", layout.format));
     load_layout(&layout, name.unwrap_or(&fallback))
 }
 
@@ -249,7 +271,30 @@ pub fn load_layout(layout: &Layout, name: &str) -> Result<TrainTest, DataError> 
             cifar::read_files(&format!("{name} test"), &test, format)?,
         ),
     };
-    TrainTest::new(name, layout.format, train, test)
+    let data = TrainTest::new(name, layout.format, train, test)?;
+    Ok(match layout.format {
+        Format::Idx | Format::ImageFolder => data,
+        Format::Cifar10 => match label_names(&layout.dir, "batches.meta.txt") {
+            Some(names) => data.with_class_names(names),
+            None => data.with_class_names(CIFAR10_CLASSES),
+        },
+        Format::Cifar100 => match label_names(&layout.dir, "fine_label_names.txt") {
+            Some(names) => data.with_class_names(names),
+            None => data,
+        },
+    })
+}
+
+/// Class names from a CIFAR tarball's label file (one per line), when present.
+fn label_names(dir: &Path, file: &str) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(dir.join(file)).ok()?;
+    Some(
+        text.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(String::from)
+            .collect(),
+    )
 }
 
 /// The path of an IDX file in `dir`: the canonical name or the dotted variant some mirrors use

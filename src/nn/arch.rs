@@ -208,8 +208,9 @@ impl Architecture {
                 format!("not a valid architecture file: {e}"),
             ))
         })?;
-        let top =
-            object(&root, "", &["input", "classes", "layers", "nb201"]).map_err(with_source)?;
+        // "meta" (input normalisation, class names: `nn::meta`) is read by `load_architecture_file`.
+        let top = object(&root, "", &["input", "classes", "layers", "nb201", "meta"])
+            .map_err(with_source)?;
         let input: [usize; 3] = required(top, "", "input").map_err(with_source)?;
         let classes: usize = required(top, "", "classes").map_err(with_source)?;
         let nb201 = match top.get("nb201") {

@@ -3,10 +3,12 @@
 
 pub mod arch;
 pub mod cell_net;
+pub mod infer;
 pub mod init;
 pub mod layered_net;
 pub mod layers;
 pub mod nb201;
+pub mod meta;
 pub mod network;
 pub mod param;
 pub mod preset;
@@ -14,6 +16,7 @@ pub mod train;
 pub mod weights;
 
 pub use arch::{ArchError, Architecture, LayerSpec};
+pub use meta::{ModelMeta, Normalization};
 pub use nb201::{NB201_EDGES, Nb201Genotype, Nb201Network, Nb201Op};
 pub use network::{Body, Network};
 pub use param::{Binder, Parameter};

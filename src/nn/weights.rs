@@ -7,6 +7,10 @@ use std::path::Path;
 
 use serde_json::{Value as Json, json};
 
+use super::meta::ModelMeta;
+use super::network::Network;
+use crate::device::DeviceError;
+
 /// A named f32 tensor on the host.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NamedTensor {
@@ -127,4 +131,44 @@ pub fn load(path: &Path) -> Result<(Vec<NamedTensor>, BTreeMap<String, String>),
     let source = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| format!("{source}: cannot read: {e}"))?;
     from_bytes(&bytes, &source)
+}
+
+/// Downloads a network's parameters and batch-norm running statistics, by name.
+pub fn network_tensors(net: &Network) -> Result<Vec<NamedTensor>, DeviceError> {
+    net.state()
+        .into_iter()
+        .map(|(name, t)| {
+            Ok(NamedTensor {
+                name,
+                shape: t.shape().to_vec(),
+                data: t.to_f32()?,
+            })
+        })
+        .collect()
+}
+
+/// Writes a network's weights with its architecture and metadata (`nn::meta`) atomically.
+pub fn save_network(path: &Path, net: &Network, meta: Option<&ModelMeta>) -> Result<(), String> {
+    let tensors = network_tensors(net).map_err(|e| format!("{}: {e}", path.display()))?;
+    let metadata = ModelMeta::safetensors_metadata(meta, &net.arch);
+    save(path, &tensors, &metadata).map_err(|e| format!("{}: cannot write: {e}", path.display()))
+}
+
+/// Loads `tensors` into `net`: every parameter and running statistic must be present with its
+/// shape; `source` names the file in errors.
+pub fn apply(net: &Network, tensors: &[NamedTensor], source: &str) -> Result<(), String> {
+    for (name, t) in net.state() {
+        let Some(saved) = tensors.iter().find(|s| s.name == name) else {
+            return Err(format!("{source}: tensor '{name}' is missing"));
+        };
+        if saved.shape != t.shape() {
+            return Err(format!(
+                "{source}: tensor '{name}' has shape {:?}, the architecture needs {:?}",
+                saved.shape,
+                t.shape()
+            ));
+        }
+        t.write_f32(&saved.data);
+    }
+    Ok(())
 }
