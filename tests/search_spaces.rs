@@ -276,6 +276,8 @@ fn macro_architectures_validate() {
             let r = s.sample(0, &mut rng);
             let a = s.architecture(&r, [1, 28, 28], 10);
             assert_eq!(a.layers.len(), s.decisions(&r).tokens.len());
+            a.validate()
+                .unwrap_or_else(|e| panic!("{}: {e}", s.canonical(&r)));
         }
     }
 }

@@ -281,3 +281,29 @@ fn ppo_controller_gradient_matches_finite_differences_of_the_surrogate() {
         }
     }
 }
+
+/// Evolution and random search propose without pending results (asynchronous workers can
+/// use them); the controller strategies need the whole batch.
+#[test]
+fn strategies_say_whether_they_work_asynchronously() {
+    use nasgpu::search::StrategyKind;
+    let mut config = SearchConfig::quick();
+    let space = nasgpu::search::space::build(&config);
+    for (kind, asynchronous) in [
+        (StrategyKind::Random, true),
+        (StrategyKind::Evolution, true),
+        (StrategyKind::Reinforce, false),
+        (StrategyKind::Ppo, false),
+    ] {
+        config.run.strategy = kind;
+        let s = nasgpu::search::strategy::build(Some(&gpu()), &config, space.as_ref())
+            .unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+        assert_eq!(s.asynchronous(), asynchronous, "{}", s.name());
+    }
+    // Without a device the controllers are refused, naming the strategy.
+    config.run.strategy = StrategyKind::Ppo;
+    let e = nasgpu::search::strategy::build(None, &config, space.as_ref())
+        .err()
+        .expect("ppo without a device");
+    assert!(e.to_string().contains("--strategy ppo"), "{e}");
+}
