@@ -205,3 +205,93 @@ fn bad_combinations_are_refused_naming_the_option() {
     );
     assert!(!out.exists(), "a refused command line left a run directory");
 }
+
+/// Tiny macro space and proxy (as tests/search_e2e.rs), 4 children per batch trained together
+/// under successive halving (3 epochs, rungs after 1 and 2).
+fn halving_config() -> nasgpu::search::SearchConfig {
+    let mut c = nasgpu::search::SearchConfig::quick();
+    c.space.layers = 2;
+    c.space.max_layers = 2;
+    c.space.filter_heights = vec![1, 3];
+    c.space.filter_widths = vec![1, 3];
+    c.space.filter_counts = vec![4, 8];
+    c.space.strides = vec![1, 2];
+    c.reinforce.children_per_step = 4;
+    c.reinforce.reward_window = 1;
+    c.child.epochs = 3;
+    c.child.batch_size = 32;
+    c.child.train_images = 256;
+    c.child.validation_images = 128;
+    c.child.latency = false;
+    c.halving.min_epochs = 1;
+    c.halving.eta = 2;
+    c.run.budget = 4;
+    c.run.strategy = nasgpu::search::StrategyKind::Random;
+    c.run.seed = 5;
+    c
+}
+
+/// A halving batch's children are recorded one synced line at a time when the batch ends; a
+/// SIGKILL between two of those lines leaves part of the batch recorded. Resuming must give
+/// the rest of the batch the outcomes they had in the uninterrupted run (halving decided among
+/// all 4), not halve the remaining children among themselves. Simulated exactly: the run
+/// directory as SIGKILL left it during training (state with the batch pending, no lines), plus
+/// the first two lines the uninterrupted run wrote.
+#[test]
+fn halving_batch_killed_between_its_records_resumes_to_the_same_history() {
+    let base = temp_dir("resume-halving");
+    std::fs::create_dir_all(&base).unwrap();
+    let cfg = base.join("config.json");
+    std::fs::write(&cfg, serde_json::to_string(&halving_config()).unwrap()).unwrap();
+    let args = |out: &Path| -> Vec<String> {
+        [
+            "search",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let whole = base.join("whole");
+    let w: Vec<String> = args(&whole);
+    ok(&nasgpu(&w.iter().map(String::as_str).collect::<Vec<_>>()));
+    let reference = history(&whole);
+    assert_eq!(reference.len(), 4);
+
+    let killed = base.join("killed");
+    let k: Vec<String> = args(&killed);
+    let mut child = command(&k.iter().map(String::as_str).collect::<Vec<_>>())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let state = killed.join("state.json");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !std::fs::read_to_string(&state).is_ok_and(|s| s.contains("\"pending\":{"))
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL, while the batch trains
+    child.wait().unwrap();
+    assert_eq!(lines(&killed.join("history.jsonl")), 0, "killed too late");
+    let text = std::fs::read_to_string(whole.join("history.jsonl")).unwrap();
+    let first_two: String = text.lines().take(2).map(|l| format!("{l}\n")).collect();
+    std::fs::write(killed.join("history.jsonl"), first_two).unwrap();
+    let o = nasgpu(&["search", "--resume", killed.to_str().unwrap()]);
+    assert!(o.status.success(), "resume failed: {}", stderr(&o));
+    let resumed = history(&killed);
+    let (a, b) = (stripped(&reference), stripped(&resumed));
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(
+            (x.status, &x.val_accuracy),
+            (y.status, &y.val_accuracy),
+            "child {}: uninterrupted vs resumed",
+            x.index
+        );
+    }
+    let _ = std::fs::remove_dir_all(&base);
+}
