@@ -56,6 +56,7 @@ fn table_errors_name_file_line_and_column() {
     assert_eq!(t.rows.len(), 2);
     assert_eq!(t.rows[A].metric, 0.9);
     assert_eq!(t.rows[B].cost, Some(3.0));
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
 
     has(
         &table_error("missing-column", &good, "accuracy"),
@@ -92,6 +93,7 @@ fn table_errors_name_file_line_and_column() {
         &table_error("short-row", &format!("{header}{A},0.9\n"), "acc"),
         &["line 2", "2 fields"],
     );
+    let _ = std::fs::remove_dir_all(temp_dir("tables"));
 }
 
 #[test]
@@ -144,6 +146,7 @@ fn a_search_that_misses_the_table_stops_naming_the_architecture() {
             .iter()
             .all(|r| r.canonical.starts_with("|nor_conv_3x3~0|"))
     );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Tiny macro space and proxy (as tests/search_e2e.rs): a child trains in well under a
@@ -183,6 +186,7 @@ fn train_search(name: &str, config: &SearchConfig) -> (PathBuf, Vec<ChildRecord>
         out.to_str().unwrap(),
     ]));
     let h = history(&out);
+    let _ = std::fs::remove_dir_all(&dir);
     (out, h)
 }
 

@@ -6,20 +6,13 @@ mod search_common;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use nasgpu::search::ChildRecord;
 use search_common::*;
 
 fn table() -> PathBuf {
-    static T: OnceLock<PathBuf> = OnceLock::new();
-    T.get_or_init(|| {
-        let p = temp_dir("table").join("nb201.csv");
-        write_table(&p);
-        p
-    })
-    .clone()
+    shared_table()
 }
 
 fn table_args<'a>(
@@ -204,6 +197,7 @@ fn bad_combinations_are_refused_naming_the_option() {
         &["halving.min_epochs", "train evaluator"],
     );
     assert!(!out.exists(), "a refused command line left a run directory");
+    let _ = std::fs::remove_dir_all(&base);
 }
 
 /// Tiny macro space and proxy (as tests/search_e2e.rs), 4 children per batch trained together

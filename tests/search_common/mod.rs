@@ -100,6 +100,25 @@ pub fn write_table(path: &Path) {
     std::fs::write(path, text).unwrap();
 }
 
+/// The synthetic table at a fixed temporary path, shared by the test binaries (written to a
+/// private name and renamed into place, so concurrent writers never expose a partial file).
+pub fn shared_table() -> PathBuf {
+    static TABLE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    TABLE
+        .get_or_init(|| {
+            let path = std::env::temp_dir()
+                .join("nasgpu-st-table-v1")
+                .join("nb201.csv");
+            if !path.exists() {
+                let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
+                write_table(&tmp);
+                std::fs::rename(&tmp, &path).unwrap();
+            }
+            path
+        })
+        .clone()
+}
+
 /// The records of `dir/history.jsonl`.
 pub fn history(dir: &Path) -> Vec<ChildRecord> {
     let text = std::fs::read_to_string(dir.join("history.jsonl")).unwrap_or_default();
@@ -141,5 +160,7 @@ pub fn table_search(
         out.to_str().unwrap(),
     ]);
     ok(&o);
-    history(out)
+    let h = history(out);
+    let _ = std::fs::remove_dir_all(out);
+    h
 }
