@@ -309,12 +309,17 @@ impl Search {
         report: &mut dyn FnMut(SearchEvent<'_>),
     ) -> Result<bool, SearchError> {
         let first_missing = self.run.history().len() - p.first_child;
-        let jobs: Vec<Job> = (first_missing..p.rollouts.len())
-            .map(|k| self.job(p, k))
-            .collect();
-        if jobs.is_empty() {
+        if first_missing >= p.rollouts.len() {
             return Ok(true);
         }
+        // A coupled evaluator decides over the whole batch: evaluate its recorded children
+        // again (their outcomes are dropped below) so the others meet the same competition.
+        let first = if self.parts.evaluator.batch_coupled() {
+            0
+        } else {
+            first_missing
+        };
+        let jobs: Vec<Job> = (first..p.rollouts.len()).map(|k| self.job(p, k)).collect();
         let epochs = self.parts.evaluator.epochs();
         let budget = self.config.run.budget;
         let t = Instant::now();
@@ -325,6 +330,12 @@ impl Search {
         } = &mut self.parts;
         let run = &mut self.run;
         let completed = evaluator.evaluate(&jobs, stop, &mut |event| {
+            let slot = match &event {
+                EvalEvent::Epoch { slot, .. } | EvalEvent::Done { slot, .. } => *slot,
+            };
+            if first + slot < first_missing {
+                return Ok(());
+            }
             let (slot, measurement) = match event {
                 EvalEvent::Epoch { slot, epoch } => {
                     report(SearchEvent::ChildEpoch {

@@ -58,6 +58,12 @@ pub trait Evaluator {
     fn update(&mut self, _stop: &dyn Fn() -> bool) -> Result<bool, SearchError> {
         Ok(true)
     }
+    /// Whether a job's outcome depends on the jobs evaluated with it (successive halving ranks
+    /// the children trained together). A batch resumed with some children recorded is then
+    /// evaluated whole again, so the rest get the outcomes the uninterrupted batch gave them.
+    fn batch_coupled(&self) -> bool {
+        false
+    }
     /// Evaluates every job, delivering each measurement through `on_event` as soon as it is
     /// known. Returns false if `stop` ended it early (jobs not yet delivered are dropped).
     fn evaluate(

@@ -119,6 +119,10 @@ impl Evaluator for ScratchEvaluator {
         self.config.epochs
     }
 
+    fn batch_coupled(&self) -> bool {
+        self.halving.min_epochs > 0
+    }
+
     fn evaluate(
         &mut self,
         jobs: &[Job],

@@ -540,6 +540,67 @@ impl Controller {
         Ok((rollout, lp, out))
     }
 
+    /// The loss `update_forced` steps on, -(1/m) Σ_k w_k log P_k - (β/m) Σ_k H_k, for given
+    /// `rollouts` and `weights`, and its gradient with respect to every parameter (by name),
+    /// through the forced plan's graph. For checking PPO's differentiation.
+    pub fn weighted_log_prob_gradient(
+        &self,
+        schema: &Schema,
+        rollouts: &[Rollout],
+        weights: &[f32],
+    ) -> Result<(f64, NamedGradients), AutogradError> {
+        let m = rollouts.len();
+        if weights.len() != m || rollouts.iter().any(|r| r.0.len() != schema.decisions()) {
+            return Err(AutogradError::Shape {
+                op: "controller",
+                message: format!(
+                    "{} weights for {m} rollouts of {} decisions",
+                    weights.len(),
+                    schema.decisions()
+                ),
+            });
+        }
+        let Recorded {
+            mut g,
+            binder,
+            forced,
+            advantages,
+            advantages_t,
+            log_prob,
+            entropy,
+            ..
+        } = self.record(&schema.blocks, m, true)?;
+        for (d, input) in forced.iter().enumerate() {
+            let ids: Vec<u32> = rollouts.iter().map(|r| r.0[d] as u32).collect();
+            input.write_u32(&ids);
+        }
+        advantages_t.write_f32(weights);
+        let weighted = ops::mul(&mut g, log_prob, advantages)?;
+        let objective = ops::sum_all(&mut g, weighted)?;
+        let mut loss = ops::scale(&mut g, objective, -1.0 / m as f32);
+        if self.entropy_weight > 0.0 {
+            let total_h = ops::sum_all(&mut g, entropy)?;
+            let bonus = ops::scale(&mut g, total_h, -(self.entropy_weight as f32) / m as f32);
+            loss = ops::add(&mut g, loss, bonus)?;
+        }
+        g.backward(loss)?;
+        let grads: Vec<(String, Value)> = binder
+            .bound()
+            .iter()
+            .filter_map(|(p, v)| g.grad(*v).map(|gv| (p.name.clone(), gv)))
+            .collect();
+        let mut keep: Vec<Value> = grads.iter().map(|(_, v)| *v).collect();
+        keep.push(loss);
+        let plan = Plan::compile(&g, &keep)?;
+        plan.run_all()?;
+        let value = plan.tensor(loss).expect("kept").to_f32()?[0] as f64;
+        let mut out = Vec::new();
+        for (name, v) in grads {
+            out.push((name, plan.tensor(v).expect("kept").to_f32()?));
+        }
+        Ok((value, out))
+    }
+
     /// Dispatches of sampling and of an update for the compiled (blocks, batch), if any.
     pub fn dispatches(&self) -> Option<(usize, usize)> {
         self.compiled.as_ref().map(|c| {

@@ -12,7 +12,7 @@ mod reinforce;
 use serde_json::Value as Json;
 
 pub use evolution::Evolution;
-pub use ppo::Ppo;
+pub use ppo::{Ppo, surrogate_weights};
 pub use random::RandomSearch;
 pub use reinforce::Reinforce;
 

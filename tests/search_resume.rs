@@ -1,0 +1,291 @@
+//! `--resume` after SIGKILL for every strategy (table searches on a synthetic NAS-Bench-201
+//! table: fast, so the whole budget runs in seconds), and command lines that combine options
+//! badly are refused naming the option.
+
+mod search_common;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use nasgpu::search::ChildRecord;
+use search_common::*;
+
+fn table() -> PathBuf {
+    shared_table()
+}
+
+fn table_args<'a>(
+    table: &'a Path,
+    strategy: &'a str,
+    budget: &'a str,
+    out: &'a Path,
+) -> Vec<&'a str> {
+    vec![
+        "search",
+        "--space",
+        "nb201",
+        "--table",
+        table.to_str().unwrap(),
+        "--table-arch-column",
+        "arch",
+        "--table-metric",
+        "acc",
+        "--table-cost",
+        "secs",
+        "--strategy",
+        strategy,
+        "--budget",
+        budget,
+        "--seed",
+        "7",
+        "--out",
+        out.to_str().unwrap(),
+    ]
+}
+
+/// A record without what a rerun measures anew.
+fn stripped(h: &[ChildRecord]) -> Vec<ChildRecord> {
+    h.iter()
+        .map(|r| ChildRecord {
+            train_seconds: 0.0,
+            latency: None,
+            ..r.clone()
+        })
+        .collect()
+}
+
+fn lines(path: &Path) -> usize {
+    std::fs::read_to_string(path)
+        .map(|t| t.lines().count())
+        .unwrap_or(0)
+}
+
+/// Runs `strategy` whole, and again killed with SIGKILL once `kill_at` children are recorded,
+/// then resumed: both histories must agree.
+fn killed_and_resumed(strategy: &str, budget: usize, kill_at: usize) {
+    let t = table();
+    let base = temp_dir(&format!("resume-{strategy}"));
+    let b = budget.to_string();
+    let whole = base.join("whole");
+    ok(&nasgpu(&table_args(&t, strategy, &b, &whole)));
+    let reference = history(&whole);
+    assert_eq!(reference.len(), budget);
+
+    let killed = base.join("killed");
+    let mut child = command(&table_args(&t, strategy, &b, &killed))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let file = killed.join("history.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while lines(&file) < kill_at && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let at_kill = lines(&file);
+    assert!(
+        at_kill >= kill_at && at_kill < budget,
+        "{strategy}: killed with {at_kill} of {budget} children recorded; the test needs a run \
+         cut short (raise the budget)"
+    );
+    let o = nasgpu(&["search", "--resume", killed.to_str().unwrap()]);
+    assert!(
+        o.status.success(),
+        "{strategy}: resume failed: {}",
+        stderr(&o)
+    );
+    let resumed = history(&killed);
+    assert_eq!(resumed.len(), budget, "{strategy}: resumed run's length");
+    let (a, b) = (stripped(&reference), stripped(&resumed));
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(
+            x, y,
+            "{strategy}: child {} differs after SIGKILL at {at_kill} and --resume",
+            x.index
+        );
+    }
+    let _ = std::fs::remove_dir_all(&base);
+}
+
+#[test]
+fn random_resumes_after_sigkill() {
+    killed_and_resumed("random", 500, 40);
+}
+
+#[test]
+fn evolution_resumes_after_sigkill() {
+    killed_and_resumed("evolution", 500, 120);
+}
+
+#[test]
+fn reinforce_resumes_after_sigkill() {
+    killed_and_resumed("reinforce", 120, 30);
+}
+
+#[test]
+fn ppo_resumes_after_sigkill() {
+    killed_and_resumed("ppo", 90, 30);
+}
+
+fn refused(args: &[&str], words: &[&str]) {
+    let o = nasgpu(args);
+    assert!(!o.status.success(), "{args:?} was accepted");
+    let e = stderr(&o);
+    for w in words {
+        assert!(e.contains(w), "{args:?}: '{e}' lacks '{w}'");
+    }
+}
+
+#[test]
+fn bad_combinations_are_refused_naming_the_option() {
+    let t = table();
+    let ts = t.to_str().unwrap();
+    let base = temp_dir("combos");
+    std::fs::create_dir_all(&base).unwrap();
+    let out = base.join("run");
+    let os = out.to_str().unwrap();
+    refused(
+        &[
+            "search",
+            "--space",
+            "nb201",
+            "--evaluator",
+            "table",
+            "--out",
+            os,
+        ],
+        &["--evaluator", "table"],
+    );
+    refused(
+        &[
+            "search",
+            "--space",
+            "nb201",
+            "--table",
+            ts,
+            "--data",
+            base.to_str().unwrap(),
+            "--out",
+            os,
+        ],
+        &["--data"],
+    );
+    refused(
+        &["search", "--resume", os, "--strategy", "ppo"],
+        &["--resume"],
+    );
+    // Successive halving (and early stopping) need children that train.
+    let mut c = nasgpu::search::SearchConfig::quick();
+    c.halving.min_epochs = 1;
+    let cfg = base.join("halving.json");
+    std::fs::write(&cfg, serde_json::to_string(&c).unwrap()).unwrap();
+    refused(
+        &[
+            "search",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--space",
+            "nb201",
+            "--table",
+            ts,
+            "--out",
+            os,
+        ],
+        &["halving.min_epochs", "train evaluator"],
+    );
+    assert!(!out.exists(), "a refused command line left a run directory");
+    let _ = std::fs::remove_dir_all(&base);
+}
+
+/// Tiny macro space and proxy (as tests/search_e2e.rs), 4 children per batch trained together
+/// under successive halving (3 epochs, rungs after 1 and 2).
+fn halving_config() -> nasgpu::search::SearchConfig {
+    let mut c = nasgpu::search::SearchConfig::quick();
+    c.space.layers = 2;
+    c.space.max_layers = 2;
+    c.space.filter_heights = vec![1, 3];
+    c.space.filter_widths = vec![1, 3];
+    c.space.filter_counts = vec![4, 8];
+    c.space.strides = vec![1, 2];
+    c.reinforce.children_per_step = 4;
+    c.reinforce.reward_window = 1;
+    c.child.epochs = 3;
+    c.child.batch_size = 32;
+    c.child.train_images = 256;
+    c.child.validation_images = 128;
+    c.child.latency = false;
+    c.halving.min_epochs = 1;
+    c.halving.eta = 2;
+    c.run.budget = 4;
+    c.run.strategy = nasgpu::search::StrategyKind::Random;
+    c.run.seed = 5;
+    c
+}
+
+/// A halving batch's children are recorded one synced line at a time when the batch ends; a
+/// SIGKILL between two of those lines leaves part of the batch recorded. Resuming must give
+/// the rest of the batch the outcomes they had in the uninterrupted run (halving decided among
+/// all 4), not halve the remaining children among themselves. Simulated exactly: the run
+/// directory as SIGKILL left it during training (state with the batch pending, no lines), plus
+/// the first two lines the uninterrupted run wrote.
+#[test]
+fn halving_batch_killed_between_its_records_resumes_to_the_same_history() {
+    let base = temp_dir("resume-halving");
+    std::fs::create_dir_all(&base).unwrap();
+    let cfg = base.join("config.json");
+    std::fs::write(&cfg, serde_json::to_string(&halving_config()).unwrap()).unwrap();
+    let args = |out: &Path| -> Vec<String> {
+        [
+            "search",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let whole = base.join("whole");
+    let w: Vec<String> = args(&whole);
+    ok(&nasgpu(&w.iter().map(String::as_str).collect::<Vec<_>>()));
+    let reference = history(&whole);
+    assert_eq!(reference.len(), 4);
+
+    let killed = base.join("killed");
+    let k: Vec<String> = args(&killed);
+    let mut child = command(&k.iter().map(String::as_str).collect::<Vec<_>>())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let state = killed.join("state.json");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !std::fs::read_to_string(&state).is_ok_and(|s| s.contains("\"pending\":{"))
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL, while the batch trains
+    child.wait().unwrap();
+    assert_eq!(lines(&killed.join("history.jsonl")), 0, "killed too late");
+    let text = std::fs::read_to_string(whole.join("history.jsonl")).unwrap();
+    let first_two: String = text.lines().take(2).map(|l| format!("{l}\n")).collect();
+    std::fs::write(killed.join("history.jsonl"), first_two).unwrap();
+    let o = nasgpu(&["search", "--resume", killed.to_str().unwrap()]);
+    assert!(o.status.success(), "resume failed: {}", stderr(&o));
+    let resumed = history(&killed);
+    let (a, b) = (stripped(&reference), stripped(&resumed));
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(
+            (x.status, &x.val_accuracy),
+            (y.status, &y.val_accuracy),
+            "child {}: uninterrupted vs resumed",
+            x.index
+        );
+    }
+    let _ = std::fs::remove_dir_all(&base);
+}
