@@ -226,7 +226,7 @@ struct Opened {
 /// Starts a new run: loads the data first, so its identity goes into `data.json`.
 fn new_run(args: &SearchArgs) -> Result<Opened, CliError> {
     let config = configure(args)?;
-    if args.config.is_none() {
+    if args.config.is_none() && config.run.space == SpaceKind::Macro {
         eprintln!(
             "config    built-in quick demo (no --config): {} layers, filters {:?}, {} children; assets/configs/ has the paper's space",
             config.space.layers, config.space.filter_counts, config.run.budget
@@ -283,7 +283,28 @@ fn resume_run(dir: &Path, args: &SearchArgs) -> Result<Option<Opened>, CliError>
         || args.child_epochs.is_some()
         || args.seed.is_some();
     if overrides {
-        return Err(CliError("--resume takes its settings from the run directory; only --budget (and the data location) may be given".into()));
+        let given: Vec<&str> = [
+            ("--config", args.config.is_some()),
+            ("--strategy", args.strategy.is_some()),
+            ("--space", args.space.is_some()),
+            ("--evaluator", args.evaluator.is_some()),
+            ("--objective", args.objective.is_some()),
+            ("--table", args.table.is_some()),
+            ("--table-arch-column", args.table_arch_column.is_some()),
+            ("--table-metric", args.table_metric.is_some()),
+            ("--table-cost", args.table_cost.is_some()),
+            ("--children-per-step", args.children_per_step.is_some()),
+            ("--child-epochs", args.child_epochs.is_some()),
+            ("--seed", args.seed.is_some()),
+        ]
+        .iter()
+        .filter(|(_, on)| *on)
+        .map(|(name, _)| *name)
+        .collect();
+        return Err(CliError(format!(
+            "{}: --resume takes its settings from the run directory; only --budget (and the data location) may be given",
+            given.join(", ")
+        )));
     }
     let (run, mut config, state) = RunDir::open(dir).map_err(err)?;
     if let Some(b) = args.budget {

@@ -120,7 +120,8 @@ impl Objective for LatencyAware {
         let acc = self.accuracy.reward(m);
         let Some(l) = m.latency else { return acc };
         let ms = if self.batch1 { l.batch1_ms } else { l.batch_ms };
-        if !(ms > 0.0) {
+        // A latency that is not a positive number (a failed measurement) cannot scale.
+        if ms.is_nan() || ms <= 0.0 {
             return acc;
         }
         let w = if ms <= self.target_ms {
