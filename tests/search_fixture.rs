@@ -5,7 +5,9 @@
 //! code may round differently, so rewards must agree within `TOLERANCE` and the architectures of
 //! the first step (sampled before any result could have differed) must be identical.
 //!
-//! `NASGPU_RECORD_FIXTURES=1 cargo test --release --test search_fixture` rewrites the fixtures.
+//! `NASGPU_RECORD_FIXTURES=1 cargo test --release --test search_fixture` rewrites the fixtures;
+//! `NASGPU_FIXTURE_BIN=path` records with another binary (the fixtures in the repo were
+//! recorded with the binary from before the search-parts refactor).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -36,7 +38,10 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 fn nasgpu(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_nasgpu"))
+    let bin = std::env::var_os("NASGPU_FIXTURE_BIN")
+        .filter(|_| std::env::var_os("NASGPU_RECORD_FIXTURES").is_some())
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_nasgpu").into());
+    Command::new(bin)
         .args(args)
         .env("XDG_RUNTIME_DIR", std::env::temp_dir())
         .output()

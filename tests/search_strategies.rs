@@ -138,6 +138,45 @@ fn controllers_run_a_table_search_end_to_end() {
     }
 }
 
+/// `--json` puts the run's summary, and nothing else, on stdout.
+#[test]
+fn search_json_prints_the_summary_on_stdout() {
+    let t = table();
+    let dir = temp_dir("json").join("run");
+    let out = nasgpu(&[
+        "search",
+        "--space",
+        "nb201",
+        "--table",
+        t.to_str().unwrap(),
+        "--table-metric",
+        "acc",
+        "--strategy",
+        "random",
+        "--budget",
+        "12",
+        "--json",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    ok(&out);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    assert_eq!(doc["status"], "finished");
+    assert_eq!(doc["children"], 12);
+    assert_eq!(doc["run_directory"], serde_json::json!(dir));
+    assert!(
+        stderr(&out).contains("finished 12 children"),
+        "{}",
+        stderr(&out)
+    );
+    let _ = std::fs::remove_dir_all(dir.parent().unwrap());
+}
+
 const CLIP: f64 = 0.2;
 
 /// Advantages and log-ratios covering every case of the clipped surrogate: inside the clip

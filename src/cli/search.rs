@@ -72,6 +72,10 @@ pub struct SearchArgs {
     /// differ from a run started with the new budget); other settings come from the run directory.
     #[arg(long)]
     pub resume: Option<PathBuf>,
+    /// Print the run's summary (summary.json plus the run directory) as JSON on stdout; human
+    /// lines go to stderr.
+    #[arg(long)]
+    pub json: bool,
 }
 
 fn err(e: impl std::fmt::Display) -> CliError {
@@ -332,7 +336,18 @@ fn resume_run(dir: &Path, args: &SearchArgs) -> Result<Option<Opened>, CliError>
     }
     if state.pending.is_none() && state.children_done >= config.run.budget {
         // Leave the summary as the session that finished the run wrote it.
-        println!(
+        if args.json {
+            let text = std::fs::read_to_string(dir.join("summary.json")).unwrap_or_default();
+            println!(
+                "{}",
+                if text.is_empty() {
+                    "null".to_string()
+                } else {
+                    text
+                }
+            );
+        }
+        eprintln!(
             "{} is finished: {} children, budget {}; nothing to do (--budget raises the budget)",
             dir.display(),
             state.children_done,
@@ -357,12 +372,13 @@ fn resume_run(dir: &Path, args: &SearchArgs) -> Result<Option<Opened>, CliError>
     }))
 }
 
+/// Writes `summary.json` and returns its document.
 fn write_summary(
     search: &Search,
     path: &Path,
     end: SearchEnd,
     setup_seconds: f64,
-) -> Result<(), CliError> {
+) -> Result<serde_json::Value, CliError> {
     let history = search.run_dir().history();
     let best = search.run_dir().best();
     let mut rewards: Vec<f64> = history.iter().map(|r| r.reward).collect();
@@ -397,7 +413,8 @@ fn write_summary(
             "{}: cannot write summary.json: {e}",
             path.display()
         ))
-    })
+    })?;
+    Ok(doc)
 }
 
 /// Whether the search needs a device: to train children, or for a controller.
@@ -554,11 +571,19 @@ pub fn run(device: &DeviceArgs, args: &SearchArgs) -> Result<(), CliError> {
         })
         .map_err(err)?;
     bar.finish_and_clear();
-    write_summary(&search, &path, end, setup_seconds)?;
+    let mut summary = write_summary(&search, &path, end, setup_seconds)?;
+    if args.json {
+        summary["run_directory"] = serde_json::json!(path);
+        summary["best_architecture"] = serde_json::json!(path.join("best.json"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summary).expect("summary")
+        );
+    }
     match end {
         SearchEnd::Finished => {
             let best = search.run_dir().best();
-            println!(
+            eprintln!(
                 "finished {} children; best reward {:.4} (child {}); architecture in {}",
                 search.run_dir().history().len(),
                 best.map_or(0.0, |b| b.reward),
