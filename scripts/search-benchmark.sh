@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# REINFORCE against random search at equal budget on Fashion-MNIST, 3 seeds each, with the proxy
-# of assets/configs/fashion-mnist-proxy.json; then the best architecture of each strategy (over
+# Every strategy at equal budget on Fashion-MNIST, 3 seeds each, with the proxy of
+# assets/configs/fashion-mnist-proxy.json; then the best architecture of each strategy (over
 # its seeds) retrained with `nasgpu train` on the full training set and tested.
 #
 #   scripts/search-benchmark.sh [OUT_DIR] [RETRAIN_EPOCHS]
+#   STRATEGIES="reinforce random" scripts/search-benchmark.sh ...   # a subset
 #
 # Re-running it resumes unfinished searches and skips finished steps, so it can be interrupted.
 set -euo pipefail
@@ -11,6 +12,7 @@ cd "$(dirname "$0")/.."
 OUT=${1:-runs/benchmark}
 EPOCHS=${2:-10}
 CONFIG=assets/configs/fashion-mnist-proxy.json
+STRATEGIES=${STRATEGIES:-reinforce random ppo evolution}
 BIN=target/release/nasgpu
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 
@@ -21,7 +23,7 @@ mkdir -p "$OUT"
 log() { echo "[$(date -u +%H:%M:%S)] $*" | tee -a "$OUT/benchmark.log"; }
 
 for seed in 1 2 3; do
-  for strategy in reinforce random; do
+  for strategy in $STRATEGIES; do
     dir="$OUT/$strategy-$seed"
     if grep -qs '"status": "finished"' "$dir/summary.json"; then
       log "$dir: finished already"
@@ -38,7 +40,7 @@ done
 $BIN report "$OUT"/reinforce-? "$OUT"/random-? > "$OUT/report.md"
 log "search report in $OUT/report.md"
 
-for strategy in reinforce random; do
+for strategy in $STRATEGIES; do
   best=$($BIN report --best "$OUT/$strategy"-?)
   dir="$OUT/retrain-$strategy"
   if grep -qs '"status": "completed"' "$dir/metrics.json"; then
