@@ -4,7 +4,7 @@
 
 pub mod controller;
 mod evolution;
-mod policy;
+pub mod policy;
 mod ppo;
 mod random;
 mod reinforce;
@@ -12,9 +12,10 @@ mod reinforce;
 use serde_json::Value as Json;
 
 pub use evolution::Evolution;
-pub use ppo::{Ppo, surrogate_weights};
+pub use policy::{ControllerStrategy, UpdateRule};
+pub use ppo::{Ppo, PpoRule, surrogate_weights};
 pub use random::RandomSearch;
-pub use reinforce::Reinforce;
+pub use reinforce::{Reinforce, ReinforceRule};
 
 use super::config::{SearchConfig, StrategyKind};
 use super::cost::SearchCost;
@@ -119,8 +120,20 @@ pub fn build(
     };
     Ok(match config.run.strategy {
         StrategyKind::Random => Box::new(RandomSearch),
-        StrategyKind::Reinforce => Box::new(Reinforce::new(device()?, config, space, &mut rng)?),
-        StrategyKind::Ppo => Box::new(Ppo::new(device()?, config, space, &mut rng)?),
+        StrategyKind::Reinforce => Box::new(Reinforce::new(
+            device()?,
+            config,
+            space,
+            ReinforceRule,
+            &mut rng,
+        )?),
+        StrategyKind::Ppo => Box::new(Ppo::new(
+            device()?,
+            config,
+            space,
+            PpoRule(config.ppo.clone()),
+            &mut rng,
+        )?),
         StrategyKind::Evolution => Box::new(Evolution::new(&config.evolution)),
     })
 }

@@ -180,3 +180,96 @@ impl Policy {
         Ok(())
     }
 }
+
+/// How a controller strategy turns a batch's rewards into controller steps.
+pub trait UpdateRule {
+    /// The strategy's name on the command line.
+    const NAME: &'static str;
+    /// Steps the controller for `batch` (its advantages measured against `baseline`) and
+    /// says what it did for the progress line.
+    fn update(
+        &self,
+        policy: &mut Policy,
+        batch: &[ChildRecord],
+        baseline: f64,
+    ) -> Result<String, SearchError>;
+}
+
+/// A strategy made of the shared controller machinery and an update rule (REINFORCE, PPO).
+pub struct ControllerStrategy<R> {
+    policy: Policy,
+    rule: R,
+}
+
+impl<R: UpdateRule> ControllerStrategy<R> {
+    pub fn new(
+        gpu: &Arc<Gpu>,
+        config: &SearchConfig,
+        space: &dyn Space,
+        rule: R,
+        rng: &mut SeededRng,
+    ) -> Result<ControllerStrategy<R>, SearchError> {
+        Ok(ControllerStrategy {
+            policy: Policy::new(gpu, config, space, R::NAME, rng)?,
+            rule,
+        })
+    }
+}
+
+impl<R: UpdateRule> super::Strategy for ControllerStrategy<R> {
+    fn name(&self) -> &'static str {
+        R::NAME
+    }
+
+    /// The update needs every reward of the batch its controller sampled.
+    fn asynchronous(&self) -> bool {
+        false
+    }
+
+    fn propose(&mut self, ctx: &mut Context<'_>, n: usize) -> Result<Proposal, SearchError> {
+        self.policy.propose(ctx, n)
+    }
+
+    fn resume(
+        &mut self,
+        ctx: &mut Context<'_>,
+        first_child: usize,
+        rollouts: &[Rollout],
+        replay: &[f32],
+    ) -> Result<(), SearchError> {
+        self.policy.resume(ctx, first_child, rollouts, replay)
+    }
+
+    /// The rule's steps (timed, waited for), then the baseline moves towards the batch's mean.
+    fn observe(
+        &mut self,
+        ctx: &mut Context<'_>,
+        batch: &[ChildRecord],
+    ) -> Result<Option<String>, SearchError> {
+        let (baseline, mean) = self.policy.baseline(batch);
+        let t = Instant::now();
+        let message = self.rule.update(&mut self.policy, batch, baseline)?;
+        self.policy.controller.sync()?;
+        ctx.cost.controller_update_seconds += t.elapsed().as_secs_f64();
+        ctx.cost.controller_updates += 1;
+        self.policy.advance_baseline(baseline, mean);
+        Ok(Some(message))
+    }
+
+    fn save(&mut self, run: &RunDir, step: usize) -> Result<Saved, SearchError> {
+        self.policy.save(run, step)
+    }
+
+    fn restore(
+        &mut self,
+        saved: &Json,
+        run: &RunDir,
+        _history: &[ChildRecord],
+    ) -> Result<(), SearchError> {
+        self.policy.restore(saved, run)
+    }
+
+    fn controller_dispatches(&self) -> Option<(usize, usize)> {
+        self.policy.controller.dispatches()
+    }
+}

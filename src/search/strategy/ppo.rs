@@ -6,25 +6,16 @@
 //! log P_θ of the batch on the device, forms w on the host and steps the controller's
 //! weighted log-likelihood loss.
 
-use std::sync::Arc;
-use std::time::Instant;
-
-use serde_json::Value as Json;
-
-use super::policy::Policy;
-use super::{Context, Proposal, Saved, Strategy};
-use crate::device::Gpu;
-use crate::search::config::{PpoConfig, SearchConfig};
+use super::policy::{ControllerStrategy, Policy, UpdateRule};
+use crate::search::config::PpoConfig;
 use crate::search::error::SearchError;
 use crate::search::record::ChildRecord;
-use crate::search::run_dir::RunDir;
-use crate::search::space::{Rollout, Space};
-use crate::util::SeededRng;
 
-pub struct Ppo {
-    policy: Policy,
-    config: PpoConfig,
-}
+/// PPO's update rule: its epochs and clip.
+pub struct PpoRule(pub PpoConfig);
+
+/// The PPO strategy.
+pub type Ppo = ControllerStrategy<PpoRule>;
 
 /// The surrogate's weights w_k (see the module doc) for log-probabilities `new` and `old` and
 /// advantages `a`, and the surrogate's value -(1/m) Σ min(ρA, clip(ρ)A).
@@ -46,64 +37,29 @@ pub fn surrogate_weights(new: &[f64], old: &[f64], a: &[f64], clip: f64) -> (Vec
     (weights, loss)
 }
 
-impl Ppo {
-    pub fn new(
-        gpu: &Arc<Gpu>,
-        config: &SearchConfig,
-        space: &dyn Space,
-        rng: &mut SeededRng,
-    ) -> Result<Ppo, SearchError> {
-        Ok(Ppo {
-            policy: Policy::new(gpu, config, space, "ppo", rng)?,
-            config: config.ppo.clone(),
-        })
-    }
-}
+impl UpdateRule for PpoRule {
+    const NAME: &'static str = "ppo";
 
-impl Strategy for Ppo {
-    fn name(&self) -> &'static str {
-        "ppo"
-    }
-
-    /// Each update needs the whole batch its controller sampled.
-    fn asynchronous(&self) -> bool {
-        false
-    }
-
-    fn propose(&mut self, ctx: &mut Context<'_>, n: usize) -> Result<Proposal, SearchError> {
-        self.policy.propose(ctx, n)
-    }
-
-    fn resume(
-        &mut self,
-        ctx: &mut Context<'_>,
-        first_child: usize,
-        rollouts: &[Rollout],
-        replay: &[f32],
-    ) -> Result<(), SearchError> {
-        self.policy.resume(ctx, first_child, rollouts, replay)
-    }
-
-    fn observe(
-        &mut self,
-        ctx: &mut Context<'_>,
+    fn update(
+        &self,
+        policy: &mut Policy,
         batch: &[ChildRecord],
-    ) -> Result<Option<String>, SearchError> {
-        let (baseline, mean) = self.policy.baseline(batch);
+        baseline: f64,
+    ) -> Result<String, SearchError> {
+        let config = &self.0;
         let advantages: Vec<f64> = batch.iter().map(|r| r.reward - baseline).collect();
-        let (schema, sample) = self.policy.last.clone().ok_or_else(|| {
+        let (schema, sample) = policy.last.clone().ok_or_else(|| {
             SearchError::Other("ppo: results observed before any batch was sampled".into())
         })?;
         let old: Vec<f64> = sample.log_prob.iter().map(|&v| v as f64).collect();
-        let lr = self.policy.config.learning_rate;
-        let t = Instant::now();
+        let lr = policy.config.learning_rate;
         let mut first_loss = 0.0;
         let mut last_loss = 0.0;
         let mut cut = 0;
-        for epoch in 0..self.config.epochs {
-            let (new, _) = self.policy.controller.evaluate(&schema, &sample.rollouts)?;
+        for epoch in 0..config.epochs {
+            let (new, _) = policy.controller.evaluate(&schema, &sample.rollouts)?;
             let new: Vec<f64> = new.iter().map(|&v| v as f64).collect();
-            let (weights, loss) = surrogate_weights(&new, &old, &advantages, self.config.clip);
+            let (weights, loss) = surrogate_weights(&new, &old, &advantages, config.clip);
             if epoch == 0 {
                 first_loss = loss;
             }
@@ -114,33 +70,12 @@ impl Strategy for Ppo {
                 .filter(|(w, a)| **w == 0.0 && **a != 0.0)
                 .count();
             let w: Vec<f32> = weights.iter().map(|&w| w as f32).collect();
-            self.policy.controller.update_forced(&w, lr)?;
+            policy.controller.update_forced(&w, lr)?;
         }
-        self.policy.controller.sync()?;
-        ctx.cost.controller_update_seconds += t.elapsed().as_secs_f64();
-        ctx.cost.controller_updates += 1;
-        self.policy.advance_baseline(baseline, mean);
-        Ok(Some(format!(
+        Ok(format!(
             "baseline {baseline:.4}, mean log P {:.2}, surrogate {first_loss:.4} -> {last_loss:.4} over {} epochs, {cut} clipped in the last",
-            self.policy.mean_log_prob(),
-            self.config.epochs
-        )))
-    }
-
-    fn save(&mut self, run: &RunDir, step: usize) -> Result<Saved, SearchError> {
-        self.policy.save(run, step)
-    }
-
-    fn restore(
-        &mut self,
-        saved: &Json,
-        run: &RunDir,
-        _history: &[ChildRecord],
-    ) -> Result<(), SearchError> {
-        self.policy.restore(saved, run)
-    }
-
-    fn controller_dispatches(&self) -> Option<(usize, usize)> {
-        self.policy.controller.dispatches()
+            policy.mean_log_prob(),
+            config.epochs
+        ))
     }
 }
