@@ -9,6 +9,7 @@
 //! Everything the page reads of a child goes through `child_view`.
 
 mod arch;
+mod cell;
 mod svg;
 
 use std::fmt::Write as _;
@@ -144,6 +145,10 @@ svg .gl{stroke:#e6e6e6;stroke-width:1}svg .axes{fill:none;stroke:#888}\
 svg.arch rect{fill:#eef4fb;stroke:#1f77b4;stroke-width:1.3}svg.arch .input rect{fill:#f4f4f4;stroke:#777}\
 svg.arch .head rect{fill:#fdf0e6;stroke:#ff7f0e}svg.arch text{font-size:12px}svg.arch .sub{fill:#666}\
 svg.arch .edge{fill:none;stroke:#888;stroke-width:1.4}svg.arch .skip{stroke:#d62728}svg.arch .out{stroke:#ff7f0e}\
+svg.cell circle{fill:#eef4fb;stroke:#1f77b4;stroke-width:1.3}svg.cell .op rect{fill:#fff;stroke:#888}\
+svg.cell .edge.e-conv{stroke:#1f77b4}svg.cell .edge.e-pool{stroke:#2ca02c}svg.cell .edge.e-skip{stroke:#d62728}\
+svg.cell .op.e-conv rect{stroke:#1f77b4}svg.cell .op.e-pool rect{stroke:#2ca02c}svg.cell .op.e-skip rect{stroke:#d62728}\
+svg.cell .op text{font-size:11px}\
 .table{overflow-x:auto}table{border-collapse:collapse;font-size:13px;font-variant-numeric:tabular-nums}\
 th,td{border:1px solid #ddd;padding:3px 7px;text-align:right;white-space:nowrap}th{background:#f6f6f6}\
 td:first-child,th:first-child{text-align:left}\
@@ -377,7 +382,8 @@ fn curves_section(out: &mut String, runs: &[RunView], top: usize) {
                 .collect(),
         })
         .collect();
-    if series.iter().any(|s| !s.points.is_empty()) {
+    // Curves need two epochs: a table run's children have one metric each, nothing to plot.
+    if series.iter().any(|s| s.points.len() > 1) {
         let x = Axis::fit(
             "epoch",
             false,
@@ -415,6 +421,8 @@ fn curves_section(out: &mut String, runs: &[RunView], top: usize) {
                 names.join(", ")
             ),
         );
+    } else if !series.is_empty() {
+        out.push_str("<p>Not plotted: the children have one measurement each (a table run).</p>");
     }
     out.push_str("</div>");
 }
@@ -435,12 +443,13 @@ fn architectures_section(out: &mut String, runs: &[RunView], top: usize) {
             out,
             &arch::draw(&title, &c.architecture),
             &format!(
-                "reward {:.4}, validation accuracy {:.4}, {} parameters, {} FLOPs, trained in {:.1} s. Red arcs: skip connections; orange: into the classifier.",
+                "reward {:.4}, validation accuracy {:.4}, {} parameters, {} FLOPs, trained in {:.1} s. {}",
                 c.reward,
                 c.accuracy,
                 svg::short(c.parameters),
                 svg::short(c.flops),
-                c.train_seconds
+                c.train_seconds,
+                arch::legend(&c.architecture)
             ),
         );
     }
