@@ -1,0 +1,174 @@
+//! The NAS-Bench-201 supernet: a genotype's path through the shared weights computes exactly
+//! what the standalone network of that genotype computes with those weights loaded (the
+//! supernet and the standalone network run the same cell code, so the logits must be equal to
+//! the bit, in training and in evaluation mode), the path's tensors are exactly the standalone
+//! network's, and one set of weights serves every genotype.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use common::*;
+use nasgpu::autograd::{Graph, Plan};
+use nasgpu::device::Gpu;
+use nasgpu::nn::supernet::Nb201Supernet;
+use nasgpu::nn::weights::{self, NamedTensor};
+use nasgpu::nn::{Architecture, Binder, Nb201Genotype, Nb201Network, Network};
+
+const GENOTYPES: [&str; 4] = [
+    // Every operation (the example string of the NAS-Bench-201 paper).
+    "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|none~0|avg_pool_3x3~1|nor_conv_3x3~2|",
+    // Node 1 only `none` (zeros), convs of both sizes on the same edges as above swapped.
+    "|none~0|+|nor_conv_1x1~0|nor_conv_3x3~1|+|avg_pool_3x3~0|nor_conv_3x3~1|nor_conv_1x1~2|",
+    // Convs everywhere: every edge's 3x3 weights.
+    "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|",
+    // No parameters in the cells at all.
+    "|skip_connect~0|+|avg_pool_3x3~0|none~1|+|skip_connect~0|none~1|avg_pool_3x3~2|",
+];
+
+const SHAPE: [usize; 4] = [2, 3, 9, 9];
+
+fn shape() -> Nb201Network {
+    Nb201Network {
+        genotype: GENOTYPES[0].parse().unwrap(),
+        cells_per_stage: 2,
+        channels: 4,
+    }
+}
+
+fn arch(genotype: &Nb201Genotype) -> Architecture {
+    Architecture {
+        input: [SHAPE[1], SHAPE[2], SHAPE[3]],
+        classes: 7,
+        layers: Vec::new(),
+        nb201: Some(Nb201Network {
+            genotype: *genotype,
+            ..shape()
+        }),
+    }
+}
+
+/// A supernet whose every tensor is redrawn, batch-norm statistics included, so that no tensor
+/// sits at a value (0, 1) that would hide one read from the wrong place.
+fn supernet(gpu: &Arc<Gpu>, seed: u64) -> Nb201Supernet {
+    let mut rng = nasgpu::util::seeded_rng(seed);
+    let net =
+        Nb201Supernet::new(gpu, &shape(), [SHAPE[1], SHAPE[2], SHAPE[3]], 7, &mut rng).unwrap();
+    let mut r = common::rng(seed);
+    for p in net.parameters() {
+        p.tensor
+            .write_f32(&to_f32(&uniform_in(&mut r, p.tensor.numel(), -0.6, 0.6)));
+    }
+    for bn in net.norms() {
+        for (_, t) in bn.running_state() {
+            t.write_f32(&to_f32(&uniform_in(&mut r, t.numel(), 0.5, 1.5)));
+        }
+    }
+    net
+}
+
+fn logits(
+    gpu: &Arc<Gpu>,
+    x: &[f64],
+    forward: impl FnOnce(&mut Graph, &mut Binder, nasgpu::autograd::Value) -> nasgpu::autograd::Value,
+) -> Vec<f32> {
+    let mut g = Graph::new(gpu);
+    let xt = upload(gpu, &SHAPE, x);
+    let xv = g.input(&xt, "images");
+    let mut b = Binder::new();
+    let out = forward(&mut g, &mut b, xv);
+    let plan = Plan::compile(&g, &[out]).unwrap();
+    plan.run_all().unwrap();
+    download(plan.tensor(out).unwrap())
+}
+
+#[test]
+fn a_path_computes_what_the_standalone_network_computes_with_its_weights() {
+    let gpu = gpu();
+    let seed = fresh_seed();
+    let supernet = supernet(&gpu, seed);
+    let x = uniform(&mut common::rng(seed ^ 7), SHAPE.iter().product());
+    for g in GENOTYPES {
+        let genotype: Nb201Genotype = g.parse().unwrap();
+        let standalone = Network::new(&gpu, &arch(&genotype), seed + 1).unwrap();
+        let path: Vec<NamedTensor> = supernet
+            .path_state(&genotype)
+            .into_iter()
+            .map(|(name, t)| NamedTensor {
+                name,
+                shape: t.shape().to_vec(),
+                data: t.to_f32().unwrap(),
+            })
+            .collect();
+        // The same tensors, in the same order, as the standalone network's state.
+        let want: Vec<(String, Vec<usize>)> = standalone
+            .state()
+            .into_iter()
+            .map(|(n, t)| (n, t.shape().to_vec()))
+            .collect();
+        let got: Vec<(String, Vec<usize>)> = path
+            .iter()
+            .map(|t| (t.name.clone(), t.shape.clone()))
+            .collect();
+        assert_eq!(got, want, "{g}: path tensors");
+        weights::apply(&standalone, &path, "path").unwrap();
+        for train in [false, true] {
+            let a = logits(&gpu, &x, |g, b, xv| {
+                supernet.forward(g, b, xv, &genotype, train).unwrap()
+            });
+            let s = logits(&gpu, &x, |g, b, xv| {
+                standalone.forward(g, b, xv, train).unwrap()
+            });
+            assert!(a.iter().all(|v| v.is_finite()), "{g}: {a:?}");
+            assert_eq!(
+                a.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                s.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                "{g} train={train} (seed {seed}): supernet {a:?} vs standalone {s:?}"
+            );
+        }
+    }
+}
+
+/// The supernet holds one 1x1 and one 3x3 ReLU-conv-BN per edge of every cell besides the
+/// skeleton, and a genotype with convs of one size on every edge reads a disjoint half of them.
+#[test]
+fn every_genotype_shares_one_set_of_weights() {
+    let gpu = gpu();
+    let supernet = supernet(&gpu, 3);
+    let n = shape();
+    let all: usize = supernet.parameters().iter().map(|p| p.tensor.numel()).sum();
+    let cells: usize = n
+        .stage_channels()
+        .iter()
+        .map(|&c| n.cells_per_stage * 6 * ((c * c + 2 * c) + (9 * c * c + 2 * c)))
+        .sum();
+    let empty = arch(&GENOTYPES[3].parse().unwrap());
+    assert_eq!(
+        all,
+        cells + empty.parameter_count(),
+        "skeleton + every edge's convs"
+    );
+
+    let names = |g: &str| -> BTreeSet<String> {
+        let genotype: Nb201Genotype = g.parse().unwrap();
+        let standalone: BTreeSet<String> = supernet
+            .path_state(&genotype)
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        standalone
+    };
+    let threes = names(GENOTYPES[2]);
+    let ones = names(&GENOTYPES[2].replace("3x3", "1x1"));
+    // The standalone names agree (same edges), but the tensors behind them differ in size.
+    assert_eq!(threes, ones);
+    let size = |g: &str| -> usize {
+        supernet
+            .path_state(&g.parse().unwrap())
+            .iter()
+            .map(|(_, t)| t.numel())
+            .sum()
+    };
+    assert!(size(GENOTYPES[2]) > size(&GENOTYPES[2].replace("3x3", "1x1")));
+}
