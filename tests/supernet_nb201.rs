@@ -11,10 +11,13 @@ use std::sync::Arc;
 
 use common::*;
 use nasgpu::autograd::{Graph, Plan};
+use nasgpu::data::{self, DeviceDataset};
 use nasgpu::device::Gpu;
 use nasgpu::nn::supernet::Nb201Supernet;
+use nasgpu::nn::train::{Schedule, SharedTrainer, TrainConfig, Trainer};
 use nasgpu::nn::weights::{self, NamedTensor};
-use nasgpu::nn::{Architecture, Binder, Nb201Genotype, Nb201Network, Network};
+use nasgpu::nn::{Architecture, Binder, NB201_EDGES, Nb201Genotype, Nb201Network, Network};
+use nasgpu::tensor::Tensor;
 
 const GENOTYPES: [&str; 4] = [
     // Every operation (the example string of the NAS-Bench-201 paper).
@@ -171,4 +174,177 @@ fn every_genotype_shares_one_set_of_weights() {
             .sum()
     };
     assert!(size(GENOTYPES[2]) > size(&GENOTYPES[2].replace("3x3", "1x1")));
+}
+
+/// Bundled training images on the device, shaped like the supernet's input for these tests.
+fn bundled(gpu: &Arc<Gpu>) -> (Arc<DeviceDataset>, [usize; 3], usize) {
+    let tt = data::bundled().unwrap();
+    let device =
+        Arc::new(DeviceDataset::upload(gpu, &tt.train, &tt.train.channel_stats()).unwrap());
+    (device, tt.train.image_shape, tt.train.classes as usize)
+}
+
+fn config(seed: u64) -> TrainConfig {
+    TrainConfig {
+        epochs: 1,
+        batch: 16,
+        learning_rate: 0.05,
+        momentum: 0.9,
+        nesterov: true,
+        weight_decay: 5e-4,
+        schedule: Schedule::Cosine,
+        seed,
+        augment: data::Augment::NONE,
+    }
+}
+
+fn host(state: Vec<(String, &Tensor)>) -> Vec<(String, Vec<u32>)> {
+    state
+        .into_iter()
+        .map(|(n, t)| (n, t.to_f32().unwrap().iter().map(|v| v.to_bits()).collect()))
+        .collect()
+}
+
+/// Two steps of a path in the shared-weight trainer give, to the bit, the weights (and running
+/// statistics) that two steps of `Trainer` give the standalone network started from the path's
+/// weights; every parameter off the path stays as it was; and a second path picks up the
+/// weights (and momentum) the first one left on the operations they share.
+#[test]
+fn shared_steps_train_the_path_exactly_as_standalone_training_does() {
+    let gpu = gpu();
+    let (data, input, classes) = bundled(&gpu);
+    let shape = Nb201Network {
+        genotype: GENOTYPES[0].parse().unwrap(),
+        cells_per_stage: 1,
+        channels: 4,
+    };
+    let mut rng = nasgpu::util::seeded_rng(5);
+    let supernet = Nb201Supernet::new(&gpu, &shape, input, classes, &mut rng).unwrap();
+    let ids: Vec<u32> = (0..64).collect();
+    let mut shared = SharedTrainer::new(&gpu, supernet, &data, ids.clone(), config(9), 2).unwrap();
+    let a: Nb201Genotype = GENOTYPES[0].parse().unwrap();
+    let b: Nb201Genotype = GENOTYPES[1].parse().unwrap();
+
+    // The standalone network of `a`, from the supernet's initial weights.
+    let arch_a = Architecture {
+        input,
+        classes,
+        layers: Vec::new(),
+        nb201: Some(Nb201Network {
+            genotype: a,
+            ..shape.clone()
+        }),
+    };
+    let standalone = Network::new(&gpu, &arch_a, 77).unwrap();
+    let start: Vec<NamedTensor> = shared
+        .supernet
+        .path_state(&a)
+        .into_iter()
+        .map(|(name, t)| NamedTensor {
+            name,
+            shape: t.shape().to_vec(),
+            data: t.to_f32().unwrap(),
+        })
+        .collect();
+    weights::apply(&standalone, &start, "path").unwrap();
+    let mut trainer = Trainer::new(&gpu, standalone, &data, ids, config(9)).unwrap();
+
+    let everything_before = host(
+        shared
+            .supernet
+            .parameters()
+            .into_iter()
+            .map(|p| (p.name.clone(), &p.tensor))
+            .collect(),
+    );
+    shared.begin_epoch(0);
+    trainer.begin_epoch(0);
+    for s in 0..2 {
+        shared.step(&a, s).unwrap();
+        trainer.step(s).unwrap();
+    }
+    assert_eq!(
+        host(shared.supernet.path_state(&a)),
+        host(trainer.net.state()),
+        "the path's weights after two shared steps differ from standalone training"
+    );
+    let on_path: BTreeSet<String> = shared
+        .supernet
+        .path_state(&a)
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    let after = host(
+        shared
+            .supernet
+            .parameters()
+            .into_iter()
+            .map(|p| (p.name.clone(), &p.tensor))
+            .collect(),
+    );
+    let mut changed = 0;
+    for ((name, before), (_, now)) in everything_before.iter().zip(&after) {
+        let standalone_name = name
+            .replace(".nor_conv_1x1.", ".")
+            .replace(".nor_conv_3x3.", ".");
+        let on = on_path.contains(&standalone_name)
+            && (name == &standalone_name
+                || a.0
+                    .iter()
+                    .zip(NB201_EDGES)
+                    .any(|(op, (i, j))| name.contains(&format!("edge_{i}_{j}.{}.", op.name()))));
+        if on {
+            changed += usize::from(before != now);
+        } else {
+            assert_eq!(before, now, "{name} is off the path but changed");
+        }
+    }
+    assert!(changed > 10, "only {changed} path parameters changed");
+
+    // Path b has no cell operation in common with a (on every edge another op), but shares the
+    // skeleton: its step moves the stem weights a trained, through the momentum buffer a left.
+    let stem = "stem.conv.weight";
+    let read = |t: Option<&Tensor>| t.unwrap().to_f32().unwrap();
+    let weight = |t: &SharedTrainer<Nb201Supernet>| {
+        let p = t
+            .supernet
+            .parameters()
+            .into_iter()
+            .find(|p| p.name == stem)
+            .unwrap();
+        p.tensor.to_f32().unwrap()
+    };
+    let (weight_before, momentum_before) = (weight(&shared), read(shared.momentum(stem)));
+    assert!(
+        momentum_before.iter().any(|&v| v != 0.0),
+        "a left no momentum"
+    );
+    let trained_by_a = shared.momenta();
+    shared.step(&b, 2).unwrap();
+    assert_ne!(
+        weight(&shared),
+        weight_before,
+        "path b did not train the stem"
+    );
+    assert_ne!(
+        read(shared.momentum(stem)),
+        momentum_before,
+        "b used another momentum buffer"
+    );
+    // 3 tensors (conv weight, BN gamma and beta) per conv op, in each of the 3 cells.
+    let b_only: usize =
+        b.0.iter()
+            .filter(|op| op.name().starts_with("nor_conv"))
+            .count()
+            * 3
+            * 3;
+    assert_eq!(
+        shared.momenta(),
+        trained_by_a + b_only,
+        "one momentum buffer per trained parameter: b adds only its own convs' (weight, gamma, beta)"
+    );
+    let cached: Vec<&Nb201Genotype> = shared.cached_paths().collect();
+    assert_eq!(cached, vec![&b, &a], "most recent path first");
+    shared.step(&GENOTYPES[2].parse().unwrap(), 3).unwrap();
+    assert_eq!(shared.cached_paths().count(), 2, "the cache keeps 2 plans");
 }
