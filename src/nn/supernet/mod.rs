@@ -9,7 +9,10 @@ pub mod nb201;
 pub use nb201::Nb201Supernet;
 
 use crate::autograd::{AutogradError, Graph, Value};
+use crate::nn::Architecture;
+use crate::nn::nb201::{Nb201Genotype, Nb201Op};
 use crate::nn::param::{Binder, Parameter};
+use crate::util::SeededRng;
 
 /// A supernet: shared parameters, and the forward pass of one path through them.
 pub trait Supernet {
@@ -28,10 +31,16 @@ pub trait Supernet {
 
     /// Every shared parameter.
     fn shared_parameters(&self) -> Vec<&Parameter>;
+
+    /// A path drawn uniformly (single-path one-shot's sampling).
+    fn sample_path(&self, rng: &mut SeededRng) -> Self::Path;
+
+    /// The path of an architecture of the supernet's space, or why it has none.
+    fn path_of(&self, arch: &Architecture) -> Result<Self::Path, String>;
 }
 
 impl Supernet for Nb201Supernet {
-    type Path = crate::nn::nb201::Nb201Genotype;
+    type Path = Nb201Genotype;
 
     fn forward_path(
         &self,
@@ -46,5 +55,36 @@ impl Supernet for Nb201Supernet {
 
     fn shared_parameters(&self) -> Vec<&Parameter> {
         self.parameters()
+    }
+
+    fn sample_path(&self, rng: &mut SeededRng) -> Self::Path {
+        use rand::RngExt;
+        Nb201Genotype(std::array::from_fn(|_| {
+            Nb201Op::ALL[rng.random_range(0..Nb201Op::ALL.len())]
+        }))
+    }
+
+    fn path_of(&self, arch: &Architecture) -> Result<Self::Path, String> {
+        let net = arch
+            .nb201
+            .as_ref()
+            .ok_or("not a NAS-Bench-201 cell network (the supernet holds cells)")?;
+        if (net.cells_per_stage, net.channels) != (self.shape.cells_per_stage, self.shape.channels)
+            || arch.input != self.input
+            || arch.classes != self.classes
+        {
+            return Err(format!(
+                "N = {}, C = {}, input {:?}, {} classes; the supernet has N = {}, C = {}, input {:?}, {} classes",
+                net.cells_per_stage,
+                net.channels,
+                arch.input,
+                arch.classes,
+                self.shape.cells_per_stage,
+                self.shape.channels,
+                self.input,
+                self.classes
+            ));
+        }
+        Ok(net.genotype)
     }
 }
