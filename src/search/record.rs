@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::space::Rollout;
+use super::space::{Rollout, Space};
 use crate::nn::Architecture;
 
 /// How a child's evaluation ended.
@@ -82,5 +82,66 @@ impl ChildRecord {
     /// Best validation accuracy reached (0 without any).
     pub fn best_accuracy(&self) -> f64 {
         self.val_accuracy.iter().copied().fold(0.0, f64::max)
+    }
+}
+
+impl ChildRecord {
+    /// Checks a record read back from `history.jsonl` against the run's space and the
+    /// architecture rules, so that an edited or damaged line is refused before it reaches a
+    /// strategy or `best.json`. The error starts with the field at fault.
+    pub fn check(&self, space: &dyn Space) -> Result<(), String> {
+        if let Err(e) = self.architecture.validate() {
+            return Err(format!("architecture.{}: {}", e.field, e.message));
+        }
+        space
+            .check(&self.rollout)
+            .map_err(|m| format!("rollout: {m}"))?;
+        let parsed = space
+            .parse(&self.canonical)
+            .map_err(|m| format!("canonical: does not parse: {m}"))?;
+        if parsed != self.rollout {
+            return Err(format!(
+                "canonical: '{}' names another architecture than the rollout ('{}')",
+                self.canonical,
+                space.canonical(&self.rollout)
+            ));
+        }
+        let arch = &self.architecture;
+        if space.architecture(&self.rollout, arch.input, arch.classes) != *arch {
+            return Err(format!(
+                "architecture: is not the one the rollout stands for ('{}')",
+                self.canonical
+            ));
+        }
+        if self.parameters != arch.parameter_count() {
+            return Err(format!(
+                "parameters: {}, but the architecture has {}",
+                self.parameters,
+                arch.parameter_count()
+            ));
+        }
+        let flops = arch.forward_flops();
+        if (self.flops - flops).abs() > 1e-9 * flops.abs() {
+            return Err(format!(
+                "flops: {}, but the architecture needs {flops}",
+                self.flops
+            ));
+        }
+        if !self.reward.is_finite() {
+            return Err(format!("reward: {} is not finite", self.reward));
+        }
+        if !(self.train_seconds.is_finite() && self.train_seconds >= 0.0) {
+            return Err(format!(
+                "train_seconds: {} is not a finite number >= 0",
+                self.train_seconds
+            ));
+        }
+        if let Some(e) = self.val_accuracy.iter().position(|a| !a.is_finite()) {
+            return Err(format!(
+                "val_accuracy[{e}]: {} is not finite",
+                self.val_accuracy[e]
+            ));
+        }
+        Ok(())
     }
 }
