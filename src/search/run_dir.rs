@@ -92,7 +92,6 @@ fn check_line(
     if record.index != position {
         return Err(format!("index {}, expected {position}", record.index));
     }
-    record.check(space)?;
     if let Some(f) = first {
         let (a, b) = (&record.architecture, &f.architecture);
         if (a.input, a.classes) != (b.input, b.classes) {
@@ -102,7 +101,7 @@ fn check_line(
             ));
         }
     }
-    Ok(())
+    record.check(space)
 }
 
 /// Reads `history.jsonl` (empty if missing), checking every line against `space`. A last
@@ -124,9 +123,9 @@ fn read_history(path: &Path, space: &dyn Space) -> Result<History, SearchError> 
     for (i, line) in bytes.split_inclusive(|&b| b == b'\n').enumerate() {
         let terminated = line.ends_with(b"\n");
         if !line.trim_ascii().is_empty() {
-            let checked = match serde_json::from_slice::<ChildRecord>(line) {
+            let checked = match ChildRecord::parse_line(line) {
                 Err(_) if !terminated => return Ok(history),
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(e),
                 Ok(record) => {
                     check_line(&record, position, space, history.records.first()).map(|()| record)
                 }
@@ -303,8 +302,12 @@ impl RunDir {
         let state_path = path.join(STATE_FILE);
         let state: SearchState = if state_path.exists() {
             let text = read(&state_path)?;
-            let raw: serde_json::Value = serde_json::from_str(&text)
-                .map_err(|e| run_dir_error(&state_path, format!("corrupt state: {e}")))?;
+            let raw: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+                run_dir_error(
+                    &state_path,
+                    format!("corrupt state: {}", super::error::json_error(&text, &e)),
+                )
+            })?;
             let version = raw.get("version").and_then(|v| v.as_u64());
             if version != Some(STATE_VERSION as u64) {
                 return Err(run_dir_error(
