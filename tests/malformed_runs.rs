@@ -512,6 +512,25 @@ fn state_cases() -> Vec<Case> {
             &["strategy: unknown field `momentum`"],
         ),
         resume_case(
+            "data-json-missing",
+            "state or config file",
+            macro_run,
+            |r| edit_json(&r.join("config.json"), |c| c["run"]["budget"] = 16.into()),
+            "data.json",
+            &[],
+        ),
+        resume_case(
+            "data-json-truncated",
+            "state or config file",
+            macro_run,
+            |r| {
+                edit_json(&r.join("config.json"), |c| c["run"]["budget"] = 16.into());
+                std::fs::write(r.join("data.json"), "{\"dataset\": \"bund").unwrap();
+            },
+            "data.json",
+            &[],
+        ),
+        resume_case(
             "config-truncated",
             "state or config file",
             table,
@@ -894,10 +913,12 @@ fn unedited_runs_are_accepted(base: &Path) {
     ok(&nasgpu(&["export", &s(&run), "--format", "json"]));
 }
 
+/// One test, so the templates are removed only after every use.
 #[test]
 fn malformed_runs_and_output_folders_give_clear_errors_and_change_nothing() {
     let base = temp_dir("corpus-runs");
     unedited_runs_are_accepted(&base.join("control"));
+    report_lists_invalid_lines_in_json_and_on_the_page(&base.join("report"));
     let mut cases = history_cases();
     cases.extend(state_cases());
     cases.extend(checkpoint_cases());
@@ -906,4 +927,31 @@ fn malformed_runs_and_output_folders_give_clear_errors_and_change_nothing() {
     run_corpus(&cases, &base);
     let _ = std::fs::remove_dir_all(&base);
     let _ = std::fs::remove_dir_all(templates().table.parent().unwrap());
+}
+
+/// `report --json` carries the flag: the invalid line is listed with its file and number, and
+/// the figures count only the valid children; `--html` says so on the page. Both exit non-zero.
+fn report_lists_invalid_lines_in_json_and_on_the_page(base: &Path) {
+    let run = run_copy(&templates().macro_run, base);
+    edit_line(&run, 5, |v| v["canonical"] = "k9x9".into());
+    let o = nasgpu(&["report", &s(&run), "--json"]);
+    assert!(!o.status.success());
+    let doc: Value = serde_json::from_slice(&o.stdout).expect("--json still prints the document");
+    let r = &doc["runs"][0];
+    assert_eq!(r["children"], 11, "{r}");
+    let bad = &r["invalid_lines"][0];
+    assert_eq!(bad["line"], 5, "{r}");
+    assert_eq!(bad["file"], s(&run.join("history.jsonl")));
+    assert!(
+        bad["message"].as_str().unwrap().starts_with("canonical: "),
+        "{bad}"
+    );
+    let page = base.join("report.html");
+    let o = nasgpu(&["report", &s(&run), "--html", &s(&page)]);
+    assert!(!o.status.success());
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.contains("history.jsonl line 5: canonical: "),
+        "the page does not say"
+    );
 }
