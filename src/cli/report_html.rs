@@ -64,6 +64,8 @@ struct RunView {
     budget: usize,
     children: Vec<ChildView>,
     cost: SearchCost,
+    /// History lines left out (not valid records), with their line numbers and faults.
+    invalid: Vec<crate::search::run_dir::InvalidLine>,
 }
 
 fn run_view(dir: &Path) -> Result<RunView, CliError> {
@@ -79,6 +81,7 @@ fn run_view(dir: &Path) -> Result<RunView, CliError> {
         budget: config.run.budget,
         children: run.history().iter().map(child_view).collect(),
         cost: state.cost,
+        invalid: run.invalid().to_vec(),
     })
 }
 
@@ -89,22 +92,31 @@ pub struct HtmlStats {
     pub plots: usize,
     pub children: usize,
     pub seconds: f64,
+    /// History lines left out of the page (warned about on it and on stderr).
+    pub invalid: usize,
 }
 
 /// Reads `runs`, renders the page and writes it atomically to `out`.
-pub fn write(runs: &[PathBuf], out: &Path, refresh: Option<u32>) -> Result<HtmlStats, CliError> {
+/// An existing `out` that is not an earlier nasgpu report is replaced only with `force`.
+pub fn write(
+    runs: &[PathBuf],
+    out: &Path,
+    refresh: Option<u32>,
+    force: bool,
+) -> Result<HtmlStats, CliError> {
     let started = Instant::now();
+    let earlier_report = std::fs::read_to_string(out).is_ok_and(|t| is_report(&t));
+    crate::util::output::check_file(out, "--html", force || earlier_report).map_err(CliError)?;
     let views = runs
         .iter()
         .map(|d| run_view(d))
         .collect::<Result<Vec<_>, _>>()?;
+    let invalid = runs
+        .iter()
+        .zip(&views)
+        .map(|(d, v)| super::report::flag_invalid(d, &v.invalid))
+        .sum();
     let page = render(&views, refresh);
-    if out.is_dir() {
-        return Err(CliError(format!(
-            "{}: is a directory; --html names the file to write",
-            out.display()
-        )));
-    }
     crate::util::atomic_write(out, page.as_bytes())
         .map_err(|e| CliError(format!("{}: cannot write: {e}", out.display())))?;
     Ok(HtmlStats {
@@ -112,12 +124,26 @@ pub fn write(runs: &[PathBuf], out: &Path, refresh: Option<u32>) -> Result<HtmlS
         plots: page.matches("<svg class=\"plot").count(),
         children: views.iter().map(|v| v.children.len()).sum(),
         seconds: started.elapsed().as_secs_f64(),
+        invalid,
     })
 }
 
+/// The heading every page `render` writes.
+const HEADING: &str = "<h1>nasgpu search report</h1>";
+
+/// Whether `text` is a page this command wrote (which a new report may replace).
+fn is_report(text: &str) -> bool {
+    text.starts_with("<!DOCTYPE html>") && text.contains(HEADING)
+}
+
 /// `nasgpu report --html FILE`: writes the page and says where, how big and how fast.
-pub fn run(runs: &[PathBuf], file: &Path, refresh: Option<u32>) -> Result<(), CliError> {
-    let stats = write(runs, file, refresh)?;
+pub fn run(
+    runs: &[PathBuf],
+    file: &Path,
+    refresh: Option<u32>,
+    force: bool,
+) -> Result<(), CliError> {
+    let stats = write(runs, file, refresh, force)?;
     println!(
         "wrote {} ({}, {} plots, {} children) in {:.2} s",
         file.display(),
@@ -126,7 +152,7 @@ pub fn run(runs: &[PathBuf], file: &Path, refresh: Option<u32>) -> Result<(), Cl
         stats.children,
         stats.seconds
     );
-    Ok(())
+    super::report::invalid_outcome(stats.invalid)
 }
 
 const CSS: &str = "\
@@ -516,9 +542,20 @@ fn render(runs: &[RunView], refresh: Option<u32>) -> String {
     let names: Vec<&str> = runs.iter().map(|r| r.name.as_str()).collect();
     let _ = write!(
         out,
-        "<title>nasgpu report: {}</title><style>{CSS}</style></head><body><h1>nasgpu search report</h1>",
+        "<title>nasgpu report: {}</title><style>{CSS}</style></head><body>{HEADING}",
         esc(&names.join(", "))
     );
+    for r in runs {
+        for l in &r.invalid {
+            let _ = write!(
+                out,
+                "<p class=\"note warning\"><strong>Left out:</strong> {}: history.jsonl line {}: {}</p>",
+                esc(&r.name),
+                l.line,
+                esc(&l.message)
+            );
+        }
+    }
     let children: usize = runs.iter().map(|r| r.children.len()).sum();
     let running = runs.iter().filter(|r| r.children.len() < r.budget).count();
     let _ = write!(

@@ -1,6 +1,7 @@
 //! Small helpers shared by every layer.
 
 pub mod date;
+pub mod output;
 
 /// Formats a byte count as B/KiB/MiB/GiB.
 pub fn human_bytes(bytes: u64) -> String {
