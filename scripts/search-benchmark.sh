@@ -53,7 +53,7 @@ retrain() { # NAME ARCH_OPTION...
     return
   fi
   log "retraining $* for $EPOCHS epochs into $dir"
-  $BIN train "$@" "${DATA[@]}" --epochs "$EPOCHS" --seed 0 --out "$dir" 2>>"$OUT/benchmark.log" | tee -a "$OUT/benchmark.log"
+  $BIN train "$@" "${DATA[@]}" --epochs "$EPOCHS" --seed 0 --force --out "$dir" 2>>"$OUT/benchmark.log" | tee -a "$OUT/benchmark.log"
 }
 retrain small-cnn --preset small-cnn
 for strategy in $STRATEGIES; do

@@ -1,7 +1,10 @@
 //! Embedding forward and backward against f64 references, with repeated and out-of-range ids;
 //! the backward also against central finite differences of the f64 forward, and rerun bitwise.
-//! Tolerances: the forward is a copy (exact); the backward sums up to N f32 values in index
-//! order, atol 1e-6 rtol 1e-5 (N <= 300 roundings of values <= 2 in magnitude).
+//! Tolerances: the forward is a copy (exact); the backward sums the k rows of dout that share an
+//! id in index order, whose f32 error is at most k·u·Σ|x| (Higham's bound for recursive
+//! summation, u = 2^-24) with Σ|x| <= 2k for values in [-2, 2]: atol max(1e-6, 2k²·u), rtol
+//! 1e-5. With k ~ 100 (V = 3, N = 300) that is 1.2e-3, where rounding alone has reached 6.7e-6 (seed
+//! 6931239904153058374); a lost or doubled row is off by O(1) and still fails.
 
 mod common;
 
@@ -83,7 +86,12 @@ fn backward_matches_reference_finite_differences_and_reruns_bitwise() {
             runs.push(download(&dtable));
         }
         let want = cpu::backward(&dout, d, &ids, v);
-        assert_close(&case, seed, &runs[0], &want, 1e-6, 1e-5);
+        let k = (0..v as u32)
+            .map(|id| ids.iter().filter(|&&i| i == id).count())
+            .max()
+            .unwrap_or(0);
+        let atol = f64::max(1e-6, 2.0 * (k * k) as f64 * 2f64.powi(-24));
+        assert_close(&case, seed, &runs[0], &want, atol, 1e-5);
         let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
         assert_eq!(
             bits(&runs[0]),

@@ -12,6 +12,9 @@ use super::error::{SearchError, run_dir_error};
 use super::record::ChildRecord;
 use super::space::Space;
 use super::state::{STATE_VERSION, SearchState};
+use crate::data::ChannelStats;
+use crate::nn::Architecture;
+use crate::nn::meta::{ModelMeta, architecture_file_json};
 use crate::util::atomic_write_with;
 use crate::util::output::{FolderPlan, plan_folder, prepare_folder};
 
@@ -30,6 +33,18 @@ pub struct RunDir {
     repair: Option<Repair>,
     /// Lines left out of `history` (only `inspect` keeps a run that has any).
     invalid: Vec<InvalidLine>,
+    /// What `best.json` says of the data its network is trained on (none for a table).
+    best_meta: Option<BestMeta>,
+}
+
+/// The data a search trains its children on, as `best.json`'s `meta` records it: the input
+/// normalisation, the dataset and its class names, so that the best architecture file says
+/// what inputs its network expects, as a training output's does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BestMeta {
+    pub dataset: String,
+    pub stats: ChannelStats,
+    pub class_names: Option<Vec<String>>,
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), SearchError> {
@@ -227,6 +242,7 @@ impl RunDir {
             durable: true,
             repair: None,
             invalid: Vec::new(),
+            best_meta: None,
         })
     }
 
@@ -245,6 +261,7 @@ impl RunDir {
                 unterminated: history.unterminated,
             }),
             invalid: Vec::new(),
+            best_meta: None,
         };
         Ok((run, config, state))
     }
@@ -260,7 +277,7 @@ impl RunDir {
             repair_history(&history_path, repair.complete, repair.unterminated)?;
         }
         if let Some(best) = self.best() {
-            let text = best.architecture.to_json();
+            let text = self.best_text(&best.architecture);
             let path = self.path.join(BEST_FILE);
             if std::fs::read(&path).ok().as_deref() != Some(text.as_bytes()) {
                 write(&path, text.as_bytes())?;
@@ -280,6 +297,7 @@ impl RunDir {
             durable: true,
             repair: None,
             invalid: history.invalid,
+            best_meta: None,
         };
         Ok((run, config, state))
     }
@@ -384,13 +402,25 @@ impl RunDir {
         self.history.push(record);
         if is_best {
             let best = self.history.last().expect("just pushed");
-            write_with(
-                &self.path.join(BEST_FILE),
-                best.architecture.to_json().as_bytes(),
-                self.durable,
-            )?;
+            let text = self.best_text(&best.architecture);
+            write_with(&self.path.join(BEST_FILE), text.as_bytes(), self.durable)?;
         }
         Ok(())
+    }
+
+    /// Sets what `best.json` records of the children's data (from now on; a resumed run's
+    /// `best.json` is rewritten with it when the search begins).
+    pub fn set_best_meta(&mut self, meta: BestMeta) {
+        self.best_meta = Some(meta);
+    }
+
+    /// `best.json` for `arch`: the architecture file, with the data's metadata when known.
+    fn best_text(&self, arch: &Architecture) -> String {
+        let meta = self
+            .best_meta
+            .as_ref()
+            .map(|m| ModelMeta::new(arch, &m.dataset, &m.stats, m.class_names.clone()));
+        architecture_file_json(arch, meta.as_ref())
     }
 
     /// The child with the highest reward so far (the first of equals).
