@@ -7,6 +7,7 @@ use std::sync::Arc;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::interrupt::Interrupt;
+use super::options::{MAX_BUDGET, MAX_EPOCHS, count};
 use super::{CliError, DeviceArgs};
 use crate::data::{self, Amount, DataSource, DeviceDataset, Sampling, TrainTest};
 use crate::device::Gpu;
@@ -54,15 +55,16 @@ pub struct SearchArgs {
     #[arg(long)]
     pub table_cost: Option<String>,
     /// Children to train in all.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = count(1, MAX_BUDGET))]
     pub budget: Option<usize>,
     /// Architectures sampled per controller update (m).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true,
+          value_parser = count(1, crate::search::config::MAX_CHILDREN_PER_STEP))]
     pub children_per_step: Option<usize>,
     /// Epochs each child is trained for its reward.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = count(1, MAX_EPOCHS))]
     pub child_epochs: Option<usize>,
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub seed: Option<u64>,
     /// Run directory to create (default: runs/search-<strategy>-<date>).
     #[arg(long, conflicts_with = "resume")]
@@ -225,10 +227,13 @@ struct Opened {
     config: SearchConfig,
     state: SearchState,
     data: Option<TrainTest>,
+    /// The device, when starting the run already opened it (for its memory estimate).
+    gpu: Option<Arc<Gpu>>,
 }
 
-/// Starts a new run: loads the data first, so its identity goes into `data.json`.
-fn new_run(args: &SearchArgs) -> Result<Opened, CliError> {
+/// Starts a new run: loads the data first, so its identity goes into `data.json`, and estimates
+/// what the controller and the space's children need before anything is written.
+fn new_run(args: &SearchArgs, device: &DeviceArgs) -> Result<Opened, CliError> {
     let config = configure(args)?;
     if args.config.is_none() && config.run.space == SpaceKind::Macro {
         eprintln!(
@@ -252,6 +257,21 @@ fn new_run(args: &SearchArgs) -> Result<Opened, CliError> {
         Table::open(&config).map_err(err)?;
         None
     };
+    let gpu = if needs_device(&config) {
+        Some(Gpu::open(&device.options())?)
+    } else {
+        None
+    };
+    let shape = loaded
+        .as_ref()
+        .map(|(_, d)| (d.train.image_shape, d.train.classes as usize));
+    crate::search::footprint::check_search(&config, gpu.as_deref(), shape).map_err(|e| {
+        let source = match &args.config {
+            Some(path) => path.display().to_string(),
+            None => "the built-in quick demo configuration".to_string(),
+        };
+        CliError(crate::search::ConfigError { source, ..e }.to_string())
+    })?;
     let out = args
         .out
         .clone()
@@ -269,6 +289,7 @@ fn new_run(args: &SearchArgs) -> Result<Opened, CliError> {
         config,
         state,
         data,
+        gpu,
     })
 }
 
@@ -369,6 +390,7 @@ fn resume_run(dir: &Path, args: &SearchArgs) -> Result<Option<Opened>, CliError>
         config,
         state,
         data,
+        gpu: None,
     }))
 }
 
@@ -434,18 +456,19 @@ pub fn run(device: &DeviceArgs, args: &SearchArgs) -> Result<(), CliError> {
             Some(opened) => opened,
             None => return Ok(()),
         },
-        None => new_run(args)?,
+        None => new_run(args, device)?,
     };
     let Opened {
         run: run_dir,
         config,
         state,
         data,
+        gpu,
     } = opened;
-    let gpu = if needs_device(&config) {
-        Some(Gpu::open(&device.options())?)
-    } else {
-        None
+    let gpu = match gpu {
+        Some(gpu) => Some(gpu),
+        None if needs_device(&config) => Some(Gpu::open(&device.options())?),
+        None => None,
     };
     let (task, summary) = match (&gpu, &data) {
         (Some(gpu), Some(tt)) => {
