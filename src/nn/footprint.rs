@@ -51,11 +51,19 @@ pub struct Footprint {
     pub main_field: (String, String),
 }
 
-/// A network the device or host cannot hold: the field to blame and why.
+/// A network the device or host cannot hold: the field to blame, its value, and why.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Refusal {
     pub field: String,
-    pub message: String,
+    pub value: String,
+    pub reason: String,
+}
+
+impl Refusal {
+    /// `value reason`, as it follows the field in a message.
+    pub fn message(&self) -> String {
+        format!("{} {}", self.value, self.reason)
+    }
 }
 
 /// Accumulates a network's buffers, attributing bytes to fields.
@@ -249,15 +257,17 @@ impl Footprint {
         if let Some(why) = budget.refuse_buffer(self.largest.bytes) {
             return Err(Refusal {
                 field: self.largest.field.clone(),
-                message: format!("{} makes {} {why}", self.largest.value, self.largest.what),
+                value: self.largest.value.clone(),
+                reason: format!("makes {} {why}", self.largest.what),
             });
         }
         if let Some(why) = budget.refuse_total(self.device_bytes(), self.host_bytes) {
             let (field, describe) = &self.main_field;
             return Err(Refusal {
                 field: field.clone(),
-                message: format!(
-                    "{describe}: training at batch {} {why} (parameters with gradients and momentum {}, activations and gradients {}, kernel scratch {})",
+                value: describe.clone(),
+                reason: format!(
+                    "is too much: training at batch {} {why} (parameters with gradients and momentum {}, activations and gradients {}, kernel scratch {})",
                     self.batch,
                     estimated_bytes(self.parameter_bytes),
                     estimated_bytes(self.activation_bytes),
@@ -426,8 +436,8 @@ pub fn check_training(
         .check(&MemoryBudget::of(gpu))
         .map_err(|r| crate::nn::ArchError {
             source: source.to_string(),
+            message: r.message(),
             field: r.field,
-            message: r.message,
         })?;
     Ok(footprint)
 }

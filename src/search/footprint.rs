@@ -49,7 +49,7 @@ pub fn check_search(
                     format!(
                         "even the smallest child of the space ({}) {} (child.batch_size {})",
                         arch.describe(),
-                        r.message,
+                        r.reason,
                         config.child.batch_size
                     ),
                 )
