@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Every strategy at equal budget on Fashion-MNIST, 3 seeds each, with the proxy of
 # assets/configs/fashion-mnist-proxy.json; then the best architecture of each strategy (over
-# its seeds) retrained with `nasgpu train` on the full training set and tested.
+# its seeds) retrained with `nasgpu train` on the full training set and tested, beside the
+# hand-designed `small-cnn` preset under the same recipe (epochs, batch, lr, schedule, seed).
 #
 #   scripts/search-benchmark.sh [OUT_DIR] [RETRAIN_EPOCHS]
 #   STRATEGIES="reinforce random" scripts/search-benchmark.sh ...   # a subset
+#   NASGPU_BIN=/tmp/nasgpu-frozen scripts/search-benchmark.sh ...     # a fixed binary
 #
 # Re-running it resumes unfinished searches and skips finished steps, so it can be interrupted.
 set -euo pipefail
@@ -13,10 +15,11 @@ OUT=${1:-runs/benchmark}
 EPOCHS=${2:-10}
 CONFIG=assets/configs/fashion-mnist-proxy.json
 STRATEGIES=${STRATEGIES:-reinforce random ppo evolution}
-BIN=target/release/nasgpu
+# NASGPU_BIN: a frozen copy of the binary, so rebuilding the tree mid-benchmark changes nothing
+BIN=${NASGPU_BIN:-target/release/nasgpu}
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 
-cargo build --release --quiet
+[ -n "${NASGPU_BIN:-}" ] || cargo build --release --quiet
 if ! $BIN train --help >/dev/null; then exit 1; fi
 DATA=(--dataset fashion-mnist)
 mkdir -p "$OUT"
@@ -37,17 +40,23 @@ for seed in 1 2 3; do
   done
 done
 
-$BIN report "$OUT"/reinforce-? "$OUT"/random-? > "$OUT/report.md"
+runs=()
+for strategy in $STRATEGIES; do runs+=("$OUT/$strategy"-?); done
+$BIN report "${runs[@]}" > "$OUT/report.md"
 log "search report in $OUT/report.md"
 
-for strategy in $STRATEGIES; do
-  best=$($BIN report --best "$OUT/$strategy"-?)
-  dir="$OUT/retrain-$strategy"
+retrain() { # NAME ARCH_OPTION...
+  local dir="$OUT/retrain-$1"
+  shift
   if grep -qs '"status": "completed"' "$dir/metrics.json"; then
     log "$dir: trained already"
-    continue
+    return
   fi
-  log "retraining $best for $EPOCHS epochs into $dir"
-  $BIN train --arch "$best" "${DATA[@]}" --epochs "$EPOCHS" --out "$dir" 2>>"$OUT/benchmark.log" | tee -a "$OUT/benchmark.log"
+  log "retraining $* for $EPOCHS epochs into $dir"
+  $BIN train "$@" "${DATA[@]}" --epochs "$EPOCHS" --seed 0 --out "$dir" 2>>"$OUT/benchmark.log" | tee -a "$OUT/benchmark.log"
+}
+retrain small-cnn --preset small-cnn
+for strategy in $STRATEGIES; do
+  retrain "$strategy" --arch "$($BIN report --best "$OUT/$strategy"-?)"
 done
 log "done"

@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use nasgpu::data::{self, ChannelStats, DeviceDataset};
 use nasgpu::export::source;
+use nasgpu::nn::nb201::Nb201Network;
 use nasgpu::nn::{Architecture, Network, infer, weights};
 
 /// Largest |logit difference| accepted between nasgpu and a runtime.
@@ -265,5 +266,31 @@ fn nasrl_child_with_skips_and_odd_filters_exports_match_nasgpu() {
     let path = dir.join("child.json");
     std::fs::write(&path, arch.to_json()).unwrap();
     round_trip("nasrl-child", &["--arch", path.to_str().unwrap()]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A NAS-Bench-201 cell network whose cell has every operation and a node of only `none`
+/// inputs (the published `Zero`: node 2 is zeros), at N = 1 and C = 8 to keep the test short:
+/// node 1 = x, node 2 = 0, node 3 = avg_pool_3x3(x) + conv1x1(node 1) + conv3x3(node 2). The
+/// 3x3 pooling pads the border, so it must divide by the real pixels only, as nasgpu does.
+#[test]
+fn nb201_cell_network_exports_match_nasgpu() {
+    let genotype =
+        "|skip_connect~0|+|none~0|none~1|+|avg_pool_3x3~0|nor_conv_1x1~1|nor_conv_3x3~2|";
+    let arch = Architecture {
+        input: [1, 28, 28],
+        classes: 10,
+        layers: Vec::new(),
+        nb201: Some(Nb201Network {
+            genotype: genotype.parse().unwrap(),
+            cells_per_stage: 1,
+            channels: 8,
+        }),
+    };
+    arch.validate().unwrap();
+    let dir = scratch("nb201-arch");
+    let path = dir.join("cell.json");
+    std::fs::write(&path, arch.to_json()).unwrap();
+    round_trip("nb201", &["--arch", path.to_str().unwrap()]);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,10 +1,10 @@
 //! Issue 11's corpus of malformed inputs (data files, CIFAR batches, image folders,
 //! architecture files, search configurations, tables, options): each runs the release binary
 //! once and must fail before any training, cleanly, naming the file, field or option, and
-//! leaving nothing behind (`common/corpus.rs`). Run directories have their own corpus
+//! leaving nothing behind (`common/input_corpus.rs`). Run directories have their own corpus
 //! (`malformed_runs.rs`). Add a case whenever a new input kind lands.
 
-#[path = "common/corpus.rs"]
+#[path = "common/input_corpus.rs"]
 mod corpus;
 
 use std::path::Path;

@@ -440,3 +440,63 @@ fn html_report_of_a_12800_child_search() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A search of the NAS-Bench-201 cell space (the tabular evaluator on the synthetic table, so
+/// no training) draws its best architectures as cells: 4 nodes and one labelled edge per
+/// operation other than `none`, all rendered in the browser like the other plots.
+#[test]
+fn html_report_draws_cells_of_a_cell_space() {
+    let dir = scratch("cells");
+    let run = dir.join("nb201");
+    let table = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/tables/nb201-synthetic.csv");
+    let out = nasgpu(&[
+        "search",
+        "--space",
+        "nb201",
+        "--evaluator",
+        "table",
+        "--table",
+        table.to_str().unwrap(),
+        "--strategy",
+        "random",
+        "--budget",
+        "24",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = dir.join("report.html");
+    report(&[&run], &page);
+    let html = std::fs::read_to_string(&page).unwrap();
+    let cells: Vec<&str> = html
+        .split("<svg class=\"plot arch cell\"")
+        .skip(1)
+        .map(|s| &s[..s.find("</svg>").unwrap()])
+        .collect();
+    assert!(!cells.is_empty(), "no cell drawn");
+    assert!(!html.contains("Red arcs"), "a NAS-RL legend under a cell");
+    for cell in &cells {
+        let ops = cell.matches("class=\"node layer op ").count();
+        let nodes = cell.matches("class=\"node layer point\"").count();
+        assert_eq!(nodes, 4, "{cell}");
+        assert!(
+            cell.contains(&format!("data-points=\"{}\"", nodes + ops)),
+            "{cell}"
+        );
+        assert_eq!(cell.matches("<path class=\"edge ").count(), ops, "{cell}");
+        assert!(!cell.contains(">none<"), "none edges are left out: {cell}");
+    }
+    let Some(browser) = chromium() else {
+        return;
+    };
+    let (height, plots) = probe(&browser, &page);
+    let (png, _) = screenshot(&browser, &page, height);
+    check_rendered(&png, &plots);
+    if std::env::var_os("NASGPU_KEEP_SCREENSHOT").is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

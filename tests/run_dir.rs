@@ -1,33 +1,27 @@
 //! The run directory: refuses to overwrite a search, records history and best atomically, and
 //! reopens what was written.
 
-use nasgpu::nn::{Architecture, LayerSpec};
+use nasgpu::nn::Architecture;
 use nasgpu::search::{
     ChildRecord, ChildStatus, Decisions, Rollout, RunDir, SearchConfig, SearchState, Space, reward,
 };
 
+/// A record of `SearchConfig::quick()`'s space whose fields agree (architecture, canonical
+/// name, parameters and FLOPs are those of its rollout), as a search writes it.
 fn record(index: usize, reward: f64) -> ChildRecord {
+    let space = SearchConfig::quick().space;
+    let rollout = rollout(index % 2);
+    let architecture = space.architecture(&rollout, [1, 28, 28], 10);
     ChildRecord {
         index,
         controller_step: index / 2,
-        architecture: Architecture {
-            input: [1, 28, 28],
-            classes: 10,
-            layers: vec![LayerSpec {
-                filter_height: 3,
-                filter_width: 3,
-                filters: 8 + index,
-                stride: 1,
-                inputs: vec![],
-            }],
-            nb201: None,
-        },
-        rollout: rollout(1),
-        canonical: format!("child-{index}"),
+        parameters: architecture.parameter_count(),
+        flops: architecture.forward_flops(),
+        canonical: space.canonical(&rollout),
+        architecture,
+        rollout,
         reward,
         val_accuracy: vec![0.5, reward],
-        parameters: 100,
-        flops: 1e6,
         train_seconds: 0.5,
         latency: None,
         status: ChildStatus::Ok,
@@ -56,7 +50,8 @@ fn history_best_and_state_survive_reopening() {
 
     let best = Architecture::load(&dir.join("best.json")).unwrap();
     assert_eq!(
-        best.layers[0].filters, 9,
+        best,
+        record(1, 0.7).architecture,
         "best.json must hold the highest-reward child"
     );
     assert!(
@@ -136,8 +131,11 @@ fn a_torn_last_history_line_is_dropped_on_resume_and_recording_goes_on() {
     assert_eq!(seen.history().len(), 2);
     assert_eq!(std::fs::read_to_string(&path).unwrap(), torn);
 
+    // Opening for a resume changes nothing either; the resumed search's start repairs.
     let (mut run, _, _) = RunDir::open(&dir).unwrap();
     assert_eq!(run.history().len(), 2);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), torn);
+    run.begin().unwrap();
     assert_eq!(std::fs::read_to_string(&path).unwrap(), whole);
     run.record(record(2, 0.5)).unwrap();
     finish(&run, 3);
@@ -155,8 +153,9 @@ fn a_whole_last_record_without_its_newline_is_kept() {
     std::fs::write(&path, whole.trim_end()).unwrap();
     let (mut run, _, _) = RunDir::open(&dir).unwrap();
     assert_eq!(run.history().len(), 2);
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), whole);
+    // Recording repairs first: the new line starts on a line of its own.
     run.record(record(2, 0.5)).unwrap();
+    assert!(std::fs::read_to_string(&path).unwrap().starts_with(&whole));
     finish(&run, 3);
     assert_eq!(RunDir::open(&dir).unwrap().0.history().len(), 3);
     std::fs::remove_dir_all(&dir).unwrap();
@@ -167,14 +166,18 @@ fn resume_rewrites_a_stale_or_missing_best_json() {
     let dir = two_children("stale-best");
     let best = dir.join("best.json");
     // Killed after child 1 (the new best) was recorded but before best.json was replaced.
-    std::fs::write(&best, record(0, 0.3).architecture.to_json()).unwrap();
-    RunDir::open(&dir).unwrap();
+    let stale = record(0, 0.3).architecture.to_json();
+    std::fs::write(&best, &stale).unwrap();
+    // Not on open (a resume refused later must change nothing), when the search begins.
+    let (mut run, _, _) = RunDir::open(&dir).unwrap();
+    assert_eq!(std::fs::read_to_string(&best).unwrap(), stale);
+    run.begin().unwrap();
     assert_eq!(
         Architecture::load(&best).unwrap(),
         record(1, 0.7).architecture
     );
     std::fs::remove_file(&best).unwrap();
-    RunDir::open(&dir).unwrap();
+    RunDir::open(&dir).unwrap().0.begin().unwrap();
     assert_eq!(
         Architecture::load(&best).unwrap(),
         record(1, 0.7).architecture
@@ -326,7 +329,7 @@ fn edited_run_files_are_errors_naming_the_file_and_field() {
         (
             "rollout",
             history(2, |r| r["rollout"][0] = 2.into()),
-            ["history.jsonl", "line 3: rollout differs"],
+            ["history.jsonl", "line 3: canonical: "],
         ),
         (
             "no-state",

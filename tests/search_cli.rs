@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use nasgpu::data::DataSource;
-use nasgpu::nn::{Architecture, LayerSpec};
 use nasgpu::search::{
-    ChildRecord, ChildStatus, Decisions, RunData, RunDir, SearchConfig, SearchState, StrategyKind,
+    ChildRecord, ChildStatus, Decisions, RunData, RunDir, SearchConfig, SearchState, Space,
+    StrategyKind,
 };
 
 fn nasgpu(args: &[&str], dir: &Path) -> Output {
@@ -29,31 +29,24 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// A record of the quick space whose fields agree with its rollout, as a search writes it.
 fn record(index: usize) -> ChildRecord {
+    let space = SearchConfig::quick().space;
+    let rollout = space.rollout(&Decisions {
+        tokens: vec![vec![1, 1, 0, 0]; 3],
+        skips: vec![vec![], vec![true], vec![false, true]],
+    });
+    let architecture = space.architecture(&rollout, [1, 28, 28], 10);
     ChildRecord {
         index,
         controller_step: index / 2,
-        architecture: Architecture {
-            input: [1, 28, 28],
-            classes: 10,
-            layers: vec![LayerSpec {
-                filter_height: 3,
-                filter_width: 3,
-                filters: 8,
-                stride: 1,
-                inputs: vec![],
-            }],
-            nb201: None,
-        },
-        rollout: SearchConfig::quick().space.rollout(&Decisions {
-            tokens: vec![vec![1, 1, 0, 0]; 3],
-            skips: vec![vec![], vec![true], vec![false, true]],
-        }),
-        canonical: "child".into(),
+        parameters: architecture.parameter_count(),
+        flops: architecture.forward_flops(),
+        canonical: space.canonical(&rollout),
+        architecture,
+        rollout,
         reward: 0.5,
         val_accuracy: vec![0.8],
-        parameters: 100,
-        flops: 1e6,
         train_seconds: 0.5,
         latency: None,
         status: ChildStatus::Ok,

@@ -107,6 +107,10 @@ fn killed_and_resumed(strategy: &str, budget: usize, kill_at: usize) {
             x.index
         );
     }
+    assert!(
+        exact_state(&whole) == exact_state(&killed),
+        "{strategy}: state.json or the controller checkpoint differs after SIGKILL at {at_kill} and --resume"
+    );
     let _ = std::fs::remove_dir_all(&base);
 }
 
@@ -288,4 +292,104 @@ fn halving_batch_killed_between_its_records_resumes_to_the_same_history() {
         );
     }
     let _ = std::fs::remove_dir_all(&base);
+}
+
+/// The state a search leaves after its first batch of `m` children was recorded but before
+/// `state.json` was updated (a SIGKILL in between), built exactly from a run whose budget is
+/// that one batch: its history, and its state set back to "batch 0 in flight" (the generator
+/// after proposing, the controller's uniform draws, no strategy state, no checkpoint).
+fn killed_before_the_first_state_update(dir: &Path, strategy: &str, m: usize, budget: usize) {
+    use rand::RngExt;
+    let t = table();
+    let mut args = table_args(&t, strategy, "0", dir);
+    let (m_text, budget_text) = (m.to_string(), m.to_string());
+    let at = args.iter().position(|a| *a == "--budget").unwrap() + 1;
+    args[at] = &budget_text;
+    args.extend(["--children-per-step", &m_text]);
+    ok(&nasgpu(&args));
+    let records = history(dir);
+    assert_eq!(records.len(), m);
+    let path = dir.join("state.json");
+    let mut state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let replay: Vec<f32> = if matches!(strategy, "reinforce" | "ppo") {
+        // The controller draws one uniform per decision (6 for a cell) from the search's
+        // generator, seeded by --seed 7.
+        let mut rng = nasgpu::util::seeded_rng(7);
+        (0..6 * m).map(|_| rng.random::<f32>()).collect()
+    } else {
+        Vec::new()
+    };
+    state["step"] = 0.into();
+    state["children_done"] = 0.into();
+    state["strategy"] = serde_json::Value::Null;
+    state["pending"] = serde_json::json!({
+        "step": 0,
+        "first_child": 0,
+        "rollouts": records.iter().map(|r| &r.rollout).collect::<Vec<_>>(),
+        "replay": replay,
+    });
+    std::fs::write(&path, state.to_string()).unwrap();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        if name.starts_with("controller-") || name == "summary.json" {
+            std::fs::remove_file(dir.join(name)).unwrap();
+        }
+    }
+    let config_path = dir.join("config.json");
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&config_path).unwrap()).unwrap();
+    config["run"]["budget"] = budget.into();
+    std::fs::write(&config_path, config.to_string()).unwrap();
+}
+
+/// What must be bit for bit the same after a resume: the state without its timings, and the
+/// controller checkpoint it names.
+fn exact_state(dir: &Path) -> (serde_json::Value, Option<Vec<u8>>) {
+    let mut state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("state.json")).unwrap()).unwrap();
+    state.as_object_mut().unwrap().remove("cost");
+    let checkpoint = state["strategy"]["checkpoint"]
+        .as_str()
+        .map(|name| std::fs::read(dir.join(name)).unwrap());
+    (state, checkpoint)
+}
+
+/// A kill between the first recorded children and the first `state.json` update, resumed,
+/// gives the uninterrupted run's state to the bit (REINFORCE's and PPO's baseline, the
+/// controller checkpoint, the generator), for every strategy.
+#[test]
+fn a_kill_before_the_first_state_update_resumes_to_the_same_state_bits() {
+    let t = table();
+    let (m, budget) = (4, 12);
+    for strategy in ["random", "reinforce", "ppo", "evolution"] {
+        let base = temp_dir(&format!("exact-{strategy}"));
+        let whole = base.join("whole");
+        let b = budget.to_string();
+        let mut args = table_args(&t, strategy, &b, &whole);
+        let m_text = m.to_string();
+        args.extend(["--children-per-step", &m_text]);
+        ok(&nasgpu(&args));
+        let killed = base.join("killed");
+        killed_before_the_first_state_update(&killed, strategy, m, budget);
+        let o = nasgpu(&["search", "--resume", killed.to_str().unwrap()]);
+        assert!(o.status.success(), "{strategy}: {}", stderr(&o));
+        assert_eq!(
+            stripped(&history(&whole)),
+            stripped(&history(&killed)),
+            "{strategy}: histories"
+        );
+        let (a, b) = (exact_state(&whole), exact_state(&killed));
+        if let Some(x) = a.0["strategy"]["baseline"].as_f64() {
+            let y = b.0["strategy"]["baseline"].as_f64().unwrap();
+            assert_eq!(
+                x.to_bits(),
+                y.to_bits(),
+                "{strategy}: baseline {x:?} uninterrupted, {y:?} resumed"
+            );
+        }
+        assert_eq!(a.0, b.0, "{strategy}: state.json");
+        assert!(a.1 == b.1, "{strategy}: the controller checkpoints differ");
+        let _ = std::fs::remove_dir_all(&base);
+    }
 }

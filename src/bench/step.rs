@@ -133,7 +133,7 @@ impl StepBench {
 
     /// Useful FLOPs of one training step (3 x forward).
     pub fn step_flops(&self) -> f64 {
-        3.0 * self.arch.forward_flops() * self.trainer.config.batch as f64
+        3.0 * self.arch.forward_flops() * self.trainer.feed.config.batch as f64
     }
 
     /// Writes `weights.safetensors` (the initial weights), then runs `steps` steps writing
@@ -162,7 +162,7 @@ impl StepBench {
         weights::save(&path, &state, &BTreeMap::new())
             .map_err(|e| format!("{}: {e}", path.display()))?;
         let [c, h, w] = self.arch.input;
-        let b = self.trainer.config.batch;
+        let b = self.trainer.feed.config.batch;
         let mut batches = Vec::new();
         let mut losses = Vec::new();
         for i in 0..steps {
@@ -184,7 +184,7 @@ impl StepBench {
         weights::save(&path, &batches, &BTreeMap::new())
             .map_err(|e| format!("{}: {e}", path.display()))?;
         let bn = crate::nn::layers::DEFAULT_BATCH_NORM;
-        let config = &self.trainer.config;
+        let config = &self.trainer.feed.config;
         let meta = StepMeta {
             adapter: self.gpu.describe(),
             architecture: serde_json::from_str(&self.arch.to_json()).expect("valid JSON"),

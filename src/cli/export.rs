@@ -21,6 +21,9 @@ pub struct ExportArgs {
     /// Output file (default: model.<onnx|py|json|safetensors> beside the source).
     #[arg(long, short)]
     pub out: Option<PathBuf>,
+    /// Replace the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
     /// Print what was written as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -36,18 +39,15 @@ fn default_out(source: &Path, format: Format) -> PathBuf {
 }
 
 pub fn run(args: &ExportArgs) -> Result<(), CliError> {
-    let model = source::load(&args.source).map_err(|e| CliError(e.to_string()))?;
-    let bytes = export::export(&model, args.format).map_err(|e| CliError(e.to_string()))?;
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| default_out(&args.source, args.format));
-    if out.is_dir() {
-        return Err(CliError(format!(
-            "{}: is a directory; --out names the file to write",
-            out.display()
-        )));
-    }
+    // An existing file may be another network's export: replaced only when asked, and then
+    // whole (atomically), after the export succeeded.
+    crate::util::output::check_file(&out, "--out", args.force).map_err(CliError)?;
+    let model = source::load(&args.source).map_err(|e| CliError(e.to_string()))?;
+    let bytes = export::export(&model, args.format).map_err(|e| CliError(e.to_string()))?;
     crate::util::atomic_write(&out, &bytes)
         .map_err(|e| CliError(format!("{}: cannot write: {e}", out.display())))?;
     if args.json {

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::CliError;
+use crate::search::run_dir::InvalidLine;
 use crate::search::{ChildRecord, RunDir, SearchCost, StrategyKind};
 
 #[derive(Debug, clap::Args)]
@@ -28,6 +29,35 @@ pub struct ReportArgs {
     /// Print the runs' figures as JSON on stdout instead of the tables.
     #[arg(long, conflicts_with_all = ["html", "best"])]
     pub json: bool,
+    /// With --html: replace FILE even if it is not an earlier nasgpu report.
+    #[arg(long, requires = "html")]
+    pub force: bool,
+}
+
+/// Warns on stderr about each history line of `dir` that the figures leave out (not a valid
+/// record of its run), naming file, line and field; returns how many.
+pub fn flag_invalid(dir: &Path, invalid: &[InvalidLine]) -> usize {
+    let file = dir.join(crate::search::run_dir::HISTORY_FILE);
+    for l in invalid {
+        eprintln!(
+            "warning: {}: line {}: {}; left out of the report",
+            file.display(),
+            l.line,
+            l.message
+        );
+    }
+    invalid.len()
+}
+
+/// The command's outcome after its output: a failure when lines were left out, so that a
+/// script notices the figures are not the whole run.
+pub fn invalid_outcome(left_out: usize) -> Result<(), CliError> {
+    if left_out == 0 {
+        return Ok(());
+    }
+    Err(CliError(format!(
+        "{left_out} invalid history line(s) were left out of the report (named above)"
+    )))
 }
 
 /// One run's figures.
@@ -46,6 +76,8 @@ struct RunFigures {
     failed: usize,
     /// Cost of the run over all its sessions, as of its last state write.
     cost: SearchCost,
+    /// History lines left out (flagged on stderr).
+    invalid: usize,
 }
 
 fn best_accuracy(r: &ChildRecord) -> f64 {
@@ -54,6 +86,7 @@ fn best_accuracy(r: &ChildRecord) -> f64 {
 
 fn figures(dir: &Path, window: usize) -> Result<RunFigures, CliError> {
     let (run, config, state) = RunDir::inspect(dir).map_err(|e| CliError(e.to_string()))?;
+    let invalid = flag_invalid(dir, run.invalid());
     let h = run.history();
     let mut rewards: Vec<f64> = h.iter().map(|r| r.reward).collect();
     let windows = rewards
@@ -86,6 +119,7 @@ fn figures(dir: &Path, window: usize) -> Result<RunFigures, CliError> {
         } else {
             summary_cost(dir).unwrap_or_default()
         },
+        invalid,
     })
 }
 
@@ -134,7 +168,7 @@ fn mean_std(values: &[f64]) -> (f64, f64) {
 
 pub fn run(args: &ReportArgs) -> Result<(), CliError> {
     if let Some(file) = &args.html {
-        return super::report_html::run(&args.runs, file, args.refresh);
+        return super::report_html::run(&args.runs, file, args.refresh, args.force);
     }
     if args.json {
         return super::report_json::run(&args.runs, args.window);
@@ -152,7 +186,7 @@ pub fn run(args: &ReportArgs) -> Result<(), CliError> {
             .max_by(|a, b| a.1.best.total_cmp(&b.1.best))
             .expect("clap requires at least one run");
         println!("{}", dir.join(crate::search::run_dir::BEST_FILE).display());
-        return Ok(());
+        return invalid_outcome(runs.iter().map(|r| r.invalid).sum());
     }
     let windows = runs.iter().map(|r| r.windows.len()).max().unwrap_or(0);
     let window_heads: String = (0..windows)
@@ -244,5 +278,5 @@ pub fn run(args: &ReportArgs) -> Result<(), CliError> {
             )
         );
     }
-    Ok(())
+    invalid_outcome(runs.iter().map(|r| r.invalid).sum())
 }

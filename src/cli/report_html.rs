@@ -9,6 +9,7 @@
 //! Everything the page reads of a child goes through `child_view`.
 
 mod arch;
+mod cell;
 mod svg;
 
 use std::fmt::Write as _;
@@ -63,6 +64,8 @@ struct RunView {
     budget: usize,
     children: Vec<ChildView>,
     cost: SearchCost,
+    /// History lines left out (not valid records), with their line numbers and faults.
+    invalid: Vec<crate::search::run_dir::InvalidLine>,
 }
 
 fn run_view(dir: &Path) -> Result<RunView, CliError> {
@@ -78,6 +81,7 @@ fn run_view(dir: &Path) -> Result<RunView, CliError> {
         budget: config.run.budget,
         children: run.history().iter().map(child_view).collect(),
         cost: state.cost,
+        invalid: run.invalid().to_vec(),
     })
 }
 
@@ -88,22 +92,31 @@ pub struct HtmlStats {
     pub plots: usize,
     pub children: usize,
     pub seconds: f64,
+    /// History lines left out of the page (warned about on it and on stderr).
+    pub invalid: usize,
 }
 
 /// Reads `runs`, renders the page and writes it atomically to `out`.
-pub fn write(runs: &[PathBuf], out: &Path, refresh: Option<u32>) -> Result<HtmlStats, CliError> {
+/// An existing `out` that is not an earlier nasgpu report is replaced only with `force`.
+pub fn write(
+    runs: &[PathBuf],
+    out: &Path,
+    refresh: Option<u32>,
+    force: bool,
+) -> Result<HtmlStats, CliError> {
     let started = Instant::now();
+    let earlier_report = std::fs::read_to_string(out).is_ok_and(|t| is_report(&t));
+    crate::util::output::check_file(out, "--html", force || earlier_report).map_err(CliError)?;
     let views = runs
         .iter()
         .map(|d| run_view(d))
         .collect::<Result<Vec<_>, _>>()?;
+    let invalid = runs
+        .iter()
+        .zip(&views)
+        .map(|(d, v)| super::report::flag_invalid(d, &v.invalid))
+        .sum();
     let page = render(&views, refresh);
-    if out.is_dir() {
-        return Err(CliError(format!(
-            "{}: is a directory; --html names the file to write",
-            out.display()
-        )));
-    }
     crate::util::atomic_write(out, page.as_bytes())
         .map_err(|e| CliError(format!("{}: cannot write: {e}", out.display())))?;
     Ok(HtmlStats {
@@ -111,12 +124,26 @@ pub fn write(runs: &[PathBuf], out: &Path, refresh: Option<u32>) -> Result<HtmlS
         plots: page.matches("<svg class=\"plot").count(),
         children: views.iter().map(|v| v.children.len()).sum(),
         seconds: started.elapsed().as_secs_f64(),
+        invalid,
     })
 }
 
+/// The heading every page `render` writes.
+const HEADING: &str = "<h1>nasgpu search report</h1>";
+
+/// Whether `text` is a page this command wrote (which a new report may replace).
+fn is_report(text: &str) -> bool {
+    text.starts_with("<!DOCTYPE html>") && text.contains(HEADING)
+}
+
 /// `nasgpu report --html FILE`: writes the page and says where, how big and how fast.
-pub fn run(runs: &[PathBuf], file: &Path, refresh: Option<u32>) -> Result<(), CliError> {
-    let stats = write(runs, file, refresh)?;
+pub fn run(
+    runs: &[PathBuf],
+    file: &Path,
+    refresh: Option<u32>,
+    force: bool,
+) -> Result<(), CliError> {
+    let stats = write(runs, file, refresh, force)?;
     println!(
         "wrote {} ({}, {} plots, {} children) in {:.2} s",
         file.display(),
@@ -125,7 +152,7 @@ pub fn run(runs: &[PathBuf], file: &Path, refresh: Option<u32>) -> Result<(), Cl
         stats.children,
         stats.seconds
     );
-    Ok(())
+    super::report::invalid_outcome(stats.invalid)
 }
 
 const CSS: &str = "\
@@ -144,6 +171,10 @@ svg .gl{stroke:#e6e6e6;stroke-width:1}svg .axes{fill:none;stroke:#888}\
 svg.arch rect{fill:#eef4fb;stroke:#1f77b4;stroke-width:1.3}svg.arch .input rect{fill:#f4f4f4;stroke:#777}\
 svg.arch .head rect{fill:#fdf0e6;stroke:#ff7f0e}svg.arch text{font-size:12px}svg.arch .sub{fill:#666}\
 svg.arch .edge{fill:none;stroke:#888;stroke-width:1.4}svg.arch .skip{stroke:#d62728}svg.arch .out{stroke:#ff7f0e}\
+svg.cell circle{fill:#eef4fb;stroke:#1f77b4;stroke-width:1.3}svg.cell .op rect{fill:#fff;stroke:#888}\
+svg.cell .edge.e-conv{stroke:#1f77b4}svg.cell .edge.e-pool{stroke:#2ca02c}svg.cell .edge.e-skip{stroke:#d62728}\
+svg.cell .op.e-conv rect{stroke:#1f77b4}svg.cell .op.e-pool rect{stroke:#2ca02c}svg.cell .op.e-skip rect{stroke:#d62728}\
+svg.cell .op text{font-size:11px}\
 .table{overflow-x:auto}table{border-collapse:collapse;font-size:13px;font-variant-numeric:tabular-nums}\
 th,td{border:1px solid #ddd;padding:3px 7px;text-align:right;white-space:nowrap}th{background:#f6f6f6}\
 td:first-child,th:first-child{text-align:left}\
@@ -377,7 +408,8 @@ fn curves_section(out: &mut String, runs: &[RunView], top: usize) {
                 .collect(),
         })
         .collect();
-    if series.iter().any(|s| !s.points.is_empty()) {
+    // Curves need two epochs: a table run's children have one metric each, nothing to plot.
+    if series.iter().any(|s| s.points.len() > 1) {
         let x = Axis::fit(
             "epoch",
             false,
@@ -415,6 +447,8 @@ fn curves_section(out: &mut String, runs: &[RunView], top: usize) {
                 names.join(", ")
             ),
         );
+    } else if !series.is_empty() {
+        out.push_str("<p>Not plotted: the children have one measurement each (a table run).</p>");
     }
     out.push_str("</div>");
 }
@@ -435,12 +469,13 @@ fn architectures_section(out: &mut String, runs: &[RunView], top: usize) {
             out,
             &arch::draw(&title, &c.architecture),
             &format!(
-                "reward {:.4}, validation accuracy {:.4}, {} parameters, {} FLOPs, trained in {:.1} s. Red arcs: skip connections; orange: into the classifier.",
+                "reward {:.4}, validation accuracy {:.4}, {} parameters, {} FLOPs, trained in {:.1} s. {}",
                 c.reward,
                 c.accuracy,
                 svg::short(c.parameters),
                 svg::short(c.flops),
-                c.train_seconds
+                c.train_seconds,
+                arch::legend(&c.architecture)
             ),
         );
     }
@@ -507,9 +542,20 @@ fn render(runs: &[RunView], refresh: Option<u32>) -> String {
     let names: Vec<&str> = runs.iter().map(|r| r.name.as_str()).collect();
     let _ = write!(
         out,
-        "<title>nasgpu report: {}</title><style>{CSS}</style></head><body><h1>nasgpu search report</h1>",
+        "<title>nasgpu report: {}</title><style>{CSS}</style></head><body>{HEADING}",
         esc(&names.join(", "))
     );
+    for r in runs {
+        for l in &r.invalid {
+            let _ = write!(
+                out,
+                "<p class=\"note warning\"><strong>Left out:</strong> {}: history.jsonl line {}: {}</p>",
+                esc(&r.name),
+                l.line,
+                esc(&l.message)
+            );
+        }
+    }
     let children: usize = runs.iter().map(|r| r.children.len()).sum();
     let running = runs.iter().filter(|r| r.children.len() < r.budget).count();
     let _ = write!(

@@ -11,10 +11,17 @@ use super::report_html::child_view;
 use crate::search::RunDir;
 
 /// The JSON document of `runs`, with reward windows of `window` children.
+/// Each run carries `invalid_lines` (file, line, message of every history line left out).
 pub fn document(runs: &[PathBuf], window: usize) -> Result<serde_json::Value, CliError> {
     let mut out = Vec::new();
     for dir in runs {
         let (run, config, state) = RunDir::inspect(dir).map_err(|e| CliError(e.to_string()))?;
+        let history_file = dir.join(crate::search::run_dir::HISTORY_FILE);
+        let invalid: Vec<_> = run
+            .invalid()
+            .iter()
+            .map(|l| json!({ "file": history_file, "line": l.line, "message": l.message }))
+            .collect();
         let children: Vec<_> = run.history().iter().map(child_view).collect();
         let mut rewards: Vec<f64> = children.iter().map(|c| c.reward).collect();
         let windows: Vec<f64> = rewards
@@ -43,6 +50,7 @@ pub fn document(runs: &[PathBuf], window: usize) -> Result<serde_json::Value, Cl
             "cost": state.cost,
             "controller_seconds_per_update": state.cost.controller_seconds_per_update(),
             "outside_share": state.cost.outside_share(),
+            "invalid_lines": invalid,
         }));
     }
     Ok(json!({ "runs": out }))
@@ -55,5 +63,10 @@ pub fn run(runs: &[PathBuf], window: usize) -> Result<(), CliError> {
         "{}",
         serde_json::to_string_pretty(&doc).expect("report serialises")
     );
-    Ok(())
+    let mut left_out = 0;
+    for dir in runs {
+        let (run, _, _) = RunDir::inspect(dir).map_err(|e| CliError(e.to_string()))?;
+        left_out += super::report::flag_invalid(dir, run.invalid());
+    }
+    super::report::invalid_outcome(left_out)
 }

@@ -17,6 +17,7 @@ use crate::search::{
     EvaluatorKind, Parts, ProxyTask, RunData, RunDir, Search, SearchConfig, SearchEnd, SearchEvent,
     SearchState, SpaceKind, StrategyKind,
 };
+use crate::util::output::FolderPlan;
 
 #[derive(Debug, clap::Args)]
 pub struct SearchArgs {
@@ -74,6 +75,9 @@ pub struct SearchArgs {
     /// differ from a run started with the new budget); other settings come from the run directory.
     #[arg(long)]
     pub resume: Option<PathBuf>,
+    /// Replace the earlier search in --out as a whole (once the new one has started).
+    #[arg(long, conflicts_with = "resume")]
+    pub force: bool,
     /// Print the run's summary (summary.json plus the run directory) as JSON on stdout; human
     /// lines go to stderr.
     #[arg(long)]
@@ -221,9 +225,25 @@ fn default_out(strategy: StrategyKind) -> PathBuf {
     ))
 }
 
-/// A run directory opened for this session, with its data loaded (none for a table).
+/// Where this session records: a reopened run, or a new one that is created only once the
+/// search has started for real (after data loading, device set-up and the parts), so a search
+/// that fails before leaves no run directory behind.
+enum Target {
+    Resumed {
+        run: RunDir,
+        /// `--budget` changed the budget: `config.json` is rewritten when the search starts.
+        budget_changed: bool,
+    },
+    New {
+        out: PathBuf,
+        plan: FolderPlan,
+        data: Option<RunData>,
+    },
+}
+
+/// A run for this session, with its data loaded (none for a table).
 struct Opened {
-    run: RunDir,
+    target: Target,
     config: SearchConfig,
     state: SearchState,
     data: Option<TrainTest>,
@@ -231,10 +251,16 @@ struct Opened {
     gpu: Option<Arc<Gpu>>,
 }
 
-/// Starts a new run: loads the data first, so its identity goes into `data.json`, and estimates
-/// what the controller and the space's children need before anything is written.
+/// Plans a new run: checks the output folder, loads the data (its identity goes into
+/// `data.json`) and estimates what the controller and the space's children need; writes
+/// nothing.
 fn new_run(args: &SearchArgs, device: &DeviceArgs) -> Result<Opened, CliError> {
     let config = configure(args)?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out(config.run.strategy));
+    let plan = RunDir::plan_create(&out, args.force).map_err(err)?;
     if args.config.is_none() && config.run.space == SpaceKind::Macro {
         eprintln!(
             "config    built-in quick demo (no --config): {} layers, filters {:?}, {} children; assets/configs/ has the paper's space",
@@ -272,20 +298,18 @@ fn new_run(args: &SearchArgs, device: &DeviceArgs) -> Result<Opened, CliError> {
         };
         CliError(crate::search::ConfigError { source, ..e }.to_string())
     })?;
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| default_out(config.run.strategy));
-    let run = RunDir::create(&out, &config).map_err(err)?;
-    if let Some((source, data)) = &loaded {
-        RunData::new(source, data)
-            .and_then(|d| d.save(&out))
-            .map_err(err)?;
-    }
+    let run_data = match &loaded {
+        Some((source, data)) => Some(RunData::new(source, data).map_err(err)?),
+        None => None,
+    };
     let data = loaded.map(|(_, d)| d);
     let state = SearchState::new(config.run.seed);
     Ok(Opened {
-        run,
+        target: Target::New {
+            out,
+            plan,
+            data: run_data,
+        },
         config,
         state,
         data,
@@ -332,6 +356,7 @@ fn resume_run(dir: &Path, args: &SearchArgs) -> Result<Option<Opened>, CliError>
         )));
     }
     let (run, mut config, state) = RunDir::open(dir).map_err(err)?;
+    let budget_changed = args.budget.is_some_and(|b| b != config.run.budget);
     if let Some(b) = args.budget {
         config.run.budget = b;
         config
@@ -347,13 +372,6 @@ fn resume_run(dir: &Path, args: &SearchArgs) -> Result<Option<Opened>, CliError>
                 "--budget {b} is below the {started} children this run has trained or started"
             )));
         }
-        run.write_file(
-            "config.json",
-            serde_json::to_string_pretty(&config)
-                .expect("config")
-                .as_bytes(),
-        )
-        .map_err(err)?;
     }
     if state.pending.is_none() && state.children_done >= config.run.budget {
         // Leave the summary as the session that finished the run wrote it.
@@ -386,7 +404,10 @@ fn resume_run(dir: &Path, args: &SearchArgs) -> Result<Option<Opened>, CliError>
         EvaluatorKind::Table => None,
     };
     Ok(Some(Opened {
-        run,
+        target: Target::Resumed {
+            run,
+            budget_changed,
+        },
         config,
         state,
         data,
@@ -459,7 +480,7 @@ pub fn run(device: &DeviceArgs, args: &SearchArgs) -> Result<(), CliError> {
         None => new_run(args, device)?,
     };
     let Opened {
-        run: run_dir,
+        target,
         config,
         state,
         data,
@@ -487,11 +508,36 @@ pub fn run(device: &DeviceArgs, args: &SearchArgs) -> Result<(), CliError> {
     };
     drop(data); // the device holds the images now
     let (parts, input, classes) = Parts::build(&config, gpu.as_ref(), task).map_err(err)?;
+    let (run_dir, budget_changed) = match target {
+        Target::Resumed {
+            run,
+            budget_changed,
+        } => (run, budget_changed),
+        Target::New { out, plan, data } => {
+            let run = RunDir::create_planned(&out, &config, plan).map_err(err)?;
+            if let Some(d) = data {
+                d.save(&out).map_err(err)?;
+            }
+            (run, false)
+        }
+    };
     let path = run_dir.path().to_path_buf();
     let resumed_at = state.children_done;
     let resuming = resumed_at > 0 || state.pending.is_some();
     let mut search =
         Search::new(config.clone(), parts, input, classes, run_dir, state).map_err(err)?;
+    if budget_changed {
+        // Every check passed and the strategy restored: the raised budget is now the run's.
+        search
+            .run_dir()
+            .write_file(
+                crate::search::run_dir::CONFIG_FILE,
+                serde_json::to_string_pretty(&config)
+                    .expect("config")
+                    .as_bytes(),
+            )
+            .map_err(err)?;
+    }
     let setup_seconds = started.elapsed().as_secs_f64();
     if let Some(gpu) = &gpu {
         eprintln!("adapter   {}", gpu.describe());

@@ -17,6 +17,7 @@ use crate::nn::meta::architecture_file_json;
 use crate::nn::preset::{PRESETS, preset};
 use crate::nn::train::{Evaluator, Metrics, Schedule, TrainConfig, Trainer};
 use crate::nn::{Architecture, ModelMeta, Network};
+use crate::util::output::{plan_folder, prepare_folder};
 
 #[derive(Debug, clap::Args)]
 pub struct TrainArgs {
@@ -68,6 +69,9 @@ pub struct TrainArgs {
     /// Output folder for weights.safetensors, metrics.json and architecture.json.
     #[arg(long, default_value = "runs/train")]
     pub out: PathBuf,
+    /// Replace the earlier training output in --out as a whole (once this run has started).
+    #[arg(long)]
+    pub force: bool,
     /// Print the final metrics.json document (plus the output folder) as JSON on stdout; the
     /// human lines stay on stderr.
     #[arg(long)]
@@ -199,8 +203,26 @@ fn check_options(args: &TrainArgs) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Whether `name` is a file a training run (or an export beside it) writes into `--out`.
+fn is_training_output(name: &str) -> bool {
+    matches!(
+        name,
+        "architecture.json" | "metrics.json" | "weights.safetensors"
+    ) || name.starts_with("model.")
+}
+
 pub fn run(device: &DeviceArgs, args: &TrainArgs) -> Result<(), CliError> {
     check_options(args)?;
+    // Decided before any work; the folder is touched only once training really starts.
+    let out_plan = plan_folder(
+        &args.out,
+        &is_training_output,
+        "a training run",
+        "--out",
+        "",
+        args.force,
+    )
+    .map_err(CliError)?;
     let interrupt = Interrupt::install();
     let source =
         DataSource::from_args(args.data.as_deref(), args.dataset.as_deref()).map_err(data_error)?;
@@ -246,14 +268,7 @@ pub fn run(device: &DeviceArgs, args: &TrainArgs) -> Result<(), CliError> {
     let stats = tt.train.channel_stats();
     let train_data = Arc::new(DeviceDataset::upload(&gpu, &tt.train, &stats).map_err(data_error)?);
     let test_data = Arc::new(DeviceDataset::upload(&gpu, &tt.test, &stats).map_err(data_error)?);
-    std::fs::create_dir_all(&args.out)
-        .map_err(|e| CliError(format!("{}: cannot create: {e}", args.out.display())))?;
     let meta = ModelMeta::new(&arch, &tt.name, &stats, tt.class_names.clone());
-    crate::util::atomic_write(
-        &args.out.join("architecture.json"),
-        architecture_file_json(&arch, Some(&meta)).as_bytes(),
-    )
-    .map_err(|e| CliError(format!("{}: {e}", args.out.display())))?;
 
     let config = TrainConfig {
         epochs: args.epochs,
@@ -275,6 +290,14 @@ pub fn run(device: &DeviceArgs, args: &TrainArgs) -> Result<(), CliError> {
     let test = Evaluator::new(&trainer.net, &test_data, &test_ids, args.batch)
         .map_err(|e| CliError(e.to_string()))?;
     let report = trainer.report();
+    // Data, network and plans are ready: the run starts for real, and only now does the
+    // output folder change (an earlier run's files replaced as a whole).
+    prepare_folder(&args.out, out_plan).map_err(CliError)?;
+    crate::util::atomic_write(
+        &args.out.join("architecture.json"),
+        architecture_file_json(&arch, Some(&meta)).as_bytes(),
+    )
+    .map_err(|e| CliError(format!("{}: {e}", args.out.display())))?;
     eprintln!("adapter   {}", gpu.describe());
     eprintln!(
         "data      {} (train {}, validation {}, test {})",

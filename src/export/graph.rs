@@ -1,5 +1,6 @@
 //! A network lowered to a flat list of inference ops, the form every exporter reads. Each
-//! search space lowers its networks to these ops (`lower_nasrl` for the NAS-RL conv stacks);
+//! search space lowers its networks to these ops (`lower_nasrl` for the NAS-RL conv stacks,
+//! `lower_cells::lower_nb201` for NAS-Bench-201 cell networks);
 //! each exporter writes each op with one function, so a new op is one variant here plus one
 //! function per exporter.
 //!
@@ -45,6 +46,18 @@ pub enum Op {
     },
     /// Mean over H and W: `[C, H, W]` to `[C]`.
     GlobalAvgPool,
+    /// Average pooling with explicit zero padding `[top, left, bottom, right]`; each window
+    /// divides by its count of real (non-padding) pixels, as nasgpu's kernel does.
+    AvgPool {
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        pads: [usize; 4],
+    },
+    /// Element-wise sum of two or more same-shaped values.
+    Sum,
+    /// Zeros of the input's shape, computed as `x * 0` (the published NAS-Bench-201 `Zero` op,
+    /// which also carries a NaN through).
+    Zero,
     /// `x · W + b` with `{prefix}.weight` stored `[inputs, outputs]` and `{prefix}.bias`.
     Linear {
         prefix: String,
@@ -121,13 +134,49 @@ impl Lowered {
                     out.push((format!("{prefix}.weight"), vec![*inputs, *outputs]));
                     out.push((format!("{prefix}.bias"), vec![*outputs]));
                 }
-                Op::Normalize { .. } | Op::Relu | Op::ConcatPadded { .. } | Op::GlobalAvgPool => {}
+                Op::Normalize { .. }
+                | Op::Relu
+                | Op::ConcatPadded { .. }
+                | Op::GlobalAvgPool
+                | Op::AvgPool { .. }
+                | Op::Sum
+                | Op::Zero => {}
             }
         }
         out
     }
 
-    fn push(&mut self, name: String, op: Op, inputs: Vec<usize>, shape: Vec<usize>) -> usize {
+    /// An empty graph for images of `input`, and the value the network reads: the input
+    /// itself, or with `norm` a `Normalize` node on raw pixels.
+    pub(super) fn start(input: [usize; 3], norm: Option<&Normalization>) -> (Lowered, usize) {
+        let mut g = Lowered {
+            input,
+            nodes: Vec::new(),
+            raw_pixels: norm.is_some(),
+        };
+        let image = match norm {
+            Some(n) => {
+                let (scale, bias) = n.scale_bias();
+                g.push(
+                    "input.normalize".into(),
+                    Op::Normalize { scale, bias },
+                    vec![0],
+                    input.to_vec(),
+                )
+            }
+            None => 0,
+        };
+        (g, image)
+    }
+
+    /// Appends a node; returns its value id.
+    pub(super) fn push(
+        &mut self,
+        name: String,
+        op: Op,
+        inputs: Vec<usize>,
+        shape: Vec<usize>,
+    ) -> usize {
         self.nodes.push(Node {
             name,
             op,
@@ -175,23 +224,7 @@ pub fn same_padding(input: usize, kernel: usize, stride: usize, dilation: usize)
 /// dangling layers concatenated, global average pooling, the classifier. With `norm`, the
 /// graph starts from raw pixels.
 pub fn lower_nasrl(arch: &Architecture, norm: Option<&Normalization>) -> Lowered {
-    let mut g = Lowered {
-        input: arch.input,
-        nodes: Vec::new(),
-        raw_pixels: norm.is_some(),
-    };
-    let image = match norm {
-        Some(n) => {
-            let (scale, bias) = n.scale_bias();
-            g.push(
-                "input.normalize".into(),
-                Op::Normalize { scale, bias },
-                vec![0],
-                arch.input.to_vec(),
-            )
-        }
-        None => 0,
-    };
+    let (mut g, image) = Lowered::start(arch.input, norm);
     let mut outputs = Vec::with_capacity(arch.layers.len());
     for (i, layer) in arch.layers.iter().enumerate() {
         let x = if layer.inputs.is_empty() {

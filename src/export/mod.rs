@@ -2,10 +2,11 @@
 //! (`pytorch`), and the architecture file and safetensors weights with their full metadata.
 //!
 //! Flow: `source::load` (a training folder, a search run, or a file) -> `Model` ->
-//! `graph::lower_nasrl` (inference ops) -> one writer per format. Every writer reads the
+//! `graph::lower_nasrl` or `lower_cells::lower_nb201` (inference ops) -> one writer per format. Every writer reads the
 //! lowered graph only, so a new op is one `graph::Op` variant plus one function per writer.
 
 pub mod graph;
+pub mod lower_cells;
 pub mod onnx;
 pub mod protobuf;
 pub mod pytorch;
@@ -76,7 +77,11 @@ impl Format {
 impl Model {
     /// The inference graph.
     pub fn lowered(&self) -> Lowered {
-        graph::lower_nasrl(&self.arch, self.meta.as_ref().map(|m| &m.normalization))
+        let norm = self.meta.as_ref().map(|m| &m.normalization);
+        match &self.arch.nb201 {
+            Some(net) => lower_cells::lower_nb201(net, self.arch.input, self.arch.classes, norm),
+            None => graph::lower_nasrl(&self.arch, norm),
+        }
     }
 
     /// Checks that the weights hold every tensor of the graph with its shape.
@@ -116,9 +121,15 @@ impl Model {
             _ if self.weights.is_some() => "trained".to_string(),
             _ => "untrained".to_string(),
         };
+        let body = match &a.nb201 {
+            Some(net) => format!(
+                "NAS-Bench-201 cell network {} (N = {}, C = {})",
+                net.genotype, net.cells_per_stage, net.channels
+            ),
+            None => format!("{} conv layers", a.layers.len()),
+        };
         format!(
-            "nasgpu network: {} conv layers, input {:?}, {} classes, {} parameters, {:.2} MFLOP/image; {trained}",
-            a.layers.len(),
+            "nasgpu network: {body}, input {:?}, {} classes, {} parameters, {:.2} MFLOP/image; {trained}",
             a.input,
             a.classes,
             a.parameter_count(),
@@ -161,16 +172,6 @@ impl Model {
 
 /// The bytes of `model` in `format`.
 pub fn export(model: &Model, format: Format) -> Result<Vec<u8>, ExportError> {
-    // The lowering covers NAS-RL conv stacks; cell networks need their own (not written yet).
-    let graph_format = matches!(format, Format::Onnx | Format::Pytorch);
-    if graph_format && model.arch.nb201.is_some() {
-        return Err(ExportError(format!(
-            "{}: --format {}: NAS-Bench-201 cell networks cannot be exported as a graph yet \
-             (json and safetensors can)",
-            model.origin,
-            format.extension()
-        )));
-    }
     if format.needs_weights() && model.weights.is_none() {
         return Err(ExportError(format!(
             "{}: has no trained weights, which --format {} needs; train the architecture with \

@@ -169,6 +169,28 @@ impl Graph<'_> {
             Op::Relu => self.node("Relu", name, inputs, output, &[]),
             Op::ConcatPadded { pads } => emit_concat_padded(self, name, inputs, output, pads),
             Op::GlobalAvgPool => emit_global_avg_pool(self, name, &inputs[0], output),
+            Op::AvgPool {
+                kernel,
+                stride,
+                pads,
+            } => self.node(
+                "AveragePool",
+                name,
+                inputs,
+                output,
+                &[
+                    ("kernel_shape", usizes(kernel)),
+                    ("strides", usizes(stride)),
+                    ("pads", usizes(pads)),
+                    // Divide by the real pixels of a window, as nasgpu's kernel does.
+                    ("count_include_pad", Attr::Int(0)),
+                ],
+            ),
+            Op::Sum => self.node("Sum", name, inputs, output, &[]),
+            Op::Zero => {
+                let zero = self.constant(&format!("{name}.zero"), &[], &[0.0]);
+                self.node("Mul", name, &[inputs[0].clone(), zero], output, &[]);
+            }
             Op::Linear {
                 prefix,
                 inputs: n_in,

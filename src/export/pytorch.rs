@@ -163,6 +163,28 @@ fn emit(node: &Node, inputs: &[String]) -> Emitted {
             expr: format!("{x}.mean(dim=(2, 3))"),
             ..Emitted::default()
         },
+        Op::AvgPool {
+            kernel,
+            stride,
+            pads,
+        } => {
+            let [top, left, bottom, right] = *pads;
+            Emitted {
+                expr: format!(
+                    "avg_pool_real({x}, ({}, {}), ({}, {}), ({left}, {right}, {top}, {bottom}))",
+                    kernel[0], kernel[1], stride[0], stride[1]
+                ),
+                ..Emitted::default()
+            }
+        }
+        Op::Sum => Emitted {
+            expr: inputs.join(" + "),
+            ..Emitted::default()
+        },
+        Op::Zero => Emitted {
+            expr: format!("{x} * 0.0"),
+            ..Emitted::default()
+        },
         Op::Linear {
             prefix,
             inputs: n_in,
@@ -179,6 +201,19 @@ fn var(v: usize) -> String {
 fn py_str(s: &str) -> String {
     serde_json::to_string(s).expect("string serialises")
 }
+
+/// Average pooling over zero-padded input that divides by the real pixels of each window
+/// (PyTorch's `count_include_pad=False` takes symmetric padding only): the padded window mean
+/// over the padded mean of ones.
+const AVG_POOL_REAL: &str = r#"
+
+def avg_pool_real(x, kernel, stride, pads):
+    """Mean of the real (non-padding) pixels of each window; pads = (left, right, top, bottom)."""
+    ones = torch.ones_like(x[:1, :1])
+    total = F.avg_pool2d(F.pad(x, pads), kernel, stride)
+    count = F.avg_pool2d(F.pad(ones, pads), kernel, stride)
+    return total / count
+"#;
 
 const LOADER: &str = r#"
 
@@ -302,9 +337,15 @@ pub fn to_pytorch(model: &Model) -> String {
             if *t { "True" } else { "False" }
         );
     }
-    py.push_str(
-        "}\n\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n",
-    );
+    py.push_str("}\n");
+    if lowered
+        .nodes
+        .iter()
+        .any(|n| matches!(n.op, Op::AvgPool { .. }))
+    {
+        py.push_str(AVG_POOL_REAL);
+    }
+    py.push_str("\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n");
     for line in &init {
         let _ = writeln!(py, "        {line}");
     }

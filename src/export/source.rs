@@ -74,6 +74,15 @@ fn from_training_dir(dir: &Path) -> Result<Model, ExportError> {
 /// The best child of a search run (architecture only: a run keeps no child weights).
 fn from_search_run(dir: &Path) -> Result<Model, ExportError> {
     let (run, _, _) = crate::search::RunDir::inspect(dir).map_err(|e| err(e.to_string()))?;
+    if let Some(bad) = run.invalid().first() {
+        // The best of the valid lines might not be the run's best: export nothing.
+        return Err(err(format!(
+            "{}: line {}: {}",
+            dir.join(crate::search::run_dir::HISTORY_FILE).display(),
+            bad.line,
+            bad.message
+        )));
+    }
     let best = run.best().ok_or_else(|| {
         err(format!(
             "{}: the search has no finished child yet",

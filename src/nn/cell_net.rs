@@ -51,7 +51,7 @@ pub struct ReluConvBn {
 }
 
 impl ReluConvBn {
-    fn new(
+    pub(crate) fn new(
         gpu: &Arc<Gpu>,
         name: &str,
         cin: usize,
@@ -70,7 +70,7 @@ impl ReluConvBn {
         })
     }
 
-    fn forward(
+    pub(crate) fn forward(
         &self,
         g: &mut Graph,
         b: &mut Binder,
@@ -82,7 +82,7 @@ impl ReluConvBn {
         self.bn.forward(g, b, y, train)
     }
 
-    fn parameters(&self) -> Vec<&Parameter> {
+    pub(crate) fn parameters(&self) -> Vec<&Parameter> {
         let mut all = self.conv.parameters();
         all.extend(self.bn.parameters());
         all
@@ -98,21 +98,75 @@ pub enum Edge {
 }
 
 impl Edge {
+    /// The edge as the cell's forward pass reads it.
+    fn op(&self) -> EdgeOp<'_> {
+        match self {
+            Edge::None => EdgeOp::None,
+            Edge::Skip => EdgeOp::Skip,
+            Edge::Conv(op) => EdgeOp::Conv(op),
+            Edge::AvgPool => EdgeOp::AvgPool,
+        }
+    }
+}
+
+/// One edge's operation with the parameters it runs on: a built cell's own, or those a
+/// supernet holds for the sampled operation.
+#[derive(Clone, Copy)]
+pub(crate) enum EdgeOp<'a> {
+    None,
+    Skip,
+    Conv(&'a ReluConvBn),
+    AvgPool,
+}
+
+impl EdgeOp<'_> {
     /// Records the edge applied to `x`; `None` contributes nothing.
     fn forward(
-        &self,
+        self,
         g: &mut Graph,
         b: &mut Binder,
         x: Value,
         train: bool,
     ) -> Result<Option<Value>, AutogradError> {
         Ok(match self {
-            Edge::None => None,
-            Edge::Skip => Some(x),
-            Edge::Conv(op) => Some(op.forward(g, b, x, train)?),
-            Edge::AvgPool => Some(ops::pool2d(g, x, CELL_POOL)?),
+            EdgeOp::None => None,
+            EdgeOp::Skip => Some(x),
+            EdgeOp::Conv(op) => Some(op.forward(g, b, x, train)?),
+            EdgeOp::AvgPool => Some(ops::pool2d(g, x, CELL_POOL)?),
         })
     }
+}
+
+/// Records a cell whose edges (in `NB201_EDGES` order) are `edges` on input `x`: node j is the
+/// sum, in edge order, of its incoming edges; a node with only `none` inputs is zeros of the
+/// input's shape, as the published `Zero` op (x * 0).
+pub(crate) fn cell_forward(
+    g: &mut Graph,
+    b: &mut Binder,
+    x: Value,
+    train: bool,
+    edges: &[EdgeOp<'_>; 6],
+) -> Result<Value, AutogradError> {
+    let mut nodes = vec![x];
+    for node in 1..4 {
+        let mut sum: Option<Value> = None;
+        for (edge, &(from, to)) in edges.iter().zip(&NB201_EDGES) {
+            if to != node {
+                continue;
+            }
+            if let Some(y) = edge.forward(g, b, nodes[from], train)? {
+                sum = Some(match sum {
+                    None => y,
+                    Some(s) => ops::add(g, s, y)?,
+                });
+            }
+        }
+        nodes.push(match sum {
+            Some(s) => s,
+            None => ops::scale(g, x, 0.0),
+        });
+    }
+    Ok(nodes[3])
 }
 
 /// One cell: its 6 edges in `NB201_EDGES` order.
@@ -152,27 +206,8 @@ impl Cell {
         x: Value,
         train: bool,
     ) -> Result<Value, AutogradError> {
-        let mut nodes = vec![x];
-        for node in 1..4 {
-            let mut sum: Option<Value> = None;
-            for (edge, &(from, to)) in self.edges.iter().zip(&NB201_EDGES) {
-                if to != node {
-                    continue;
-                }
-                if let Some(y) = edge.forward(g, b, nodes[from], train)? {
-                    sum = Some(match sum {
-                        None => y,
-                        Some(s) => ops::add(g, s, y)?,
-                    });
-                }
-            }
-            // Only `none` inputs: zeros of the node's shape, as the published `Zero` op (x * 0).
-            nodes.push(match sum {
-                Some(s) => s,
-                None => ops::scale(g, x, 0.0),
-            });
-        }
-        Ok(nodes[3])
+        let edges: [EdgeOp<'_>; 6] = std::array::from_fn(|k| self.edges[k].op());
+        cell_forward(g, b, x, train, &edges)
     }
 
     fn parameters(&self) -> Vec<&Parameter> {
@@ -245,30 +280,33 @@ impl Reduction {
     }
 }
 
-/// A built cell network. Parameter names: `stem.conv`, `stem.bn`, `stage{1..3}.cell{k}.edge_{i}_{j}
-/// .conv|.bn`, `reduce{1,2}.conv_a|conv_b.conv|.bn`, `reduce{1,2}.shortcut.conv`, `head.bn`,
-/// `classifier` (each with `.weight`, `.gamma`, ... as its layer names them).
-pub struct CellNet {
+/// What every NAS-Bench-201 network holds around its cells: the stem (conv + BN), the two
+/// reduction blocks, the head BN and the classifier. Parameter names: `stem.conv`, `stem.bn`,
+/// `reduce{1,2}.conv_a|conv_b.conv|.bn`, `reduce{1,2}.shortcut.conv`, `head.bn`, `classifier`
+/// (each with `.weight`, `.gamma`, ... as its layer names them).
+pub struct Skeleton {
     pub stem_conv: Conv2d,
     pub stem_bn: BatchNorm2d,
-    /// Three stages of N cells.
-    pub stages: Vec<Vec<Cell>>,
     /// The two reduction blocks, after stages 1 and 2.
     pub reductions: Vec<Reduction>,
     pub head_bn: BatchNorm2d,
     pub classifier: Linear,
 }
 
-impl CellNet {
-    /// Fresh parameters for `net` on images of `input_channels` channels, drawn from `rng` in
-    /// network order.
-    pub fn new(
+/// The cells of three stages, N each.
+pub type Stages<C> = Vec<Vec<C>>;
+
+impl Skeleton {
+    /// Fresh parameters for the skeleton of `net` and its cells, made by `make_cell(name,
+    /// channels, rng)` (named `stage{1..3}.cell{k}`), all drawn from `rng` in network order.
+    pub(crate) fn build<C>(
         gpu: &Arc<Gpu>,
         net: &Nb201Network,
         input_channels: usize,
         classes: usize,
         rng: &mut SeededRng,
-    ) -> Result<CellNet, DeviceError> {
+        mut make_cell: impl FnMut(&str, usize, &mut SeededRng) -> Result<C, DeviceError>,
+    ) -> Result<(Skeleton, Stages<C>), DeviceError> {
         let c = net.stage_channels();
         let stem_spec = Conv2dSpec {
             kernel: [3, 3],
@@ -298,8 +336,7 @@ impl CellNet {
             }
             let mut cells = Vec::with_capacity(net.cells_per_stage);
             for k in 0..net.cells_per_stage {
-                let name = format!("stage{}.cell{k}", s + 1);
-                cells.push(Cell::new(gpu, &name, net, ch, rng)?);
+                cells.push(make_cell(&format!("stage{}.cell{k}", s + 1), ch, rng)?);
             }
             stages.push(cells);
         }
@@ -313,14 +350,107 @@ impl CellNet {
             Init::Constant(0.0),
             rng,
         )?;
-        Ok(CellNet {
+        let skeleton = Skeleton {
             stem_conv,
             stem_bn,
-            stages,
             reductions,
             head_bn,
             classifier,
-        })
+        };
+        Ok((skeleton, stages))
+    }
+
+    /// Records the forward pass of images `x` `[N, C, H, W]` through the skeleton, each cell
+    /// recorded by `cell(cell, g, b, input)`, and returns logits `[N, classes]`.
+    pub(crate) fn forward<C>(
+        &self,
+        g: &mut Graph,
+        b: &mut Binder,
+        x: Value,
+        train: bool,
+        stages: &[Vec<C>],
+        mut cell: impl FnMut(&C, &mut Graph, &mut Binder, Value) -> Result<Value, AutogradError>,
+    ) -> Result<Value, AutogradError> {
+        let y = self.stem_conv.forward(g, b, x)?;
+        let mut y = self.stem_bn.forward(g, b, y, train)?;
+        for (s, cells) in stages.iter().enumerate() {
+            if s > 0 {
+                y = self.reductions[s - 1].forward(g, b, y, train)?;
+            }
+            for c in cells {
+                y = cell(c, g, b, y)?;
+            }
+        }
+        let y = self.head_bn.forward(g, b, y, train)?;
+        let y = ops::relu(g, y);
+        let pooled = ops::global_avg_pool(g, y)?;
+        self.classifier.forward(g, b, pooled)
+    }
+
+    /// Every trainable parameter in network order, each cell's from `cell`.
+    pub(crate) fn parameters<'a, C>(
+        &'a self,
+        stages: &'a [Vec<C>],
+        cell: impl Fn(&'a C) -> Vec<&'a Parameter>,
+    ) -> Vec<&'a Parameter> {
+        let mut all = self.stem_conv.parameters();
+        all.extend(self.stem_bn.parameters());
+        for (s, cells) in stages.iter().enumerate() {
+            if s > 0 {
+                all.extend(self.reductions[s - 1].parameters());
+            }
+            for c in cells {
+                all.extend(cell(c));
+            }
+        }
+        all.extend(self.head_bn.parameters());
+        all.extend(self.classifier.parameters());
+        all
+    }
+
+    /// Every batch norm in network order, each cell's from `cell`.
+    pub(crate) fn norms<'a, C>(
+        &'a self,
+        stages: &'a [Vec<C>],
+        cell: impl Fn(&'a C) -> Vec<&'a BatchNorm2d>,
+    ) -> Vec<&'a BatchNorm2d> {
+        let mut all = vec![&self.stem_bn];
+        for (s, cells) in stages.iter().enumerate() {
+            if s > 0 {
+                let r = &self.reductions[s - 1];
+                all.extend([&r.conv_a.bn, &r.conv_b.bn]);
+            }
+            for c in cells {
+                all.extend(cell(c));
+            }
+        }
+        all.push(&self.head_bn);
+        all
+    }
+}
+
+/// A built cell network: the skeleton around N copies per stage of one cell. Cell parameter
+/// names: `stage{1..3}.cell{k}.edge_{i}_{j}.conv|.bn`.
+pub struct CellNet {
+    pub skeleton: Skeleton,
+    pub stages: Stages<Cell>,
+}
+
+impl CellNet {
+    /// Fresh parameters for `net` on images of `input_channels` channels, drawn from `rng` in
+    /// network order.
+    pub fn new(
+        gpu: &Arc<Gpu>,
+        net: &Nb201Network,
+        input_channels: usize,
+        classes: usize,
+        rng: &mut SeededRng,
+    ) -> Result<CellNet, DeviceError> {
+        let (skeleton, stages) =
+            Skeleton::build(gpu, net, input_channels, classes, rng, |name, ch, rng| {
+                Cell::new(gpu, name, net, ch, rng)
+            })?;
+        Ok(CellNet { skeleton, stages })
     }
 
     /// Records the forward pass of images `x` `[N, C, H, W]` and returns logits `[N, classes]`.
@@ -331,52 +461,20 @@ impl CellNet {
         x: Value,
         train: bool,
     ) -> Result<Value, AutogradError> {
-        let y = self.stem_conv.forward(g, b, x)?;
-        let mut y = self.stem_bn.forward(g, b, y, train)?;
-        for (s, cells) in self.stages.iter().enumerate() {
-            if s > 0 {
-                y = self.reductions[s - 1].forward(g, b, y, train)?;
-            }
-            for cell in cells {
-                y = cell.forward(g, b, y, train)?;
-            }
-        }
-        let y = self.head_bn.forward(g, b, y, train)?;
-        let y = ops::relu(g, y);
-        let pooled = ops::global_avg_pool(g, y)?;
-        self.classifier.forward(g, b, pooled)
+        self.skeleton
+            .forward(g, b, x, train, &self.stages, |cell, g, b, y| {
+                cell.forward(g, b, y, train)
+            })
     }
 
     /// Every trainable parameter, in network order.
     pub fn parameters(&self) -> Vec<&Parameter> {
-        let mut all = self.stem_conv.parameters();
-        all.extend(self.stem_bn.parameters());
-        for (s, cells) in self.stages.iter().enumerate() {
-            if s > 0 {
-                all.extend(self.reductions[s - 1].parameters());
-            }
-            for cell in cells {
-                all.extend(cell.parameters());
-            }
-        }
-        all.extend(self.head_bn.parameters());
-        all.extend(self.classifier.parameters());
-        all
+        self.skeleton.parameters(&self.stages, Cell::parameters)
     }
 
     /// Every batch norm, in network order.
     pub fn norms(&self) -> Vec<&BatchNorm2d> {
-        let mut all = vec![&self.stem_bn];
-        for (s, cells) in self.stages.iter().enumerate() {
-            if s > 0 {
-                let r = &self.reductions[s - 1];
-                all.extend([&r.conv_a.bn, &r.conv_b.bn]);
-            }
-            for cell in cells {
-                all.extend(cell.convs().map(|op| &op.bn));
-            }
-        }
-        all.push(&self.head_bn);
-        all
+        self.skeleton
+            .norms(&self.stages, |cell| cell.convs().map(|op| &op.bn).collect())
     }
 }

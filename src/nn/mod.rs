@@ -13,6 +13,7 @@ pub mod nb201;
 pub mod network;
 pub mod param;
 pub mod preset;
+pub mod supernet;
 pub mod train;
 pub mod weights;
 

@@ -203,6 +203,8 @@ impl Search {
         report: &mut dyn FnMut(SearchEvent<'_>),
     ) -> Result<SearchEnd, SearchError> {
         self.clock = Instant::now();
+        // The run starts for real: only now may a resumed run's files be repaired.
+        self.run.begin()?;
         let budget = self.config.run.budget;
         let end = loop {
             if self.state.children_done >= budget {

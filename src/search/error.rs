@@ -60,3 +60,20 @@ pub fn run_dir_error(path: &std::path::Path, message: impl Into<String>) -> Sear
         message: message.into(),
     }
 }
+
+/// serde_json's message for `text`, prefixed with the object key whose value the error is in
+/// when it is a syntax error (`baseline: number out of range at line 1 column 80`): serde
+/// names only a column.
+pub(crate) fn json_error(text: &str, e: &serde_json::Error) -> String {
+    let key = || {
+        let line = text.lines().nth(e.line().checked_sub(1)?)?;
+        let head = line.get(..e.column().saturating_sub(1).min(line.len()))?;
+        let colon = head.rfind("\":")?;
+        let start = head[..colon].rfind('"')? + 1;
+        Some(&head[start..colon])
+    };
+    match key() {
+        Some(k) if e.is_syntax() => format!("{k}: {e}"),
+        _ => e.to_string(),
+    }
+}

@@ -10,8 +10,10 @@ use std::path::{Path, PathBuf};
 use super::config::SearchConfig;
 use super::error::{SearchError, run_dir_error};
 use super::record::ChildRecord;
+use super::space::Space;
 use super::state::{STATE_VERSION, SearchState};
 use crate::util::atomic_write_with;
+use crate::util::output::{FolderPlan, plan_folder, prepare_folder};
 
 pub const CONFIG_FILE: &str = "config.json";
 pub const HISTORY_FILE: &str = "history.jsonl";
@@ -24,6 +26,10 @@ pub struct RunDir {
     history: Vec<ChildRecord>,
     /// Whether writes wait for the disk (off for searches whose work is cheap to redo).
     durable: bool,
+    /// Set by `open` until `begin` has repaired the history and `best.json`.
+    repair: Option<Repair>,
+    /// Lines left out of `history` (only `inspect` keeps a run that has any).
+    invalid: Vec<InvalidLine>,
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), SearchError> {
@@ -56,6 +62,9 @@ fn append_with(path: &Path, bytes: &[u8], sync: bool) -> Result<(), SearchError>
 /// `history.jsonl` as read: the records of its complete lines and what followed the last one.
 struct History {
     records: Vec<ChildRecord>,
+    /// Lines that are not a valid record of this run (a resume refuses the first; a report
+    /// leaves them out and says so).
+    invalid: Vec<InvalidLine>,
     /// Byte length of the complete lines; longer than that, the file ends in a torn line (a
     /// child killed while being recorded, which the pending step trains again).
     complete: u64,
@@ -63,11 +72,45 @@ struct History {
     unterminated: bool,
 }
 
-/// Reads `history.jsonl` (empty if missing). A last line without its newline that does not
-/// parse is a torn write and is left out; any other bad line is an error naming it.
-fn read_history(path: &Path) -> Result<History, SearchError> {
+/// A line of `history.jsonl` that is not a valid record of its run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidLine {
+    /// From 1.
+    pub line: usize,
+    /// The field at fault and what is wrong with it.
+    pub message: String,
+}
+
+/// Checks one parsed line: its index is its position, it is a valid record of `space`, and it
+/// describes networks of the same input and classes as the line before it.
+fn check_line(
+    record: &ChildRecord,
+    position: usize,
+    space: &dyn Space,
+    first: Option<&ChildRecord>,
+) -> Result<(), String> {
+    if record.index != position {
+        return Err(format!("index {}, expected {position}", record.index));
+    }
+    if let Some(f) = first {
+        let (a, b) = (&record.architecture, &f.architecture);
+        if (a.input, a.classes) != (b.input, b.classes) {
+            return Err(format!(
+                "architecture: input {:?} with {} classes, but the run's first child has {:?} with {}",
+                a.input, a.classes, b.input, b.classes
+            ));
+        }
+    }
+    record.check(space)
+}
+
+/// Reads `history.jsonl` (empty if missing), checking every line against `space`. A last
+/// line without its newline that does not parse is a torn write and is left out; any other
+/// bad line is listed in `invalid`, naming its line and field.
+fn read_history(path: &Path, space: &dyn Space) -> Result<History, SearchError> {
     let mut history = History {
         records: Vec::new(),
+        invalid: Vec::new(),
         complete: 0,
         unterminated: false,
     };
@@ -76,117 +119,182 @@ fn read_history(path: &Path) -> Result<History, SearchError> {
     }
     let bytes =
         std::fs::read(path).map_err(|e| run_dir_error(path, format!("cannot read: {e}")))?;
+    let mut position = 0;
     for (i, line) in bytes.split_inclusive(|&b| b == b'\n').enumerate() {
         let terminated = line.ends_with(b"\n");
         if !line.trim_ascii().is_empty() {
-            match serde_json::from_slice::<ChildRecord>(line) {
-                Ok(record) if record.index != history.records.len() => {
-                    return Err(run_dir_error(
-                        path,
-                        format!(
-                            "line {}: index {}, expected {}",
-                            i + 1,
-                            record.index,
-                            history.records.len()
-                        ),
-                    ));
+            let checked = match ChildRecord::parse_line(line) {
+                Err(_) if !terminated => return Ok(history),
+                Err(e) => Err(e),
+                Ok(record) => {
+                    check_line(&record, position, space, history.records.first()).map(|()| record)
                 }
+            };
+            match checked {
                 Ok(record) => {
                     history.records.push(record);
                     history.unterminated = !terminated;
                 }
-                Err(_) if !terminated => return Ok(history),
-                Err(e) => {
-                    return Err(run_dir_error(path, format!("line {}: {e}", i + 1)));
-                }
+                Err(message) => history.invalid.push(InvalidLine {
+                    line: i + 1,
+                    message,
+                }),
             }
+            position += 1;
         }
         history.complete += line.len() as u64;
     }
     Ok(history)
 }
 
-/// Makes `history.jsonl` end with its last complete record and a newline, so that appending
-/// continues it cleanly.
 /// Appends `bytes` to `path` and waits until they are on disk.
 fn append(path: &Path, bytes: &[u8]) -> Result<(), SearchError> {
     append_with(path, bytes, true)
 }
 
-fn repair_history(path: &Path, history: &History) -> Result<(), SearchError> {
+/// Makes `history.jsonl` end with its last complete record and a newline, so that appending
+/// continues it cleanly.
+fn repair_history(path: &Path, complete: u64, unterminated: bool) -> Result<(), SearchError> {
     let fix = || -> std::io::Result<()> {
         let file = std::fs::OpenOptions::new().write(true).open(path)?;
-        if file.metadata()?.len() > history.complete {
-            file.set_len(history.complete)?;
+        if file.metadata()?.len() > complete {
+            file.set_len(complete)?;
             file.sync_data()?;
         }
         Ok(())
     };
     fix().map_err(|e| run_dir_error(path, format!("cannot drop the torn last line: {e}")))?;
-    if history.unterminated {
+    if unterminated {
         append(path, b"\n")?;
     }
     Ok(())
 }
 
+/// What a reopened run still has to fix before it records again (done by `RunDir::begin`,
+/// once the resumed search has started for real, so a refused resume changes nothing).
+#[derive(Debug, Clone, Copy)]
+struct Repair {
+    complete: u64,
+    unterminated: bool,
+}
+
+/// Names of the files a search writes into its run directory (what `--force` may replace).
+pub fn is_run_file(name: &str) -> bool {
+    matches!(
+        name,
+        CONFIG_FILE | HISTORY_FILE | BEST_FILE | STATE_FILE | "data.json" | "summary.json"
+    ) || (name.starts_with("controller-") && name.ends_with(".safetensors"))
+        || name.starts_with("model.")
+}
+
 impl RunDir {
+    /// Decides, before any work, whether a new run may be created in `path`: a missing or
+    /// empty folder, or (with `force`) an earlier run, which `create_planned` then replaces as
+    /// a whole. Refuses a folder holding a search without `force`, so finished work is never
+    /// overwritten by mistake.
+    pub fn plan_create(path: &Path, force: bool) -> Result<FolderPlan, SearchError> {
+        plan_folder(
+            path,
+            &is_run_file,
+            "a search",
+            "--out",
+            "continue it with --resume, ",
+            force,
+        )
+        .map_err(SearchError::Other)
+    }
+
     /// Starts a new run in `path` (created if missing). Refuses a directory that already holds
     /// a search, so finished work is never overwritten.
     pub fn create(path: &Path, config: &SearchConfig) -> Result<RunDir, SearchError> {
-        if path.join(STATE_FILE).exists() || path.join(HISTORY_FILE).exists() {
-            return Err(run_dir_error(
-                path,
-                "already holds a search; continue it with --resume, or choose another --out",
-            ));
-        }
-        std::fs::create_dir_all(path)
-            .map_err(|e| run_dir_error(path, format!("cannot create: {e}")))?;
+        let plan = RunDir::plan_create(path, false)?;
+        RunDir::create_planned(path, config, plan)
+    }
+
+    /// Starts a new run in `path` as `plan_create` decided: the folder is made ready (an
+    /// earlier run replaced as a whole) and `config.json` written.
+    pub fn create_planned(
+        path: &Path,
+        config: &SearchConfig,
+        plan: FolderPlan,
+    ) -> Result<RunDir, SearchError> {
+        prepare_folder(path, plan).map_err(SearchError::Other)?;
         let text = serde_json::to_string_pretty(config).expect("config serialises");
         write(&path.join(CONFIG_FILE), text.as_bytes())?;
         Ok(RunDir {
             path: path.to_path_buf(),
             history: Vec::new(),
             durable: true,
+            repair: None,
+            invalid: Vec::new(),
         })
     }
 
-    /// Opens an existing run for `--resume`: its config, state and history. Drops a torn last
-    /// history line, so that recording continues the file cleanly, and rewrites `best.json` from
-    /// the history, in case the search was killed between recording a new best and writing it.
+    /// Opens an existing run for `--resume`: its config, state and history, every history
+    /// line checked. Changes no file: `begin` drops a torn last history line and rewrites
+    /// `best.json` (in case the search was killed between recording a new best and writing
+    /// it) once the resumed search has started.
     pub fn open(path: &Path) -> Result<(RunDir, SearchConfig, SearchState), SearchError> {
-        let (history, config, state) = RunDir::load(path)?;
-        let history_path = path.join(HISTORY_FILE);
-        if history_path.exists() {
-            repair_history(&history_path, &history)?;
-        }
+        let (history, config, state) = RunDir::load(path, false)?;
         let run = RunDir {
             path: path.to_path_buf(),
             history: history.records,
             durable: true,
+            repair: Some(Repair {
+                complete: history.complete,
+                unterminated: history.unterminated,
+            }),
+            invalid: Vec::new(),
         };
-        if let Some(best) = run.best() {
-            write(
-                &path.join(BEST_FILE),
-                best.architecture.to_json().as_bytes(),
-            )?;
-        }
         Ok((run, config, state))
+    }
+
+    /// Repairs what `open` found (a torn last history line, a stale `best.json`); called when
+    /// a resumed search starts for real, and by `record` before its first line.
+    pub fn begin(&mut self) -> Result<(), SearchError> {
+        let Some(repair) = self.repair.take() else {
+            return Ok(());
+        };
+        let history_path = self.path.join(HISTORY_FILE);
+        if history_path.exists() {
+            repair_history(&history_path, repair.complete, repair.unterminated)?;
+        }
+        if let Some(best) = self.best() {
+            let text = best.architecture.to_json();
+            let path = self.path.join(BEST_FILE);
+            if std::fs::read(&path).ok().as_deref() != Some(text.as_bytes()) {
+                write(&path, text.as_bytes())?;
+            }
+        }
+        Ok(())
     }
 
     /// Reads a run without changing any of its files, e.g. to report on a search that is still
     /// running (whose last history line may be half written). Not for recording children.
+    /// History lines that are not valid records are left out and listed by `invalid`.
     pub fn inspect(path: &Path) -> Result<(RunDir, SearchConfig, SearchState), SearchError> {
-        let (history, config, state) = RunDir::load(path)?;
+        let (history, config, state) = RunDir::load(path, true)?;
         let run = RunDir {
             path: path.to_path_buf(),
             history: history.records,
             durable: true,
+            repair: None,
+            invalid: history.invalid,
         };
         Ok((run, config, state))
     }
 
-    /// Reads the config, state and history of the run in `path`.
-    fn load(path: &Path) -> Result<(History, SearchConfig, SearchState), SearchError> {
+    /// History lines `inspect` left out because they are not valid records of this run.
+    pub fn invalid(&self) -> &[InvalidLine] {
+        &self.invalid
+    }
+
+    /// Reads the config, state and history of the run in `path`. Without `tolerate_invalid`
+    /// the first invalid history line is an error naming it.
+    fn load(
+        path: &Path,
+        tolerate_invalid: bool,
+    ) -> Result<(History, SearchConfig, SearchState), SearchError> {
         if !path.is_dir() {
             return Err(run_dir_error(path, "no such run directory"));
         }
@@ -194,8 +302,12 @@ impl RunDir {
         let state_path = path.join(STATE_FILE);
         let state: SearchState = if state_path.exists() {
             let text = read(&state_path)?;
-            let raw: serde_json::Value = serde_json::from_str(&text)
-                .map_err(|e| run_dir_error(&state_path, format!("corrupt state: {e}")))?;
+            let raw: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+                run_dir_error(
+                    &state_path,
+                    format!("corrupt state: {}", super::error::json_error(&text, &e)),
+                )
+            })?;
             let version = raw.get("version").and_then(|v| v.as_u64());
             if version != Some(STATE_VERSION as u64) {
                 return Err(run_dir_error(
@@ -218,21 +330,28 @@ impl RunDir {
             // Killed before the first state was written: start over from the config's seed.
             SearchState::new(config.run.seed)
         };
+        let space = super::space::build(&config);
         let history_path = path.join(HISTORY_FILE);
-        let history = read_history(&history_path)?;
-        if !state_path.exists() && !history.records.is_empty() {
+        let history = read_history(&history_path, space.as_ref())?;
+        if let (false, Some(bad)) = (tolerate_invalid, history.invalid.first()) {
             return Err(run_dir_error(
-                &state_path,
-                format!(
-                    "missing, but history.jsonl holds {} children",
-                    history.records.len()
-                ),
+                &history_path,
+                format!("line {}: {}", bad.line, bad.message),
             ));
         }
-        let space = super::space::build(&config);
-        state
-            .check(&config, space.as_ref(), &history.records)
-            .map_err(|(file, message)| run_dir_error(&path.join(file), message))?;
+        let lines = history.records.len() + history.invalid.len();
+        if !state_path.exists() && lines > 0 {
+            return Err(run_dir_error(
+                &state_path,
+                format!("missing, but history.jsonl holds {lines} children"),
+            ));
+        }
+        // With lines left out, the counts cannot match the state; the report says why.
+        if history.invalid.is_empty() {
+            state
+                .check(&config, space.as_ref(), &history.records)
+                .map_err(|(file, message)| run_dir_error(&path.join(file), message))?;
+        }
         Ok((history, config, state))
     }
 
@@ -257,6 +376,7 @@ impl RunDir {
     /// Records a finished child: appends its line to `history.jsonl` and, if it is the new
     /// best, replaces `best.json`.
     pub fn record(&mut self, record: ChildRecord) -> Result<(), SearchError> {
+        self.begin()?;
         let is_best = self.best().is_none_or(|b| record.reward > b.reward);
         let mut line = serde_json::to_string(&record).expect("record serialises");
         line.push('\n');

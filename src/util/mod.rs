@@ -3,6 +3,7 @@
 pub mod date;
 pub mod host_memory;
 pub mod json_path;
+pub mod output;
 
 /// Formats a byte count as B/KiB/MiB/GiB/TiB.
 pub fn human_bytes(bytes: u64) -> String {

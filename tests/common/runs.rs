@@ -35,6 +35,49 @@ pub fn random_arch(rng: &mut Rng, layers: usize) -> Architecture {
     Architecture::layered([1, 28, 28], 10, layers)
 }
 
+/// The space of the synthesised runs: every architecture `random_arch` draws is one of it
+/// (filter sides 1..7, counts 24..64, strides 1 and 2, skips, 1 to 8 layers).
+pub fn synth_space() -> nasgpu::search::MacroSpace {
+    let mut space = SearchConfig::quick().space;
+    space.filter_heights = vec![1, 3, 5, 7];
+    space.filter_widths = vec![1, 3, 5, 7];
+    space.filter_counts = vec![24, 36, 48, 64];
+    space.max_layers = 8;
+    space
+}
+
+/// The canonical name and rollout of `arch` in `synth_space()`, so a synthesised history line
+/// agrees with itself as a search's does.
+fn rollout_of(arch: &Architecture) -> (String, nasgpu::search::Rollout) {
+    use nasgpu::search::Space;
+    let name = arch
+        .layers
+        .iter()
+        .map(|l| {
+            let inputs: Vec<String> = l.inputs.iter().map(|i| i.to_string()).collect();
+            format!(
+                "k{}x{}-c{}-s{}-i[{}]",
+                l.filter_height,
+                l.filter_width,
+                l.filters,
+                l.stride,
+                inputs.join(",")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("/");
+    let space = synth_space();
+    let rollout = space
+        .parse(&name)
+        .expect("a synthesised architecture of the space");
+    assert_eq!(
+        &space.architecture(&rollout, arch.input, arch.classes),
+        arch,
+        "{name}"
+    );
+    (space.canonical(&rollout), rollout)
+}
+
 /// One history record from its fields (through JSON, as `history.jsonl` holds it).
 pub fn record(
     index: usize,
@@ -45,14 +88,13 @@ pub fn record(
 ) -> ChildRecord {
     let best = val_accuracy.iter().copied().fold(0.0, f64::max);
     let reward = if ok { best.powi(3) } else { 0.0 };
+    let (canonical, rollout) = rollout_of(arch);
     let value = serde_json::json!({
         "index": index,
         "controller_step": index / 8,
         "architecture": arch,
-        // A valid rollout of the quick space the synthesised runs are configured with (3 layers
-        // of 4 tokens, then skip flags); the architecture itself is drawn separately.
-        "rollout": vec![0; 15],
-        "canonical": format!("synthetic-{index}"),
+        "rollout": rollout,
+        "canonical": canonical,
         "reward": reward,
         "val_accuracy": val_accuracy,
         "parameters": arch.parameter_count(),
@@ -69,6 +111,7 @@ pub fn record(
 pub fn synth_run(dir: &Path, strategy: Strategy, seed: u64, children: usize, epochs: usize) {
     let _ = std::fs::remove_dir_all(dir);
     let mut config = SearchConfig::quick();
+    config.space = synth_space();
     config.run.strategy = strategy;
     config.run.seed = seed;
     config.run.budget = children;

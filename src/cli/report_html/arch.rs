@@ -1,5 +1,6 @@
 //! Drawings of architectures for the HTML report: NAS-RL conv stacks as a column of layer boxes
-//! (filter size, count, stride, output size) with their skip connections as arcs beside it.
+//! (filter size, count, stride, output size) with their skip connections as arcs beside it;
+//! cell networks as their cell (`cell.rs`).
 
 use std::fmt::Write as _;
 
@@ -53,6 +54,9 @@ fn edge(out: &mut String, a: usize, b: usize, side: f64, class: &str) {
 
 /// An `<svg class="plot arch">` of `arch` titled `title`; `data-points` counts the layers.
 pub fn draw(title: &str, arch: &Architecture) -> String {
+    if let Some(net) = &arch.nb201 {
+        return super::cell::draw(title, net, arch);
+    }
     let n = arch.layers.len();
     let sizes = arch.spatial_sizes();
     let height = row_y(n + 2) + BOX_H + 8.0;
@@ -111,4 +115,13 @@ pub fn draw(title: &str, arch: &Architecture) -> String {
     );
     out.push_str("</svg>");
     out
+}
+
+/// How to read the drawing of `arch`, for its caption.
+pub fn legend(arch: &Architecture) -> &'static str {
+    if arch.nb201.is_some() {
+        "The cell: node 0 is its input, node 3 its output, each node the sum of its incoming edges (none edges left out)."
+    } else {
+        "Red arcs: skip connections; orange: into the classifier."
+    }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::batch::{BatchSource, gather};
 use super::metrics::{Metrics, MetricsTensor};
 use crate::autograd::ops::{accumulate_metrics, softmax_cross_entropy};
-use crate::autograd::{AutogradError, Graph, Phase, Plan};
+use crate::autograd::{AutogradError, Graph, Phase, Plan, Value};
 use crate::data::{Augment, BatchCursor, DeviceDataset};
 use crate::device::DeviceError;
 use crate::nn::network::Network;
@@ -30,6 +30,18 @@ impl Evaluator {
         ids: &[u32],
         batch: usize,
     ) -> Result<Evaluator, AutogradError> {
+        Evaluator::with_forward(data, ids, batch, |g, b, images| {
+            net.forward(g, b, images, false)
+        })
+    }
+
+    /// Compiles the evaluation graph of `forward` (images -> logits), e.g. a supernet's path.
+    pub fn with_forward(
+        data: &Arc<DeviceDataset>,
+        ids: &[u32],
+        batch: usize,
+        forward: impl FnOnce(&mut Graph, &mut Binder, Value) -> Result<Value, AutogradError>,
+    ) -> Result<Evaluator, AutogradError> {
         let gpu = data.labels().gpu();
         if ids.is_empty() {
             return Err(AutogradError::Shape {
@@ -50,7 +62,7 @@ impl Evaluator {
         g.set_no_grad(true);
         let mut binder = Binder::new();
         let (images, labels) = gather(&mut g, &source, batch);
-        let logits = net.forward(&mut g, &mut binder, images, false)?;
+        let logits = forward(&mut g, &mut binder, images)?;
         let (losses, _) = softmax_cross_entropy(&mut g, logits, labels)?;
         accumulate_metrics(&mut g, losses, logits, labels, metrics.tensor());
         let plan = Plan::compile(&g, &[])?;

@@ -2,12 +2,16 @@
 
 mod batch;
 mod evaluator;
+mod feed;
 mod metrics;
 mod schedule;
+mod shared;
 mod trainer;
 
 pub use batch::{BatchSource, gather};
 pub use evaluator::Evaluator;
+pub use feed::StepFeed;
 pub use metrics::{Metrics, MetricsTensor};
 pub use schedule::Schedule;
+pub use shared::SharedTrainer;
 pub use trainer::{StepReport, TrainConfig, Trainer};

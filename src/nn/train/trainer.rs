@@ -7,16 +7,17 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::batch::{BatchSource, gather};
-use super::metrics::{Metrics, MetricsTensor};
+use super::batch::gather;
+use super::feed::StepFeed;
+use super::metrics::Metrics;
 use super::schedule::Schedule;
 use crate::autograd::ops::{Update, accumulate_metrics, apply_update, cross_entropy_mean};
 use crate::autograd::{AutogradError, Graph, Phase, Plan, PlanStats, Value, run_eager};
-use crate::data::{Augment, BatchCursor, DeviceDataset};
+use crate::data::{Augment, DeviceDataset};
 use crate::device::{DeviceError, Gpu};
-use crate::kernels::optim::{SgdSpec, StepScalars, step_scalars_tensor, write_step_scalars};
+use crate::kernels::optim::SgdSpec;
 use crate::nn::network::Network;
-use crate::nn::param::Binder;
+use crate::nn::param::{Binder, Parameter};
 use crate::tensor::Tensor;
 
 /// Hyper-parameters of one training run.
@@ -39,18 +40,55 @@ pub struct TrainConfig {
 pub struct Trainer {
     gpu: Arc<Gpu>,
     pub net: Network,
-    pub config: TrainConfig,
-    train_ids: Vec<u32>,
-    source: BatchSource,
-    scalars: Tensor,
-    metrics: MetricsTensor,
+    pub feed: StepFeed,
     plan: Plan,
     /// The recorded step, kept for the unplanned baseline.
     graph: Graph,
-    /// Steps taken so far over the whole run (drives the schedule and Adam-style counters).
-    step: usize,
     /// The gathered images and labels and the mean loss, kept readable after a step.
     probe: [Value; 3],
+}
+
+/// Records one training step into `g`: gather a batch from `feed`, `forward` (images ->
+/// logits), the mean cross-entropy and its metrics, the backward pass, and an SGD update of
+/// every parameter the forward pass bound, with momentum in `velocity(param)`. Returns the
+/// values worth keeping readable: images, labels and the loss.
+pub(super) fn record_step(
+    g: &mut Graph,
+    feed: &StepFeed,
+    forward: impl FnOnce(&mut Graph, &mut Binder, Value) -> Result<Value, AutogradError>,
+    mut velocity: impl FnMut(&Parameter) -> Result<Tensor, DeviceError>,
+) -> Result<[Value; 3], AutogradError> {
+    let config = &feed.config;
+    let mut binder = Binder::new();
+    let (images, labels) = gather(g, &feed.source, config.batch);
+    let logits = forward(g, &mut binder, images)?;
+    let (loss, losses) = cross_entropy_mean(g, logits, labels)?;
+    accumulate_metrics(g, losses, logits, labels, feed.metrics.tensor());
+    g.backward(loss)?;
+    g.set_phase(Phase::Update);
+    for (param, value) in binder.bound() {
+        let Some(grad) = g.grad(*value) else { continue };
+        let spec = SgdSpec {
+            momentum: config.momentum,
+            nesterov: config.nesterov,
+            weight_decay: if param.decay {
+                config.weight_decay
+            } else {
+                0.0
+            },
+        };
+        let velocity = velocity(param)?;
+        apply_update(
+            g,
+            &param.tensor,
+            grad,
+            &feed.scalars,
+            Update::Sgd { velocity, spec },
+        );
+    }
+    // Images and labels live until the first conv's and the loss's backward anyway, so keeping
+    // them (and the scalar loss) readable costs no memory.
+    Ok([images, labels, loss])
 }
 
 /// Dispatch, submit and memory facts of a compiled training step.
@@ -88,111 +126,44 @@ impl Trainer {
         train_ids: Vec<u32>,
         config: TrainConfig,
     ) -> Result<Trainer, AutogradError> {
-        if train_ids.len() < config.batch {
-            return Err(AutogradError::Shape {
-                op: "trainer",
-                message: format!(
-                    "{} training images cannot fill one batch of {}",
-                    train_ids.len(),
-                    config.batch
-                ),
-            });
-        }
-        let source = BatchSource {
-            data: data.clone(),
-            order: Tensor::from_u32(gpu, &[train_ids.len()], &train_ids)?,
-            cursor: BatchCursor::new(gpu).map_err(|e| AutogradError::Backward {
-                message: e.to_string(),
-            })?,
-            augment: config.augment,
-        };
-        let scalars = step_scalars_tensor(gpu)?;
-        let metrics = MetricsTensor::new(gpu)?;
+        let feed = StepFeed::new(gpu, data, train_ids, config)?;
         let mut g = Graph::new(gpu);
-        let mut binder = Binder::new();
-        let (images, labels) = gather(&mut g, &source, config.batch);
-        let logits = net.forward(&mut g, &mut binder, images, true)?;
-        let (loss, losses) = cross_entropy_mean(&mut g, logits, labels)?;
-        accumulate_metrics(&mut g, losses, logits, labels, metrics.tensor());
-        g.backward(loss)?;
-        g.set_phase(Phase::Update);
-        for (param, value) in binder.bound() {
-            let Some(grad) = g.grad(*value) else { continue };
-            let velocity = Tensor::zeros(gpu, param.tensor.shape())?;
-            let spec = SgdSpec {
-                momentum: config.momentum,
-                nesterov: config.nesterov,
-                weight_decay: if param.decay {
-                    config.weight_decay
-                } else {
-                    0.0
-                },
-            };
-            apply_update(
-                &mut g,
-                &param.tensor,
-                grad,
-                &scalars,
-                Update::Sgd { velocity, spec },
-            );
-        }
-        // Images and labels live until the first conv's and the loss's backward anyway, so keeping
-        // them (and the scalar loss) readable costs no memory.
-        let probe = [images, labels, loss];
+        let probe = record_step(
+            &mut g,
+            &feed,
+            |g, b, images| net.forward(g, b, images, true),
+            |param| Tensor::zeros(gpu, param.tensor.shape()),
+        )?;
         let plan = Plan::compile(&g, &probe)?;
         Ok(Trainer {
             gpu: gpu.clone(),
             net,
-            config,
-            train_ids,
-            source,
-            scalars,
-            metrics,
+            feed,
             plan,
             graph: g,
-            step: 0,
             probe,
         })
     }
 
     /// Full batches per epoch (the last partial batch of a shuffled epoch is dropped).
     pub fn steps_per_epoch(&self) -> usize {
-        self.train_ids.len() / self.config.batch
+        self.feed.steps_per_epoch()
     }
 
     /// Total steps of the run, for the schedule.
     pub fn total_steps(&self) -> usize {
-        self.steps_per_epoch() * self.config.epochs
+        self.feed.total_steps()
     }
 
     /// Reshuffles the training order for `epoch` (one upload) and zeroes the epoch metrics.
     pub fn begin_epoch(&mut self, epoch: usize) {
-        let seed = self.config.seed ^ (epoch as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let order = crate::data::shuffled(&self.train_ids, seed);
-        self.gpu
-            .write_bytes(self.source.order.raw(), bytemuck::cast_slice(&order));
-        self.metrics.reset();
+        self.feed.begin_epoch(epoch);
     }
 
     /// Writes the cursor and learning rate of step `index` of the epoch (two small writes that
     /// ride along with the step's submit).
     pub fn prepare_step(&mut self, index: usize) {
-        let b = self.config.batch;
-        let seed = (self.config.seed as u32) ^ (self.step as u32).wrapping_mul(0x85EB_CA6B);
-        self.source.cursor.set((index * b) as u32, b as u32, seed);
-        let lr =
-            self.config
-                .schedule
-                .rate(self.config.learning_rate, self.step, self.total_steps());
-        write_step_scalars(
-            &self.scalars,
-            StepScalars {
-                lr,
-                step: self.step as u32 + 1,
-                _pad: [0; 2],
-            },
-        );
-        self.step += 1;
+        self.feed.prepare_step(index);
     }
 
     /// Encodes the prepared step (gather, forward, backward, update) into `pass`.
@@ -221,7 +192,7 @@ impl Trainer {
 
     /// Loss and accuracy accumulated since `begin_epoch` (waits for the GPU).
     pub fn read_metrics(&self) -> Result<Metrics, DeviceError> {
-        self.metrics.read()
+        self.feed.read_metrics()
     }
 
     pub fn gpu(&self) -> &Arc<Gpu> {

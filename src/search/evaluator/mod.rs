@@ -1,14 +1,16 @@
 //! Evaluators: they turn proposed architectures into measurements. Training from scratch (with
-//! optional successive halving and early stopping) and a table lookup are evaluators; a
-//! weight-sharing supernet will be one too, whose `update` trains the shared weights between
+//! optional successive halving and early stopping), a table lookup and a weight-sharing
+//! supernet are evaluators; the supernet's `update` trains the shared weights between
 //! proposals (the driver loop is "update, propose, evaluate, observe", aw_nas's trainer loop).
 
 mod latency;
 mod scratch;
+mod supernet;
 mod table;
 
 pub use latency::{LATENCY_PASSES, measure as measure_latency};
 pub use scratch::{ProxyTask, ScratchEvaluator};
+pub use supernet::{SupernetEvaluator, SupernetSettings};
 pub use table::{Table, TableEvaluator};
 
 use super::error::SearchError;

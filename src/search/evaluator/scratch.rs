@@ -2,10 +2,14 @@
 //! together: their planned steps are encoded into one encoder and submitted once, so small
 //! networks fill the device. A child that cannot be built, runs out of memory or diverges is
 //! reported as failed, and the others go on. Options: successive halving (Jamieson & Talwalkar
-//! 2016: after `min_epochs`, then every factor `eta` more, only the best 1/eta of the children
-//! trained together go on) and early stopping (a child whose best validation accuracy has not
-//! improved for `patience` epochs stops). Every child that trained is then timed for inference
-//! latency.
+//! 2016: after `min_epochs`, then every factor `eta` more, only the best 1/eta of the batch go
+//! on) and early stopping (a child whose best validation accuracy has not improved for
+//! `patience` epochs stops). Every child that trained is then timed for inference latency.
+//!
+//! A group is the set of children resident on the device together; each epoch trains it in
+//! chunks of `concurrent` children per encoder. Without halving a group is one chunk. With
+//! halving the whole batch is one group, so that the ranking at a rung is over the batch, unless
+//! its planned memory exceeds `GROUP_BYTES` (then each resident group is ranked on its own).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -155,7 +159,13 @@ impl ScratchEvaluator {
         let mut group: Vec<Member> = Vec::new();
         let mut failures = Vec::new();
         let mut planned = 0u64;
-        while next < jobs.len() && group.len() < self.concurrent {
+        // Halving ranks the group, so its size is bounded by memory only.
+        let cap = if self.batch_coupled() {
+            usize::MAX
+        } else {
+            self.concurrent
+        };
+        while next < jobs.len() && group.len() < cap {
             let job = &jobs[next];
             match build(
                 &self.gpu,
@@ -208,26 +218,10 @@ impl ScratchEvaluator {
             if group.is_empty() {
                 break;
             }
-            let started = Instant::now();
-            for m in group.iter_mut() {
-                m.trainer.begin_epoch(epoch);
-            }
-            for s in 0..steps {
-                if stop() {
+            for chunk in group.chunks_mut(self.concurrent) {
+                if !train_epoch(gpu, chunk, epoch, steps, stop)? {
                     return Ok(false);
                 }
-                for m in group.iter_mut() {
-                    m.trainer.prepare_step(s);
-                }
-                let mut encoder = gpu.device.create_command_encoder(&Default::default());
-                {
-                    let mut pass = encoder.begin_compute_pass(&Default::default());
-                    for m in &group {
-                        m.trainer.encode_step(&mut pass);
-                    }
-                }
-                gpu.submit(encoder.finish());
-                gpu.check_errors()?;
             }
             let mut diverged = Vec::new();
             for (i, m) in group.iter_mut().enumerate() {
@@ -241,10 +235,6 @@ impl ScratchEvaluator {
                     slot: m.slot,
                     epoch: epoch + 1,
                 })?;
-            }
-            let share = started.elapsed().as_secs_f64() / group.len() as f64;
-            for m in group.iter_mut() {
-                m.seconds += share;
             }
             for &i in diverged.iter().rev() {
                 let m = group.remove(i);
@@ -303,6 +293,43 @@ impl ScratchEvaluator {
             }
         }
     }
+}
+
+/// Trains `chunk` for one epoch, all its children's steps in one encoder per step, and gives
+/// each child an equal share of the chunk's wall time. False if `stop` ended it.
+fn train_epoch(
+    gpu: &Gpu,
+    chunk: &mut [Member],
+    epoch: usize,
+    steps: usize,
+    stop: &dyn Fn() -> bool,
+) -> Result<bool, SearchError> {
+    let started = Instant::now();
+    for m in chunk.iter_mut() {
+        m.trainer.begin_epoch(epoch);
+    }
+    for s in 0..steps {
+        if stop() {
+            return Ok(false);
+        }
+        for m in chunk.iter_mut() {
+            m.trainer.prepare_step(s);
+        }
+        let mut encoder = gpu.device.create_command_encoder(&Default::default());
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            for m in chunk.iter() {
+                m.trainer.encode_step(&mut pass);
+            }
+        }
+        gpu.submit(encoder.finish());
+        gpu.check_errors()?;
+    }
+    let share = started.elapsed().as_secs_f64() / chunk.len() as f64;
+    for m in chunk.iter_mut() {
+        m.seconds += share;
+    }
+    Ok(true)
 }
 
 /// Keeps the best ceil(n / eta) of `group` by best accuracy so far (ties: the earlier child)

@@ -650,6 +650,13 @@ impl Controller {
                         t.shape()
                     ));
                 }
+                if let Some(i) = saved.data.iter().position(|v| !v.is_finite()) {
+                    return Err(format!(
+                        "checkpoint '{name}'[{i}]: {} is not finite (a controller that diverged \
+                         or a damaged file)",
+                        saved.data[i]
+                    ));
+                }
                 t.write_f32(&saved.data);
             }
         }

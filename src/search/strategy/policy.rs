@@ -45,6 +45,25 @@ fn checkpoint_name(step: usize) -> String {
     format!("controller-{step:06}.safetensors")
 }
 
+/// Refuses a sampling pass whose log-probabilities or entropies are not finite: the
+/// controller's parameters are (or have overflowed to) NaN or infinity, and its draws would
+/// be garbage. The search stops before saving the batch, so the run stays as it was.
+fn check_sample(sample: &Sample, first_child: usize) -> Result<(), SearchError> {
+    let bad = sample
+        .log_prob
+        .iter()
+        .chain(&sample.entropy)
+        .find(|v| !v.is_finite());
+    match bad {
+        None => Ok(()),
+        Some(v) => Err(SearchError::Other(format!(
+            "controller: sampling children {first_child}.. gave a log-probability or entropy of {v}: \
+             its parameters are not finite (controller.init_range too large, or an update \
+             diverged); the run directory is kept as of its last finished step"
+        ))),
+    }
+}
+
 fn mean(values: &[f32]) -> f64 {
     values.iter().map(|&v| v as f64).sum::<f64>() / values.len().max(1) as f64
 }
@@ -89,6 +108,7 @@ impl Policy {
         let t = Instant::now();
         let sample = self.controller.sample(&schema, n, &uniforms)?;
         ctx.cost.controller_sample_seconds += t.elapsed().as_secs_f64();
+        check_sample(&sample, ctx.history.len())?;
         let rollouts = sample.rollouts.clone();
         self.last = Some((schema, sample));
         Ok(Proposal {
@@ -110,6 +130,7 @@ impl Policy {
         let schema = ctx.space.schema(first_child).expect("checked in new");
         ctx.cost.controller_compile_seconds += self.controller.prepare(&schema, rollouts.len())?;
         let sample = self.controller.sample(&schema, rollouts.len(), replay)?;
+        check_sample(&sample, first_child)?;
         if sample.rollouts != rollouts {
             return Err(SearchError::Other(
                 "the controller did not reproduce the pending step's architectures on this device; \
@@ -150,6 +171,20 @@ impl Policy {
             let name = checkpoint_name(step);
             if self.state.checkpoint.as_deref() != Some(name.as_str()) {
                 let (tensors, meta) = self.controller.checkpoint()?;
+                // A diverged update must not become the run's controller: stop before the
+                // checkpoint and state.json name it, so the run resumes from the step before.
+                for t in &tensors {
+                    if let Some(i) = t.data.iter().position(|v| !v.is_finite()) {
+                        return Err(SearchError::Other(format!(
+                            "controller: update {} made '{}'[{i}] {}: the controller diverged \
+                             (try a lower controller.learning_rate); the run directory is kept \
+                             as of the step before",
+                            self.controller.updates(),
+                            t.name,
+                            t.data[i]
+                        )));
+                    }
+                }
                 run.write_file(&name, &weights::to_bytes(&tensors, &meta))?;
                 if let Some(old) = self.state.checkpoint.replace(name) {
                     obsolete.push(old);

@@ -1,0 +1,203 @@
+//! The NAS-Bench-201 supernet: the cell network's skeleton (stem, reduction blocks, head) and,
+//! on every edge of every cell, one ReLU-conv-BN for each of `nor_conv_1x1` and `nor_conv_3x3`
+//! (`skip_connect`, `avg_pool_3x3` and `none` have no parameters). A genotype's forward pass
+//! runs those operations only, through the same cell code as the standalone network, so a path
+//! with the supernet's weights computes exactly what the standalone network computes with them.
+//!
+//! Parameter names are the standalone network's with the operation inserted after the edge:
+//! `stage1.cell0.edge_0_1.nor_conv_3x3.conv.weight` (standalone: `stage1.cell0.edge_0_1.conv
+//! .weight`); `path_state` maps a path back to the standalone names.
+
+use std::sync::Arc;
+
+use crate::autograd::{AutogradError, Graph, Value};
+use crate::device::{DeviceError, Gpu};
+use crate::nn::cell_net::{EdgeOp, ReluConvBn, Skeleton, Stages, cell_forward};
+use crate::nn::layers::BatchNorm2d;
+use crate::nn::nb201::{NB201_EDGES, Nb201Genotype, Nb201Network, Nb201Op};
+use crate::nn::param::{Binder, Parameter};
+use crate::tensor::Tensor;
+use crate::util::SeededRng;
+
+/// The parametric operations of one edge.
+pub struct SuperEdge {
+    /// `{edge}.nor_conv_1x1`
+    pub conv1x1: ReluConvBn,
+    /// `{edge}.nor_conv_3x3`
+    pub conv3x3: ReluConvBn,
+}
+
+impl SuperEdge {
+    /// The edge running `op` on these weights.
+    fn op(&self, op: Nb201Op) -> EdgeOp<'_> {
+        match op {
+            Nb201Op::None => EdgeOp::None,
+            Nb201Op::SkipConnect => EdgeOp::Skip,
+            Nb201Op::NorConv1x1 => EdgeOp::Conv(&self.conv1x1),
+            Nb201Op::NorConv3x3 => EdgeOp::Conv(&self.conv3x3),
+            Nb201Op::AvgPool3x3 => EdgeOp::AvgPool,
+        }
+    }
+
+    /// The weights of `op`, if it has any.
+    fn conv(&self, op: Nb201Op) -> Option<&ReluConvBn> {
+        match op {
+            Nb201Op::NorConv1x1 => Some(&self.conv1x1),
+            Nb201Op::NorConv3x3 => Some(&self.conv3x3),
+            _ => None,
+        }
+    }
+}
+
+/// One cell of the supernet: its 6 edges in `NB201_EDGES` order.
+pub struct SuperCell {
+    pub name: String,
+    pub edges: Vec<SuperEdge>,
+}
+
+impl SuperCell {
+    fn new(
+        gpu: &Arc<Gpu>,
+        name: &str,
+        channels: usize,
+        rng: &mut SeededRng,
+    ) -> Result<SuperCell, DeviceError> {
+        let mut edges = Vec::with_capacity(NB201_EDGES.len());
+        for &(from, to) in &NB201_EDGES {
+            let edge = format!("{name}.edge_{from}_{to}");
+            let conv = |op: Nb201Op, k: usize, rng: &mut SeededRng| {
+                let name = format!("{edge}.{}", op.name());
+                ReluConvBn::new(gpu, &name, channels, channels, k, 1, rng)
+            };
+            edges.push(SuperEdge {
+                conv1x1: conv(Nb201Op::NorConv1x1, 1, rng)?,
+                conv3x3: conv(Nb201Op::NorConv3x3, 3, rng)?,
+            });
+        }
+        Ok(SuperCell {
+            name: name.to_string(),
+            edges,
+        })
+    }
+
+    fn forward(
+        &self,
+        g: &mut Graph,
+        b: &mut Binder,
+        x: Value,
+        genotype: &Nb201Genotype,
+        train: bool,
+    ) -> Result<Value, AutogradError> {
+        let edges: [EdgeOp<'_>; 6] = std::array::from_fn(|k| self.edges[k].op(genotype.0[k]));
+        cell_forward(g, b, x, train, &edges)
+    }
+
+    fn convs(&self) -> impl Iterator<Item = &ReluConvBn> {
+        self.edges.iter().flat_map(|e| [&e.conv1x1, &e.conv3x3])
+    }
+}
+
+/// Weights shared by every genotype of a NAS-Bench-201 network shape (N cells per stage, C
+/// channels).
+pub struct Nb201Supernet {
+    /// The network shape (its genotype is not used: every path has its own).
+    pub shape: Nb201Network,
+    pub input: [usize; 3],
+    pub classes: usize,
+    pub skeleton: Skeleton,
+    pub stages: Stages<SuperCell>,
+}
+
+impl Nb201Supernet {
+    /// Fresh shared weights for networks shaped like `shape` on images `input` with `classes`
+    /// classes, drawn from `rng` in network order.
+    pub fn new(
+        gpu: &Arc<Gpu>,
+        shape: &Nb201Network,
+        input: [usize; 3],
+        classes: usize,
+        rng: &mut SeededRng,
+    ) -> Result<Nb201Supernet, DeviceError> {
+        let (skeleton, stages) =
+            Skeleton::build(gpu, shape, input[0], classes, rng, |name, ch, rng| {
+                SuperCell::new(gpu, name, ch, rng)
+            })?;
+        Ok(Nb201Supernet {
+            shape: shape.clone(),
+            input,
+            classes,
+            skeleton,
+            stages,
+        })
+    }
+
+    /// Records the path of `genotype` on images `x` and returns logits `[N, classes]`.
+    pub fn forward(
+        &self,
+        g: &mut Graph,
+        b: &mut Binder,
+        x: Value,
+        genotype: &Nb201Genotype,
+        train: bool,
+    ) -> Result<Value, AutogradError> {
+        self.skeleton
+            .forward(g, b, x, train, &self.stages, |cell, g, b, y| {
+                cell.forward(g, b, y, genotype, train)
+            })
+    }
+
+    /// Every shared parameter, in network order.
+    pub fn parameters(&self) -> Vec<&Parameter> {
+        self.skeleton.parameters(&self.stages, |cell| {
+            cell.convs().flat_map(|op| op.parameters()).collect()
+        })
+    }
+
+    /// Every batch norm, in network order.
+    pub fn norms(&self) -> Vec<&BatchNorm2d> {
+        self.skeleton
+            .norms(&self.stages, |cell| cell.convs().map(|op| &op.bn).collect())
+    }
+
+    /// The tensors `genotype`'s path reads, under the names the standalone network of that
+    /// genotype gives them, in its order (parameters, then running statistics, as
+    /// `Network::state`): loaded into the standalone network, it computes what the path does.
+    pub fn path_state(&self, genotype: &Nb201Genotype) -> Vec<(String, &Tensor)> {
+        fn path<'a>(cell: &'a SuperCell, genotype: &Nb201Genotype) -> Vec<&'a ReluConvBn> {
+            cell.edges
+                .iter()
+                .zip(genotype.0)
+                .filter_map(|(edge, op)| edge.conv(op))
+                .collect()
+        }
+        let params = self.skeleton.parameters(&self.stages, |cell| {
+            path(cell, genotype)
+                .into_iter()
+                .flat_map(|op| op.parameters())
+                .collect()
+        });
+        let norms = self.skeleton.norms(&self.stages, |cell| {
+            path(cell, genotype).into_iter().map(|op| &op.bn).collect()
+        });
+        let mut state: Vec<(String, &Tensor)> = params
+            .into_iter()
+            .map(|p| (standalone_name(&p.name), &p.tensor))
+            .collect();
+        for norm in norms {
+            for (name, t) in norm.running_state() {
+                state.push((standalone_name(&name), t));
+            }
+        }
+        state
+    }
+}
+
+/// `stage1.cell0.edge_0_1.nor_conv_3x3.conv.weight` -> `stage1.cell0.edge_0_1.conv.weight`
+/// (only cell operations carry an operation segment).
+fn standalone_name(name: &str) -> String {
+    [Nb201Op::NorConv1x1, Nb201Op::NorConv3x3]
+        .iter()
+        .fold(name.to_string(), |n, op| {
+            n.replacen(&format!(".{}.", op.name()), ".", 1)
+        })
+}
