@@ -91,7 +91,10 @@ fn resume_budget_is_validated_and_not_below_the_children_done() {
     let dir = run_dir("budget", 4, 2);
     let config = std::fs::read_to_string(dir.join("config.json")).unwrap();
     for (budget, expected) in [
-        ("0", "--budget: run.budget: 0 (must be at least 1)"),
+        (
+            "0",
+            "invalid value '0' for '--budget <BUDGET>': below the minimum of 1",
+        ),
         ("1", "--budget 1 is below the 2 children"),
     ] {
         let out = nasgpu(&["search", "--budget", budget, "--resume"], &dir);

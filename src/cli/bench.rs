@@ -6,6 +6,9 @@ use super::{CliError, DeviceArgs};
 use crate::bench::table::print_progress;
 use crate::bench::{BenchOptions, MAX_TIMESTAMP_SAMPLES, run_suite_with};
 
+/// Most untimed warm-up runs per case (more is a hang, not a benchmark).
+const MAX_WARMUP: i64 = 1000;
+
 /// Options of `nasgpu bench`.
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
@@ -13,10 +16,12 @@ pub struct BenchArgs {
     #[arg(long, value_name = "TEXT", value_delimiter = ',')]
     pub filter: Vec<String>,
     /// Timed samples per case, after the warm-up.
-    #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u32).range(1..=MAX_TIMESTAMP_SAMPLES as i64))]
+    #[arg(long, default_value_t = 15, allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u32).range(1..=MAX_TIMESTAMP_SAMPLES as i64))]
     pub samples: u32,
     /// Untimed warm-up runs per case.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u32).range(0..=MAX_WARMUP))]
     pub warmup: u32,
     /// Also write the report as JSON to this file (atomically: never half-written).
     #[arg(long, value_name = "FILE")]

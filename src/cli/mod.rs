@@ -7,6 +7,7 @@ pub mod devices;
 mod error;
 pub mod export;
 mod interrupt;
+mod options;
 mod progress;
 pub mod report;
 pub mod report_html;

@@ -13,7 +13,8 @@ pub struct ReportArgs {
     #[arg(required = true)]
     pub runs: Vec<PathBuf>,
     /// Children per window of the reward-over-time columns.
-    #[arg(long, default_value_t = 25)]
+    #[arg(long, default_value_t = 25, allow_negative_numbers = true,
+          value_parser = super::options::count(1, 1_000_000))]
     pub window: usize,
     /// Print only the path of the best architecture (best.json) over all the runs.
     #[arg(long)]
@@ -22,7 +23,8 @@ pub struct ReportArgs {
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
     /// With --html: the page reloads itself every SECONDS (to watch a running search).
-    #[arg(long, value_name = "SECONDS", requires = "html")]
+    #[arg(long, value_name = "SECONDS", requires = "html", allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u32).range(1..=86_400))]
     pub refresh: Option<u32>,
     /// Print the runs' figures as JSON on stdout instead of the tables.
     #[arg(long, conflicts_with_all = ["html", "best"])]

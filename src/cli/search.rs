@@ -7,6 +7,7 @@ use std::sync::Arc;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::interrupt::Interrupt;
+use super::options::{MAX_BUDGET, MAX_EPOCHS, count};
 use super::{CliError, DeviceArgs};
 use crate::data::{self, Amount, DataSource, DeviceDataset, Sampling, TrainTest};
 use crate::device::Gpu;
@@ -55,15 +56,16 @@ pub struct SearchArgs {
     #[arg(long)]
     pub table_cost: Option<String>,
     /// Children to train in all.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = count(1, MAX_BUDGET))]
     pub budget: Option<usize>,
     /// Architectures sampled per controller update (m).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true,
+          value_parser = count(1, crate::search::config::MAX_CHILDREN_PER_STEP))]
     pub children_per_step: Option<usize>,
     /// Epochs each child is trained for its reward.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = count(1, MAX_EPOCHS))]
     pub child_epochs: Option<usize>,
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub seed: Option<u64>,
     /// Run directory to create (default: runs/search-<strategy>-<date>).
     #[arg(long, conflicts_with = "resume")]
@@ -245,11 +247,14 @@ struct Opened {
     config: SearchConfig,
     state: SearchState,
     data: Option<TrainTest>,
+    /// The device, when starting the run already opened it (for its memory estimate).
+    gpu: Option<Arc<Gpu>>,
 }
 
-/// Plans a new run: checks the output folder and loads the data first (its identity goes
-/// into `data.json`); writes nothing.
-fn new_run(args: &SearchArgs) -> Result<Opened, CliError> {
+/// Plans a new run: checks the output folder, loads the data (its identity goes into
+/// `data.json`) and estimates what the controller and the space's children need; writes
+/// nothing.
+fn new_run(args: &SearchArgs, device: &DeviceArgs) -> Result<Opened, CliError> {
     let config = configure(args)?;
     let out = args
         .out
@@ -278,6 +283,21 @@ fn new_run(args: &SearchArgs) -> Result<Opened, CliError> {
         Table::open(&config).map_err(err)?;
         None
     };
+    let gpu = if needs_device(&config) {
+        Some(Gpu::open(&device.options())?)
+    } else {
+        None
+    };
+    let shape = loaded
+        .as_ref()
+        .map(|(_, d)| (d.train.image_shape, d.train.classes as usize));
+    crate::search::footprint::check_search(&config, gpu.as_deref(), shape).map_err(|e| {
+        let source = match &args.config {
+            Some(path) => path.display().to_string(),
+            None => "the built-in quick demo configuration".to_string(),
+        };
+        CliError(crate::search::ConfigError { source, ..e }.to_string())
+    })?;
     let run_data = match &loaded {
         Some((source, data)) => Some(RunData::new(source, data).map_err(err)?),
         None => None,
@@ -293,6 +313,7 @@ fn new_run(args: &SearchArgs) -> Result<Opened, CliError> {
         config,
         state,
         data,
+        gpu,
     })
 }
 
@@ -390,6 +411,7 @@ fn resume_run(dir: &Path, args: &SearchArgs) -> Result<Option<Opened>, CliError>
         config,
         state,
         data,
+        gpu: None,
     }))
 }
 
@@ -455,18 +477,19 @@ pub fn run(device: &DeviceArgs, args: &SearchArgs) -> Result<(), CliError> {
             Some(opened) => opened,
             None => return Ok(()),
         },
-        None => new_run(args)?,
+        None => new_run(args, device)?,
     };
     let Opened {
         target,
         config,
         state,
         data,
+        gpu,
     } = opened;
-    let gpu = if needs_device(&config) {
-        Some(Gpu::open(&device.options())?)
-    } else {
-        None
+    let gpu = match gpu {
+        Some(gpu) => Some(gpu),
+        None if needs_device(&config) => Some(Gpu::open(&device.options())?),
+        None => None,
     };
     let (task, summary) = match (&gpu, &data) {
         (Some(gpu), Some(tt)) => {

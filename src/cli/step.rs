@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use super::options::{MAX_BATCH, count};
 use super::{CliError, DeviceArgs};
 use crate::bench::step::{StepBench, architecture, measure_ceilings};
 use crate::bench::summarise;
@@ -17,7 +18,8 @@ pub struct StepArgs {
     /// An architecture file instead of a preset.
     #[arg(long, value_name = "FILE")]
     pub arch: Option<PathBuf>,
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, allow_negative_numbers = true,
+          value_parser = count(1, MAX_BATCH))]
     pub batch: usize,
     /// Seeds the weights.
     #[arg(long, default_value_t = 0)]
@@ -26,7 +28,8 @@ pub struct StepArgs {
     #[arg(long, value_name = "DIR")]
     pub export: Option<PathBuf>,
     /// Steps to export (each batch and its loss).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, allow_negative_numbers = true,
+          value_parser = count(1, 10_000))]
     pub export_steps: usize,
     /// Measure the device's peak-FMA and copy ceilings first (printed as `ceilings JSON`).
     #[arg(long)]
@@ -35,7 +38,8 @@ pub struct StepArgs {
     #[arg(long)]
     pub profile: bool,
     /// Time this many steps (after 3 warm-up steps) and print median, min and max.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true,
+          value_parser = count(0, 1_000_000))]
     pub samples: usize,
     /// Then answer `step K` / `profile` / `quit` requests on stdin.
     #[arg(long)]

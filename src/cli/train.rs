@@ -8,6 +8,7 @@ use std::time::Instant;
 use serde_json::json;
 
 use super::interrupt::Interrupt;
+use super::options::{MAX_BATCH, MAX_EPOCHS, count};
 use super::progress::EpochProgress;
 use super::{CliError, DeviceArgs};
 use crate::data::{self, Amount, DataSource, DeviceDataset, Sampling};
@@ -40,25 +41,27 @@ pub struct TrainArgs {
     /// mnist, cifar10, cifar100 (looked up in $NASGPU_DATA, ./data; see scripts/fetch-data.sh).
     #[arg(long)]
     pub dataset: Option<String>,
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, allow_negative_numbers = true,
+          value_parser = count(1, MAX_EPOCHS))]
     pub epochs: usize,
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, allow_negative_numbers = true,
+          value_parser = count(1, MAX_BATCH))]
     pub batch: usize,
-    #[arg(long, default_value_t = 0.05)]
+    #[arg(long, default_value_t = 0.05, allow_negative_numbers = true)]
     pub lr: f32,
-    #[arg(long, default_value_t = 0.9)]
+    #[arg(long, default_value_t = 0.9, allow_negative_numbers = true)]
     pub momentum: f32,
     /// Plain momentum instead of Nesterov's.
     #[arg(long)]
     pub no_nesterov: bool,
-    #[arg(long, default_value_t = 5e-4)]
+    #[arg(long, default_value_t = 5e-4, allow_negative_numbers = true)]
     pub weight_decay: f32,
     #[arg(long, value_enum, default_value_t = Schedule::Cosine)]
     pub schedule: Schedule,
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     pub seed: u64,
     /// Validation images held out of the training set: a count or a fraction ("5000", "0.1").
-    #[arg(long, default_value = "0.1")]
+    #[arg(long, default_value = "0.1", allow_negative_numbers = true)]
     pub validation: String,
     /// Random crop + flip augmentation: on, off, or auto (on for CIFAR, off for IDX datasets).
     #[arg(long, default_value = "auto")]
@@ -132,8 +135,45 @@ fn save_weights(net: &Network, meta: &ModelMeta, out: &std::path::Path) -> Resul
         .map_err(CliError)
 }
 
+/// `--validation` as a count or a fraction, refusing values that hold out nothing or everything.
+fn parse_validation(text: &str) -> Result<Amount, CliError> {
+    let bad = |why: &str| Err(CliError(format!("--validation: {text} {why}")));
+    match text.parse::<Amount>() {
+        Err(e) => Err(CliError(format!("--validation: {e}"))),
+        Ok(Amount::Count(0)) => bad(
+            "holds out no validation images (give a count of at least 1, or a fraction such as 0.1)",
+        ),
+        Ok(Amount::Fraction(f)) if !(f > 0.0 && f < 1.0) => bad(
+            "is not a fraction strictly between 0 and 1 (1.0 would hold out every training image)",
+        ),
+        Ok(amount) => Ok(amount),
+    }
+}
+
+/// After the split: the held-out images must leave at least one batch to train on.
+fn check_validation_fits(
+    args: &TrainArgs,
+    train_left: usize,
+    available: usize,
+) -> Result<(), CliError> {
+    if args.batch > available {
+        return Err(CliError(format!(
+            "--batch: {} is more than the {available} training images of the dataset",
+            args.batch
+        )));
+    }
+    if train_left < args.batch {
+        return Err(CliError(format!(
+            "--validation: {} leaves {train_left} of the {available} training images, fewer than one batch (--batch {})",
+            args.validation, args.batch
+        )));
+    }
+    Ok(())
+}
+
 /// Rejects option values no training run can use, naming the option, before any work starts.
 fn check_options(args: &TrainArgs) -> Result<(), CliError> {
+    parse_validation(&args.validation)?;
     let bad = |option: &str, value: String, want: &str| {
         Err(CliError(format!("{option}: {value} is not {want}")))
     };
@@ -199,13 +239,10 @@ pub fn run(device: &DeviceArgs, args: &TrainArgs) -> Result<(), CliError> {
             tt.skipped[0]
         );
     }
-    let validation: Amount = args
-        .validation
-        .parse()
-        .map_err(|e| CliError(format!("--validation: {e}")))?;
+    let validation = parse_validation(&args.validation)?;
     let split =
         data::split_train_validation(&tt.train, validation, Sampling::Stratified, args.seed)
-            .map_err(data_error)?;
+            .map_err(|e| CliError(format!("--validation {}: {e}", args.validation)))?;
     let augment = match args.augment.as_str() {
         "auto" => tt.format.default_augment(),
         "on" => data::Augment {
@@ -219,10 +256,18 @@ pub fn run(device: &DeviceArgs, args: &TrainArgs) -> Result<(), CliError> {
             )));
         }
     };
+    check_validation_fits(args, split.train.len(), tt.train.len())?;
+    // The architecture is estimated before anything of it (or of the data) is on the device.
+    let arch = arch_for(args, tt.train.image_shape, tt.train.classes as usize)?;
+    let arch_source = match &args.arch {
+        Some(path) => path.display().to_string(),
+        None => format!("--preset {}", args.preset.as_deref().unwrap_or("small-cnn")),
+    };
+    crate::nn::footprint::check_training(&gpu, &arch, args.batch, &arch_source)
+        .map_err(|e| CliError(format!("{e} (--batch {})", args.batch)))?;
     let stats = tt.train.channel_stats();
     let train_data = Arc::new(DeviceDataset::upload(&gpu, &tt.train, &stats).map_err(data_error)?);
     let test_data = Arc::new(DeviceDataset::upload(&gpu, &tt.test, &stats).map_err(data_error)?);
-    let arch = arch_for(args, tt.train.image_shape, tt.train.classes as usize)?;
     let meta = ModelMeta::new(&arch, &tt.name, &stats, tt.class_names.clone());
 
     let config = TrainConfig {

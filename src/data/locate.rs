@@ -204,7 +204,7 @@ pub fn load_named(name: DatasetName) -> Result<TrainTest, DataError> {
     let mut looked = Vec::new();
     for dir in name.search_dirs() {
         if !dir.is_dir() {
-            looked.push((dir, "no such directory".to_string()));
+            looked.push((dir.clone(), not_a_directory(&dir)));
             continue;
         }
         match detect(&dir) {
@@ -301,11 +301,36 @@ fn label_names(dir: &Path, file: &str) -> Option<Vec<String>> {
 /// (`train-images.idx3-ubyte`), raw or gzipped.
 fn find_idx(dir: &Path, stem: &str) -> Option<PathBuf> {
     let dotted = stem.replacen("-idx", ".idx", 1);
-    [stem, dotted.as_str()]
+    let names: Vec<PathBuf> = [stem, dotted.as_str()]
         .into_iter()
         .flat_map(|s| [s.to_string(), format!("{s}.gz")])
         .map(|name| dir.join(name))
+        .collect();
+    // A file first; else whatever stands under the name (a directory, a broken link), so that
+    // reading it says what it is instead of calling it missing.
+    names
+        .iter()
         .find(|p| p.is_file())
+        .or_else(|| names.iter().find(|p| present(p)))
+        .cloned()
+}
+
+/// Something exists under `path` (a file, a directory, a link even if it leads nowhere).
+fn present(path: &Path) -> bool {
+    path.symlink_metadata().is_ok()
+}
+
+/// Why `dir` is not a directory we can read: missing, a file, or a link that leads nowhere.
+fn not_a_directory(dir: &Path) -> String {
+    match (dir.symlink_metadata(), std::fs::metadata(dir)) {
+        (Err(_), _) => "no such directory".to_string(),
+        (Ok(_), Ok(m)) if m.is_file() => {
+            "is a file, not a directory (--data takes the folder holding the dataset's files)"
+                .to_string()
+        }
+        (Ok(_), Ok(_)) => "is not a directory".to_string(),
+        (Ok(_), Err(e)) => format!("is a symbolic link that cannot be followed ({e})"),
+    }
 }
 
 /// Splits names into found paths and missing names.
@@ -326,11 +351,11 @@ pub fn detect(dir: &Path) -> Result<Layout, DataError> {
     if !dir.is_dir() {
         return Err(DataError::Io {
             file: dir.to_path_buf(),
-            reason: "no such directory".to_string(),
+            reason: not_a_directory(dir),
         });
     }
     let idx: Vec<_> = IDX_FILES.iter().map(|s| (*s, find_idx(dir, s))).collect();
-    let file = |name: &str| Some(dir.join(name)).filter(|p| p.is_file());
+    let file = |name: &str| Some(dir.join(name)).filter(|p| present(p));
     let c10: Vec<_> = CIFAR10_TRAIN
         .iter()
         .chain([&CIFAR10_TEST])

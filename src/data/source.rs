@@ -33,7 +33,24 @@ impl FileBytes {
             file: path.to_path_buf(),
             reason: e.to_string(),
         };
-        let size = std::fs::metadata(path).map_err(io)?.len();
+        let meta = std::fs::metadata(path).map_err(|e| {
+            // A link that leads nowhere (or in a loop) exists, so it is not "missing".
+            if path.symlink_metadata().is_ok() {
+                DataError::Io {
+                    file: path.to_path_buf(),
+                    reason: format!("a symbolic link that cannot be followed ({e})"),
+                }
+            } else {
+                io(e)
+            }
+        })?;
+        if meta.is_dir() {
+            return Err(DataError::Io {
+                file: path.to_path_buf(),
+                reason: "is a directory, not a data file".to_string(),
+            });
+        }
+        let size = meta.len();
         if size > MAX_FILE_BYTES {
             return Err(DataError::Io {
                 file: path.to_path_buf(),

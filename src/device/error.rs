@@ -22,6 +22,8 @@ pub enum DeviceError {
         limit: u64,
         label: String,
     },
+    /// A memory estimate made before allocating says the request cannot fit (names the field).
+    WontFit { message: String },
     /// wgpu reported an error (validation, internal) from earlier work.
     Backend { message: String },
     /// The device was lost (driver reset, removed GPU).
@@ -68,6 +70,7 @@ impl fmt::Display for DeviceError {
                 crate::util::human_bytes(*bytes),
                 crate::util::human_bytes(*limit)
             ),
+            DeviceError::WontFit { message } => write!(f, "does not fit: {message}"),
             DeviceError::Backend { message } => write!(f, "GPU error: {message}"),
             DeviceError::Lost { reason } => write!(f, "GPU device lost: {reason}"),
             DeviceError::Readback { reason } => write!(f, "reading results back failed: {reason}"),

@@ -203,8 +203,10 @@ impl Architecture {
             ..e
         };
         let root: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            // A number out of range (`1e999`) fails before any field is read: name its field.
+            let field = crate::util::json_path::path_at(text, e.line(), e.column());
             with_source(field_error(
-                "",
+                field.unwrap_or_default(),
                 format!("not a valid architecture file: {e}"),
             ))
         })?;

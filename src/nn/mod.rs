@@ -3,6 +3,7 @@
 
 pub mod arch;
 pub mod cell_net;
+pub mod footprint;
 pub mod infer;
 pub mod init;
 pub mod layered_net;

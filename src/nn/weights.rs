@@ -105,7 +105,11 @@ pub fn from_bytes(
             .map_err(|e| err(format!("tensor '{name}': bad shape: {e}")))?;
         let range: [usize; 2] = serde_json::from_value(entry["data_offsets"].clone())
             .map_err(|e| err(format!("tensor '{name}': bad data_offsets: {e}")))?;
-        let want = shape.iter().product::<usize>() * 4;
+        // Checked: a shape whose product wraps would pass the length check below.
+        let want = shape
+            .iter()
+            .try_fold(4usize, |a, &d| a.checked_mul(d))
+            .ok_or_else(|| err(format!("tensor '{name}': shape {shape:?} is too large")))?;
         if range[1] < range[0] || range[1] > data.len() || range[1] - range[0] != want {
             return Err(err(format!(
                 "tensor '{name}': data_offsets {range:?} do not hold {want} bytes within the {} data bytes (file offset {})",

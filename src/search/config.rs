@@ -44,6 +44,69 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// Most architectures per controller update (m); also bounds host buffers sized by m.
+pub const MAX_CHILDREN_PER_STEP: usize = 4096;
+
+/// Upper bounds of whole-number fields: far beyond any published setting, low enough that no
+/// loop count or host buffer sized by them can hang or exhaust the machine before the memory
+/// estimate (`search::footprint`) weighs what they ask for together.
+const COUNT_LIMITS: &[(&str, usize)] = &[
+    ("controller.hidden", 1 << 16),
+    ("controller.layers", 1024),
+    ("controller.attention", 1 << 16),
+    ("reinforce.children_per_step", MAX_CHILDREN_PER_STEP),
+    ("reinforce.reward_window", 100_000),
+    ("ppo.epochs", 10_000),
+    ("evolution.population", 10_000_000),
+    ("evolution.sample_size", 10_000_000),
+    ("child.epochs", 100_000),
+    ("child.batch_size", 1 << 20),
+    ("child.concurrent", MAX_CHILDREN_PER_STEP),
+    ("child.patience", 100_000),
+    ("halving.min_epochs", 100_000),
+    ("halving.eta", 1000),
+    ("run.budget", 100_000_000),
+];
+
+/// Upper bounds of real-valued fields whose sensible range the type does not say.
+const REAL_LIMITS: &[(&str, f64, &str)] = &[
+    (
+        "controller.init_range",
+        1.0,
+        "weights U(-r, r) beyond 1 saturate the LSTM (the paper uses 0.08)",
+    ),
+    (
+        "controller.learning_rate",
+        1.0,
+        "Adam steps beyond 1 diverge",
+    ),
+    (
+        "controller.temperature",
+        1000.0,
+        "the softmax is uniform long before",
+    ),
+    (
+        "child.learning_rate",
+        100.0,
+        "SGD beyond 100 diverges at once",
+    ),
+    (
+        "child.weight_decay",
+        1.0,
+        "decay beyond 1 erases the weights",
+    ),
+    (
+        "reinforce.reward_power",
+        100.0,
+        "accuracy^100 is 0 for every child",
+    ),
+    (
+        "reinforce.entropy_weight",
+        1e6,
+        "the entropy bonus would be all of the loss",
+    ),
+];
+
 /// The LSTM controller (Zoph & Le: 2 layers of 35 units, weights U(-0.08, 0.08), Adam 6e-4).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -346,8 +409,15 @@ impl SearchConfig {
             source: source.to_string(),
             ..e
         };
-        let root: Json = serde_json::from_str(text)
-            .map_err(|e| with_source(ConfigError::field("", format!("not valid JSON: {e}"))))?;
+        let root: Json = serde_json::from_str(text).map_err(|e| {
+            // A number out of range (`1e999`) fails here, before any field is read: name the
+            // field it stands in.
+            let field = crate::util::json_path::path_at(text, e.line(), e.column());
+            with_source(ConfigError::field(
+                field.unwrap_or_default(),
+                format!("not valid JSON: {e}"),
+            ))
+        })?;
         let Some(top) = root.as_object() else {
             return Err(with_source(ConfigError::field(
                 "",
@@ -464,6 +534,7 @@ impl SearchConfig {
                 return Err(ConfigError::field(field, "0 (must be at least 1)"));
             }
         }
+        self.validate_limits()?;
         let rates = [
             ("controller.init_range", self.controller.init_range as f64),
             (
@@ -500,6 +571,53 @@ impl SearchConfig {
         ] {
             if !(value.is_finite() && value >= 0.0) {
                 return Err(ConfigError::field(field, format!("{value} (must be >= 0)")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks every field against its upper bound (`COUNT_LIMITS`, `REAL_LIMITS`).
+    fn validate_limits(&self) -> Result<(), ConfigError> {
+        let counts = [
+            self.controller.hidden,
+            self.controller.layers,
+            self.controller.attention,
+            self.reinforce.children_per_step,
+            self.reinforce.reward_window,
+            self.ppo.epochs,
+            self.evolution.population,
+            self.evolution.sample_size,
+            self.child.epochs,
+            self.child.batch_size,
+            self.child.concurrent,
+            self.child.patience,
+            self.halving.min_epochs,
+            self.halving.eta,
+            self.run.budget,
+        ];
+        for (&(field, max), value) in COUNT_LIMITS.iter().zip(counts) {
+            if value > max {
+                return Err(ConfigError::field(
+                    field,
+                    format!("{value} is more than the limit of {max}"),
+                ));
+            }
+        }
+        let reals = [
+            self.controller.init_range as f64,
+            self.controller.learning_rate as f64,
+            self.controller.temperature as f64,
+            self.child.learning_rate as f64,
+            self.child.weight_decay as f64,
+            self.reinforce.reward_power,
+            self.reinforce.entropy_weight,
+        ];
+        for (&(field, max, why), value) in REAL_LIMITS.iter().zip(reals) {
+            if value > max {
+                return Err(ConfigError::field(
+                    field,
+                    format!("{value} is more than {max}: {why}"),
+                ));
             }
         }
         Ok(())

@@ -7,6 +7,7 @@ pub mod cost;
 pub mod driver;
 mod error;
 pub mod evaluator;
+pub mod footprint;
 pub mod objective;
 pub mod record;
 pub mod run_data;

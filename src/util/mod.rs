@@ -1,11 +1,13 @@
 //! Small helpers shared by every layer.
 
 pub mod date;
+pub mod host_memory;
+pub mod json_path;
 pub mod output;
 
-/// Formats a byte count as B/KiB/MiB/GiB.
+/// Formats a byte count as B/KiB/MiB/GiB/TiB.
 pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut value = bytes as f64;
     let mut unit = 0;
     while value >= 1024.0 && unit + 1 < UNITS.len() {

@@ -216,3 +216,30 @@ pub fn conv2d_backward_bias(
     check_bias_grad(dy, db)?;
     reduce::bias_launches(gpu, dy, db)
 }
+
+/// Scratch bytes one conv's training step holds (forward, backward-data and weight gradient on
+/// `gpu`): its two packed weight copies, the weight-gradient partial sums and, where that
+/// algorithm cannot read the shared packed activations, its own packed dy and x. Memory
+/// estimates (`nn::footprint`) use it before anything is allocated; it follows the launchers'
+/// own choices (`backward_weights_algo`, `wgrad::partial_sums_len`).
+pub fn training_scratch_bytes(gpu: &Gpu, shape: &Conv2dShape) -> f64 {
+    let [kh, kw] = shape.spec.kernel;
+    let taps = (kh * kw) as f64;
+    let ceil4 = |c: usize| c.div_ceil(4) as f64 * 4.0;
+    // Packed weights: forward reduces over Cin into Cout, backward-data the other way round;
+    // the destination side is padded to at most an 8-wide tile.
+    let pad8 = |c: usize| c.next_multiple_of(8) as f64;
+    let packed_weights =
+        4.0 * taps * (ceil4(shape.cin) * pad8(shape.cout) + ceil4(shape.cout) * pad8(shape.cin));
+    let algo = backward_weights_algo(gpu, shape);
+    let partials = 4.0 * wgrad::partial_sums_len(algo, shape) as f64;
+    let own_packing = if algo.takes_shared_packing() {
+        0.0
+    } else {
+        let [oh, ow] = shape.out_hw();
+        let [h, w] = shape.in_hw;
+        let n = shape.n as f64;
+        4.0 * n * (ceil4(shape.cout) * (oh * ow) as f64 + ceil4(shape.cin) * (h * w) as f64)
+    };
+    packed_weights + partials + own_packing
+}

@@ -252,7 +252,8 @@ pub(super) fn launches(
         }
     };
     p.items = fits_u32(K, "invocations", items * per_group)? / per_group as u32;
-    let part_len = splits * taps * cout_p * cin_p;
+    let part_len = partial_sums_len(algo, s);
+    debug_assert_eq!(part_len, splits * taps * cout_p * cin_p);
     fits_u32(K, "partial sums", part_len)?;
     let bytes = (part_len * 4) as u64;
     let scratch = Arc::new(gpu.storage(bytes, "conv2d weight-gradient partials")?);
@@ -279,4 +280,22 @@ pub(super) fn launches(
     let sum = reduce_splits(gpu, &parts, s.cin, dw)?;
     launches.extend([partials, sum]);
     Ok(launches)
+}
+
+/// Length in f32s of the partial sums `algo` writes for `s`: one `[tap][co][ci]` slice per
+/// split of the N * OH rows, channels padded to the tile. The launcher allocates exactly this
+/// as scratch; memory estimates (`nn::footprint`) ask here instead of repeating the rule.
+pub fn partial_sums_len(algo: WgradAlgo, s: &Conv2dShape) -> usize {
+    let (ro, ri, requested) = match algo {
+        WgradAlgo::Blocked { ro, ri, splits, .. } => (ro as usize, ri as usize, splits),
+        WgradAlgo::Subgroup { ro, splits, .. } => (ro as usize, 4, splits),
+    };
+    let rows = (s.n * s.out_hw()[0]).max(1);
+    let rows_per_split = rows.div_ceil((requested as usize).clamp(1, rows));
+    let splits = rows.div_ceil(rows_per_split);
+    splits
+        * s.spec.kernel[0]
+        * s.spec.kernel[1]
+        * s.cin.next_multiple_of(ri)
+        * s.cout.next_multiple_of(ro)
 }

@@ -86,9 +86,11 @@ const GROUP_BYTES: u64 = 3 << 30;
 
 fn failure(e: &AutogradError) -> (ChildStatus, String) {
     let status = match e {
-        AutogradError::Device(DeviceError::OutOfMemory { .. } | DeviceError::TooLarge { .. }) => {
-            ChildStatus::OutOfMemory
-        }
+        AutogradError::Device(
+            DeviceError::OutOfMemory { .. }
+            | DeviceError::TooLarge { .. }
+            | DeviceError::WontFit { .. },
+        ) => ChildStatus::OutOfMemory,
         AutogradError::Shape { .. } | AutogradError::Kernel(_) => ChildStatus::Invalid,
         _ => ChildStatus::Failed,
     };
@@ -363,6 +365,13 @@ fn build(
     seed: u64,
     config: &ChildConfig,
 ) -> Result<Member, AutogradError> {
+    // Estimated first, so a child too large for the device or the host is recorded as out of
+    // memory without allocating any of it.
+    crate::nn::footprint::check_training(gpu, arch, config.batch_size, "child").map_err(|e| {
+        AutogradError::Device(DeviceError::WontFit {
+            message: format!("{e} (child.batch_size {})", config.batch_size),
+        })
+    })?;
     let net = Network::new(gpu, arch, seed)?;
     let train_config = TrainConfig {
         epochs: config.epochs,

@@ -11,6 +11,10 @@ use crate::nn::arch::{Architecture, LayerSpec, MAX_FILTER, MAX_STRIDE};
 use crate::search::ConfigError;
 use crate::util::SeededRng;
 
+/// Deepest macro space a configuration may describe (NAS-RL grows to 15 layers; tens of
+/// thousands of layers was a 40 GB abort before this bound).
+pub const MAX_SPACE_LAYERS: usize = 2048;
+
 /// Choice lists and the depth schedule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -94,7 +98,9 @@ impl MacroSpace {
     /// Depth of the architectures sampled after `sampled` earlier ones.
     pub fn depth_after(&self, sampled: usize) -> usize {
         let increases = sampled.checked_div(self.depth_increment_every).unwrap_or(0);
-        (self.layers + increases * self.depth_increment).min(self.max_layers)
+        self.layers
+            .saturating_add(increases.saturating_mul(self.depth_increment))
+            .min(self.max_layers)
     }
 
     /// Checks every field; errors name the field (`space.filter_heights[2]`).
@@ -104,6 +110,16 @@ impl MacroSpace {
         };
         if self.layers == 0 {
             return err("layers", "0 (need at least 1)".into());
+        }
+        // Schemas and architectures are built per depth; beyond this their size alone (the
+        // skip decisions grow with depth squared) exhausts the host before any estimate.
+        for (name, value) in [("layers", self.layers), ("max_layers", self.max_layers)] {
+            if value > MAX_SPACE_LAYERS {
+                return err(
+                    name,
+                    format!("{value} is more than the limit of {MAX_SPACE_LAYERS} layers"),
+                );
+            }
         }
         if self.max_layers < self.layers {
             return err(

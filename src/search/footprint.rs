@@ -1,0 +1,166 @@
+//! What a search will need, estimated from its configuration before any part is built: the
+//! controller (parameters with Adam state and its sampling plan at the deepest schema the
+//! budget reaches) and the smallest child of the space (if even that cannot be trained, no
+//! child can). Children are estimated again one by one, with the same `nn::footprint`, by the
+//! scratch evaluator before it builds them.
+
+use crate::device::{Gpu, MemoryBudget};
+use crate::nn::footprint::Footprint;
+use crate::nn::{Architecture, LayerSpec, Nb201Genotype, Nb201Network, Nb201Op};
+use crate::search::config::{ConfigError, SearchConfig, SpaceKind, StrategyKind};
+use crate::search::space::{self, Schema};
+
+/// Host bytes per recorded controller node (node, values, launches, bind groups).
+const HOST_BYTES_PER_NODE: f64 = 4096.0;
+
+/// Refuses a search whose controller or smallest child cannot fit `budget`, naming the field.
+/// `gpu` is None for a search that opens no device; `input`/`classes` are the data's (None for
+/// a table search, which trains nothing).
+pub fn check_search(
+    config: &SearchConfig,
+    gpu: Option<&Gpu>,
+    data: Option<([usize; 3], usize)>,
+) -> Result<(), ConfigError> {
+    let budget = gpu.map_or_else(MemoryBudget::host_only, MemoryBudget::of);
+    if matches!(
+        config.run.strategy,
+        StrategyKind::Reinforce | StrategyKind::Ppo
+    ) {
+        let space = space::build(config);
+        if let Some(schema) = space.schema(config.run.budget) {
+            check_controller(config, &schema, &budget)?;
+        }
+    }
+    if let (Some(gpu), Some((input, classes))) = (gpu, data) {
+        let arch = smallest_child(config, input, classes);
+        Footprint::training(gpu, &arch, config.child.batch_size)
+            .check(&budget)
+            .map_err(|r| {
+                let field = match (config.run.space, r.field.as_str()) {
+                    (_, "classes") => "classes of the data".to_string(),
+                    (SpaceKind::Macro, f) if f.starts_with("layers[") => {
+                        "space.filter_counts".to_string()
+                    }
+                    (SpaceKind::Macro, _) => "space.layers".to_string(),
+                    (SpaceKind::Nb201, f) => f.to_string(),
+                };
+                ConfigError::field(
+                    field,
+                    format!(
+                        "even the smallest child of the space ({}) {} (child.batch_size {})",
+                        arch.describe(),
+                        r.reason,
+                        config.child.batch_size
+                    ),
+                )
+            })?;
+    }
+    Ok(())
+}
+
+/// The cheapest network of the space: its first depth, fewest filters, smallest filters,
+/// largest stride, no skip connections (macro); only identity edges (cells).
+fn smallest_child(config: &SearchConfig, input: [usize; 3], classes: usize) -> Architecture {
+    match config.run.space {
+        SpaceKind::Macro => {
+            let s = &config.space;
+            let min = |v: &[usize]| v.iter().copied().min().unwrap_or(1);
+            let layers = (0..s.layers)
+                .map(|i| LayerSpec {
+                    filter_height: min(&s.filter_heights),
+                    filter_width: min(&s.filter_widths),
+                    filters: min(&s.filter_counts),
+                    stride: s.strides.iter().copied().max().unwrap_or(1),
+                    inputs: if i == 0 { Vec::new() } else { vec![i - 1] },
+                })
+                .collect();
+            Architecture::layered(input, classes, layers)
+        }
+        SpaceKind::Nb201 => Architecture::cell(
+            input,
+            classes,
+            Nb201Network {
+                genotype: Nb201Genotype([Nb201Op::SkipConnect; 6]),
+                cells_per_stage: config.nb201.cells_per_stage,
+                channels: config.nb201.channels,
+            },
+        ),
+    }
+}
+
+/// The controller's estimate against `budget`: its largest weight (one LSTM layer), then its
+/// whole footprint, blaming the field furthest above its default.
+fn check_controller(
+    config: &SearchConfig,
+    schema: &Schema,
+    budget: &MemoryBudget,
+) -> Result<(), ConfigError> {
+    let c = &config.controller;
+    let (h, layers, a) = (c.hidden as f64, c.layers as f64, c.attention as f64);
+    let m = config.reinforce.children_per_step as f64;
+    // One LSTM layer's weights [input + hidden, 4 hidden] (the input is an embedding of h).
+    let lstm_layer = 4.0 * 8.0 * h * h;
+    if let Some(why) = budget.refuse_buffer(lstm_layer) {
+        return Err(ConfigError::field(
+            "controller.hidden",
+            format!(
+                "{} makes each LSTM layer's weights [{}, {}] {why}",
+                c.hidden,
+                2 * c.hidden,
+                4 * c.hidden
+            ),
+        ));
+    }
+    let heads: f64 = schema
+        .groups
+        .iter()
+        .map(|g| 2.0 * g.options as f64 * h + g.options as f64)
+        .sum();
+    let parameters = layers * (8.0 * h * h + 4.0 * h) + h + heads + 2.0 * (h * a + a) + a + 1.0;
+    let tokens: f64 = schema.blocks.iter().map(|b| b.tokens.len() as f64).sum();
+    let anchors = schema.decisions() as f64 - tokens;
+    let blocks = schema.blocks.len() as f64;
+    // Per token and LSTM layer: gates, states and their nonlinearities (~16 m x h values), with
+    // gradients; per anchor decision: the attention's projections and score (~6 m x a).
+    let plan =
+        4.0 * (tokens * layers * 32.0 * m * h + anchors * 12.0 * m * a + blocks * 8.0 * m * a);
+    let nodes = tokens * (layers * 12.0 + 10.0) + anchors * 8.0;
+    let plans = if config.run.strategy == StrategyKind::Ppo {
+        2.0 // the sampling plan and the forced plan of PPO's epochs
+    } else {
+        1.0
+    };
+    // Parameters, gradients and Adam's two moments.
+    let device = 16.0 * parameters + plans * plan;
+    let host = 4.0 * parameters + plans * HOST_BYTES_PER_NODE * nodes;
+    let Some(why) = budget.refuse_total(device, host) else {
+        return Ok(());
+    };
+    let defaults = crate::search::config::ControllerConfig::default();
+    let mut culprits = vec![
+        ("controller.hidden", c.hidden, defaults.hidden),
+        ("controller.layers", c.layers, defaults.layers),
+        ("controller.attention", c.attention, defaults.attention),
+        (
+            "reinforce.children_per_step",
+            config.reinforce.children_per_step,
+            8,
+        ),
+    ];
+    if config.run.space == SpaceKind::Macro {
+        culprits.push(("space.max_layers", schema.blocks.len(), 15));
+    }
+    let (field, value, _) = culprits
+        .into_iter()
+        .max_by(|x, y| (x.1 as f64 / x.2 as f64).total_cmp(&(y.1 as f64 / y.2 as f64)))
+        .expect("culprits listed");
+    Err(ConfigError::field(
+        field,
+        format!(
+            "{value}: the controller ({} parameters, {} decisions per architecture, m = {}) {why}",
+            parameters as u64,
+            schema.decisions(),
+            config.reinforce.children_per_step
+        ),
+    ))
+}
