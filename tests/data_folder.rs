@@ -198,3 +198,86 @@ fn train_on_an_image_folder_writes_its_class_names() {
     assert_eq!(meta.input_shape, [3, 10, 12]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `nasgpu search --data DIR --resize` on an image folder whose sizes differ: refused without
+/// `--resize` (naming the file), searched with it; `data.json` keeps the option, so `--resume`
+/// reads the folder the same way without being told, and refuses `--resize` given again; the
+/// best architecture records the class names.
+#[test]
+fn search_on_an_image_folder_resizes_and_resumes_the_same_way() {
+    let dir = scratch("search");
+    folder(&dir, 8, true);
+    picture(1, 0, 24, 20)
+        .save(dir.join("train/dog/zz-big.png"))
+        .unwrap();
+    let config = dir.join("config.json");
+    std::fs::write(
+        &config,
+        r#"{"space": {"layers": 2, "max_layers": 2, "filter_heights": [1, 3], "filter_widths": [1, 3], "filter_counts": [4], "strides": [1]},
+            "reinforce": {"children_per_step": 1},
+            "child": {"epochs": 1, "batch_size": 4, "train_images": 0, "validation_images": 6, "latency": false},
+            "run": {"budget": 1, "strategy": "random"}}"#,
+    )
+    .unwrap();
+    let search = |extra: &[&str], out: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_nasgpu"))
+            .arg("search")
+            .args(extra)
+            .arg("--out")
+            .arg(out)
+            .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+            .output()
+            .unwrap()
+    };
+    let run = dir.join("run");
+    let (c, d) = (config.to_str().unwrap(), dir.to_str().unwrap());
+    let refused = search(&["--config", c, "--data", d], &run);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success());
+    assert!(
+        stderr.contains("zz-big.png") && stderr.contains("--resize"),
+        "{stderr}"
+    );
+    assert!(!run.exists(), "a refused search left {}", run.display());
+
+    let done = search(&["--config", c, "--data", d, "--resize"], &run);
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let data_json = std::fs::read_to_string(run.join("data.json")).unwrap();
+    assert!(data_json.contains("\"resize\": true"), "{data_json}");
+    let (_, meta) = nasgpu::nn::meta::load_architecture_file(&run.join("best.json")).unwrap();
+    assert_eq!(
+        meta.unwrap().class_names.unwrap(),
+        CLASSES.map(String::from)
+    );
+
+    // Raise the budget and resume: the folder is read resized again, as data.json says.
+    let more = Command::new(env!("CARGO_BIN_EXE_nasgpu"))
+        .args(["search", "--budget", "2", "--resume"])
+        .arg(&run)
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert!(
+        more.status.success(),
+        "{}",
+        String::from_utf8_lossy(&more.stderr)
+    );
+    let lines = std::fs::read_to_string(run.join("history.jsonl")).unwrap();
+    assert_eq!(lines.lines().count(), 2);
+    let again = Command::new(env!("CARGO_BIN_EXE_nasgpu"))
+        .args(["search", "--resize", "--resume"])
+        .arg(&run)
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        !again.status.success() && stderr.contains("--resize"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

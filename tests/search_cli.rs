@@ -275,3 +275,34 @@ fn child_settings_that_do_not_fit_the_data_are_refused_by_field() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+/// `best.json` of a search says what its network expects, as a training output's
+/// `architecture.json` does: the dataset, its class names and the input normalisation the
+/// children were trained with (issue 10), and `train --arch` still reads it.
+#[test]
+fn best_json_records_the_data_the_children_trained_on() {
+    let dir = temp_dir("best-meta");
+    let out = nasgpu(
+        &[
+            "search",
+            "--strategy",
+            "random",
+            "--budget",
+            "1",
+            "--child-epochs",
+            "1",
+            "--out",
+        ],
+        &dir,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (arch, meta) = nasgpu::nn::meta::load_architecture_file(&dir.join("best.json")).unwrap();
+    let meta = meta.expect("best.json has no meta");
+    assert_eq!(meta.dataset, "bundled");
+    assert_eq!(meta.input_shape, arch.input);
+    assert_eq!(meta.class_names.as_ref().map(|n| n.len()), Some(10));
+    let n = &meta.normalization;
+    assert_eq!((n.mean.len(), n.std.len()), (1, 1));
+    assert!(n.mean[0] > 0.0 && n.std[0] > 0.0, "{n:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -9,10 +9,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::interrupt::Interrupt;
 use super::options::{MAX_BUDGET, MAX_EPOCHS, count};
 use super::{CliError, DeviceArgs};
-use crate::data::{self, Amount, DataSource, DeviceDataset, Sampling, TrainTest};
+use crate::data::{self, Amount, ChannelStats, DataSource, DeviceDataset, Sampling, TrainTest};
 use crate::device::Gpu;
 use crate::search::evaluator::Table;
 use crate::search::objective::ObjectiveKind;
+use crate::search::run_dir::BestMeta;
 use crate::search::{
     EvaluatorKind, Parts, ProxyTask, RunData, RunDir, Search, SearchConfig, SearchEnd, SearchEvent,
     SearchState, SpaceKind, StrategyKind,
@@ -25,9 +26,17 @@ pub struct SearchArgs {
     /// software Vulkan; see assets/configs/ for the paper's space.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Folder holding IDX (MNIST/Fashion-MNIST) or CIFAR-10/100 binary files.
+    /// Folder holding IDX (MNIST/Fashion-MNIST) or CIFAR-10/100 binary files, or images:
+    /// DIR/train/<class>/*.png|jpg and DIR/test/<class>/... (else a fifth of train is held out).
     #[arg(long, conflicts_with = "dataset")]
     pub data: Option<PathBuf>,
+    /// Image folders: resize images whose size differs from the first (else they are refused).
+    /// Kept in data.json, so `--resume` reads the folder the same way.
+    #[arg(long)]
+    pub resize: bool,
+    /// Image folders: refuse a file that does not decode, naming it (else skip and count it).
+    #[arg(long)]
+    pub strict: bool,
     /// bundled (default), fashion-mnist, mnist, cifar10, cifar100.
     #[arg(long)]
     pub dataset: Option<String>,
@@ -169,9 +178,12 @@ fn check_fits(tt: &TrainTest, config: &SearchConfig) -> Result<(), CliError> {
     Ok(())
 }
 
+/// The proxy task on the device: the children's training and validation subsets of `tt`,
+/// normalised by `stats`.
 fn proxy(
     gpu: &Arc<Gpu>,
     tt: &TrainTest,
+    stats: &ChannelStats,
     config: &SearchConfig,
 ) -> Result<(ProxyTask, String), CliError> {
     check_fits(tt, config)?;
@@ -196,8 +208,7 @@ fn proxy(
         )
         .map_err(err)?
     };
-    let stats = tt.train.channel_stats();
-    let device = Arc::new(DeviceDataset::upload(gpu, &tt.train, &stats).map_err(err)?);
+    let device = Arc::new(DeviceDataset::upload(gpu, &tt.train, stats).map_err(err)?);
     let summary = format!(
         "{} (child training {}, validation {})",
         tt.name,
@@ -251,6 +262,13 @@ struct Opened {
     gpu: Option<Arc<Gpu>>,
 }
 
+fn folder_options(args: &SearchArgs) -> data::folder::FolderOptions {
+    data::folder::FolderOptions {
+        resize: args.resize,
+        strict: args.strict,
+    }
+}
+
 /// Plans a new run: checks the output folder, loads the data (its identity goes into
 /// `data.json`) and estimates what the controller and the space's children need; writes
 /// nothing.
@@ -270,7 +288,14 @@ fn new_run(args: &SearchArgs, device: &DeviceArgs) -> Result<Opened, CliError> {
     let loaded = if config.run.evaluator == EvaluatorKind::Train {
         let source =
             DataSource::from_args(args.data.as_deref(), args.dataset.as_deref()).map_err(err)?;
-        let data = data::load(&source).map_err(err)?;
+        let data = data::load_with(&source, folder_options(args)).map_err(err)?;
+        if !data.skipped.is_empty() {
+            eprintln!(
+                "skipped   {} files that are not readable images (--strict refuses them), e.g. {}",
+                data.skipped.len(),
+                data.skipped[0]
+            );
+        }
         check_fits(&data, &config)?;
         Some((source, data))
     } else {
@@ -299,7 +324,11 @@ fn new_run(args: &SearchArgs, device: &DeviceArgs) -> Result<Opened, CliError> {
         CliError(crate::search::ConfigError { source, ..e }.to_string())
     })?;
     let run_data = match &loaded {
-        Some((source, data)) => Some(RunData::new(source, data).map_err(err)?),
+        Some((source, data)) => Some(
+            RunData::new(source, data)
+                .map_err(err)?
+                .with_folder(folder_options(args)),
+        ),
         None => None,
     };
     let data = loaded.map(|(_, d)| d);
@@ -330,7 +359,9 @@ fn resume_run(dir: &Path, args: &SearchArgs) -> Result<Option<Opened>, CliError>
         || args.table_cost.is_some()
         || args.children_per_step.is_some()
         || args.child_epochs.is_some()
-        || args.seed.is_some();
+        || args.seed.is_some()
+        || args.resize
+        || args.strict;
     if overrides {
         let given: Vec<&str> = [
             ("--config", args.config.is_some()),
@@ -345,6 +376,8 @@ fn resume_run(dir: &Path, args: &SearchArgs) -> Result<Option<Opened>, CliError>
             ("--children-per-step", args.children_per_step.is_some()),
             ("--child-epochs", args.child_epochs.is_some()),
             ("--seed", args.seed.is_some()),
+            ("--resize", args.resize),
+            ("--strict", args.strict),
         ]
         .iter()
         .filter(|(_, on)| *on)
@@ -491,9 +524,15 @@ pub fn run(device: &DeviceArgs, args: &SearchArgs) -> Result<(), CliError> {
         None if needs_device(&config) => Some(Gpu::open(&device.options())?),
         None => None,
     };
-    let (task, summary) = match (&gpu, &data) {
-        (Some(gpu), Some(tt)) => {
-            let (task, summary) = proxy(gpu, tt, &config)?;
+    // What best.json records of the data the children train on (a table search has none).
+    let best_meta = data.as_ref().map(|tt| BestMeta {
+        dataset: tt.name.clone(),
+        stats: tt.train.channel_stats(),
+        class_names: tt.class_names.clone(),
+    });
+    let (task, summary) = match (&gpu, &data, &best_meta) {
+        (Some(gpu), Some(tt), Some(meta)) => {
+            let (task, summary) = proxy(gpu, tt, &meta.stats, &config)?;
             (Some(task), summary)
         }
         _ => {
@@ -521,6 +560,10 @@ pub fn run(device: &DeviceArgs, args: &SearchArgs) -> Result<(), CliError> {
             (run, false)
         }
     };
+    let mut run_dir = run_dir;
+    if let Some(meta) = best_meta {
+        run_dir.set_best_meta(meta);
+    }
     let path = run_dir.path().to_path_buf();
     let resumed_at = state.children_done;
     let resuming = resumed_at > 0 || state.pending.is_some();

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::error::{SearchError, run_dir_error};
+use crate::data::folder::FolderOptions;
 use crate::data::{self, DataSource, DatasetName, TrainTest};
 use crate::util::atomic_write;
 
@@ -52,6 +53,8 @@ impl fmt::Display for DataIdentity {
 pub struct RunData {
     source: DataSource,
     identity: DataIdentity,
+    /// How an image folder was read (`--resize`, `--strict`), so a resume reads it the same way.
+    folder: FolderOptions,
 }
 
 /// `data.json` as written: `data` (an absolute folder) or `dataset` (a name), and the identity.
@@ -61,6 +64,10 @@ struct DataFile {
     data: Option<PathBuf>,
     dataset: Option<String>,
     identity: DataIdentity,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    resize: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    strict: bool,
 }
 
 /// How the command line names a source, for messages.
@@ -84,7 +91,13 @@ impl RunData {
         Ok(RunData {
             source,
             identity: DataIdentity::of(data),
+            folder: FolderOptions::default(),
         })
+    }
+
+    /// The same data, read from an image folder with `folder`'s options.
+    pub fn with_folder(self, folder: FolderOptions) -> RunData {
+        RunData { folder, ..self }
     }
 
     /// Where the data is loaded from.
@@ -107,6 +120,8 @@ impl RunData {
             data,
             dataset,
             identity: self.identity.clone(),
+            resize: self.folder.resize,
+            strict: self.folder.strict,
         };
         let text = serde_json::to_string_pretty(&file).expect("data.json serialises");
         let path = dir.join(DATA_FILE);
@@ -141,6 +156,10 @@ impl RunData {
         Ok(RunData {
             source,
             identity: file.identity,
+            folder: FolderOptions {
+                resize: file.resize,
+                strict: file.strict,
+            },
         })
     }
 
@@ -150,8 +169,9 @@ impl RunData {
     pub fn reload(dir: &Path, given: Option<DataSource>) -> Result<TrainTest, SearchError> {
         let saved = RunData::load(dir)?;
         let source = given.unwrap_or_else(|| saved.source.clone());
-        let data = data::load(&source).map_err(|e| SearchError::Other(e.to_string()))?;
-        let found = RunData::new(&source, &data)?;
+        let data = data::load_with(&source, saved.folder)
+            .map_err(|e| SearchError::Other(e.to_string()))?;
+        let found = RunData::new(&source, &data)?.with_folder(saved.folder);
         if found.identity != saved.identity {
             return Err(run_dir_error(
                 &dir.join(DATA_FILE),
