@@ -554,13 +554,11 @@ pub fn run(device: &DeviceArgs, args: &SearchArgs) -> Result<(), CliError> {
         } => (run, budget_changed),
         Target::New { out, plan, data } => {
             let run = RunDir::create_planned(&out, &config, plan).map_err(err)?;
-            if let Some(d) = data {
-                if let Err(e) = d.save(&out) {
-                    // The folder was made (or emptied) for this run a moment ago and holds
-                    // only its config.json: a run that never started leaves nothing behind.
-                    let _ = std::fs::remove_dir_all(&out);
-                    return Err(err(e));
-                }
+            if let Some(Err(e)) = data.map(|d| d.save(&out)) {
+                // The folder was made (or emptied) for this run a moment ago and holds only
+                // its config.json: a run that never started leaves nothing behind.
+                let _ = std::fs::remove_dir_all(&out);
+                return Err(err(e));
             }
             (run, false)
         }
