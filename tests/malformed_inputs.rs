@@ -688,6 +688,31 @@ fn cases() -> Vec<Case> {
         r#""nb201": {"channels": 100000}, "run": {"space": "nb201"}"#,
     ));
     c.push(cfg(
+        "cfg-supernet-macro-space",
+        &["config.json", "run.evaluator", "nb201"],
+        r#""run": {"evaluator": "supernet"}"#,
+    ));
+    c.push(cfg(
+        "cfg-supernet-channels-1e5",
+        &["config.json", "nb201.channels", "100000"],
+        r#""nb201": {"channels": 100000}, "run": {"space": "nb201", "evaluator": "supernet"}"#,
+    ));
+    c.push(cfg(
+        "cfg-supernet-lr-nan-string",
+        &["config.json", "supernet.learning_rate"],
+        r#""supernet": {"learning_rate": "fast"}, "run": {"space": "nb201", "evaluator": "supernet"}"#,
+    ));
+    c.push(cfg(
+        "cfg-supernet-momentum-1",
+        &["config.json", "supernet.momentum", "1"],
+        r#""supernet": {"momentum": 1}, "run": {"space": "nb201", "evaluator": "supernet"}"#,
+    ));
+    c.push(cfg(
+        "cfg-supernet-batch-over-validation",
+        &["config.json", "supernet.batch_size", "4096"],
+        r#""supernet": {"batch_size": 4096}, "run": {"space": "nb201", "evaluator": "supernet"}"#,
+    ));
+    c.push(cfg(
         "cfg-budget-0",
         &["config.json", "run.budget", "0"],
         r#""run": {"budget": 0}"#,

@@ -377,6 +377,7 @@ fn the_supernet_evaluator_ranks_paths_on_shared_weights() {
         augment: data::Augment::NONE,
     };
     let settings = SupernetSettings {
+        warmup_steps: 60,
         steps_per_update: 60,
         total_steps: 120,
         batch_size: 32,

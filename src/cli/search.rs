@@ -46,7 +46,8 @@ pub struct SearchArgs {
     /// random, reinforce, ppo or evolution.
     #[arg(long, value_enum)]
     pub strategy: Option<StrategyKind>,
-    /// train (children from scratch) or table (look them up in --table).
+    /// train (children from scratch), table (look them up in --table) or supernet (measure
+    /// them on the shared weights of one supernet: single-path one-shot; space nb201).
     #[arg(long, value_enum)]
     pub evaluator: Option<EvaluatorKind>,
     /// The reward: nasrl (accuracy^power) or latency (MnasNet's latency-aware reward).
@@ -169,7 +170,22 @@ fn check_fits(tt: &TrainTest, config: &SearchConfig) -> Result<(), CliError> {
         0 => available - c.validation_images,
         n => n.min(available - c.validation_images),
     };
-    if c.batch_size > train_images {
+    if config.run.evaluator == EvaluatorKind::Supernet {
+        let s = &config.supernet;
+        if s.batch_size > train_images {
+            return Err(CliError(format!(
+                "supernet.batch_size: {} is more than the {train_images} training images of {}",
+                s.batch_size, tt.name
+            )));
+        }
+        let measured = s.eval_images.min(c.validation_images);
+        if s.batch_size > measured {
+            return Err(CliError(format!(
+                "supernet.batch_size: {} cannot fill one validation batch of the {measured} images a path is measured on (supernet.eval_images {}, child.validation_images {})",
+                s.batch_size, s.eval_images, c.validation_images
+            )));
+        }
+    } else if c.batch_size > train_images {
         return Err(CliError(format!(
             "child.batch_size: {} is more than the {train_images} child training images of {}",
             c.batch_size, tt.name
@@ -269,6 +285,14 @@ fn folder_options(args: &SearchArgs) -> data::folder::FolderOptions {
     }
 }
 
+/// What the settings came from, for errors that name a field: the file, or the quick demo.
+fn config_source(args: &SearchArgs) -> String {
+    match &args.config {
+        Some(path) => path.display().to_string(),
+        None => "the built-in quick demo configuration".to_string(),
+    }
+}
+
 /// Plans a new run: checks the output folder, loads the data (its identity goes into
 /// `data.json`) and estimates what the controller and the space's children need; writes
 /// nothing.
@@ -285,7 +309,7 @@ fn new_run(args: &SearchArgs, device: &DeviceArgs) -> Result<Opened, CliError> {
             config.space.layers, config.space.filter_counts, config.run.budget
         );
     }
-    let loaded = if config.run.evaluator == EvaluatorKind::Train {
+    let loaded = if config.run.evaluator.reads_data() {
         let source =
             DataSource::from_args(args.data.as_deref(), args.dataset.as_deref()).map_err(err)?;
         let data = data::load_with(&source, folder_options(args)).map_err(err)?;
@@ -296,7 +320,8 @@ fn new_run(args: &SearchArgs, device: &DeviceArgs) -> Result<Opened, CliError> {
                 data.skipped[0]
             );
         }
-        check_fits(&data, &config)?;
+        check_fits(&data, &config)
+            .map_err(|e| CliError(format!("{}: {}", config_source(args), e.0)))?;
         Some((source, data))
     } else {
         if args.data.is_some() || args.dataset.is_some() {
@@ -317,10 +342,7 @@ fn new_run(args: &SearchArgs, device: &DeviceArgs) -> Result<Opened, CliError> {
         .as_ref()
         .map(|(_, d)| (d.train.image_shape, d.train.classes as usize));
     crate::search::footprint::check_search(&config, gpu.as_deref(), shape).map_err(|e| {
-        let source = match &args.config {
-            Some(path) => path.display().to_string(),
-            None => "the built-in quick demo configuration".to_string(),
-        };
+        let source = config_source(args);
         CliError(crate::search::ConfigError { source, ..e }.to_string())
     })?;
     let run_data = match &loaded {
@@ -433,7 +455,9 @@ fn resume_run(dir: &Path, args: &SearchArgs) -> Result<Option<Opened>, CliError>
         None
     };
     let data = match config.run.evaluator {
-        EvaluatorKind::Train => Some(RunData::reload(dir, given).map_err(err)?),
+        EvaluatorKind::Train | EvaluatorKind::Supernet => {
+            Some(RunData::reload(dir, given).map_err(err)?)
+        }
         EvaluatorKind::Table => None,
     };
     Ok(Some(Opened {
@@ -495,7 +519,7 @@ fn write_summary(
 
 /// Whether the search needs a device: to train children, or for a controller.
 fn needs_device(config: &SearchConfig) -> bool {
-    config.run.evaluator == EvaluatorKind::Train
+    config.run.evaluator.reads_data()
         || matches!(
             config.run.strategy,
             StrategyKind::Reinforce | StrategyKind::Ppo
@@ -607,6 +631,9 @@ pub fn run(device: &DeviceArgs, args: &SearchArgs) -> Result<(), CliError> {
             String::new()
         }
     );
+    if let Some(line) = search.parts().evaluator.describe() {
+        eprintln!("{:<9} {line}", search.parts().evaluator.name());
+    }
     let bar = ProgressBar::new(config.run.budget as u64);
     bar.set_style(
         ProgressStyle::with_template(

@@ -65,6 +65,11 @@ const COUNT_LIMITS: &[(&str, usize)] = &[
     ("child.patience", 100_000),
     ("halving.min_epochs", 100_000),
     ("halving.eta", 1000),
+    ("supernet.warmup_steps", 100_000_000),
+    ("supernet.steps_per_update", 1_000_000),
+    ("supernet.batch_size", 1 << 20),
+    ("supernet.eval_images", 100_000_000),
+    ("supernet.plan_cache", 1024),
     ("run.budget", 100_000_000),
 ];
 
@@ -92,6 +97,16 @@ const REAL_LIMITS: &[(&str, f64, &str)] = &[
     ),
     (
         "child.weight_decay",
+        1.0,
+        "decay beyond 1 erases the weights",
+    ),
+    (
+        "supernet.learning_rate",
+        100.0,
+        "SGD beyond 100 diverges at once",
+    ),
+    (
+        "supernet.weight_decay",
         1.0,
         "decay beyond 1 erases the weights",
     ),
@@ -259,6 +274,50 @@ impl Default for HalvingConfig {
     }
 }
 
+/// The weight-sharing evaluator (single-path one-shot, Guo et al. 2020): shared weights trained
+/// on uniformly drawn paths, SGD with Nesterov momentum and a cosine schedule over the whole
+/// search; the train/validation split is the `child` section's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SupernetConfig {
+    /// Shared-weight steps before the first proposals (the supernet's own training).
+    pub warmup_steps: usize,
+    /// Shared-weight steps before each later batch of proposals (0 = weights frozen after the
+    /// warm-up, as in single-path one-shot's search phase).
+    pub steps_per_update: usize,
+    pub batch_size: usize,
+    pub learning_rate: f32,
+    pub momentum: f32,
+    pub weight_decay: f32,
+    /// Validation images a path's accuracy is measured on (whole batches of `batch_size`).
+    pub eval_images: usize,
+    /// Compiled path steps kept on the device (a path drawn again soon reuses its plan).
+    pub plan_cache: usize,
+}
+
+impl Default for SupernetConfig {
+    fn default() -> Self {
+        SupernetConfig {
+            warmup_steps: 200,
+            steps_per_update: 20,
+            batch_size: 64,
+            learning_rate: 0.05,
+            momentum: 0.9,
+            weight_decay: 3e-4,
+            eval_images: 256,
+            plan_cache: 4,
+        }
+    }
+}
+
+impl SupernetConfig {
+    /// Shared-weight steps of a whole search of `budget` children proposed `m` at a time (the
+    /// cosine schedule's horizon).
+    pub fn total_steps(&self, budget: usize, m: usize) -> usize {
+        self.warmup_steps + self.steps_per_update * budget.div_ceil(m.max(1))
+    }
+}
+
 /// The tabular evaluator's file and columns.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -320,6 +379,16 @@ pub enum SpaceKind {
     Nb201,
 }
 
+impl SpaceKind {
+    /// The name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            SpaceKind::Macro => "macro",
+            SpaceKind::Nb201 => "nb201",
+        }
+    }
+}
+
 /// How proposals are measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -328,6 +397,24 @@ pub enum EvaluatorKind {
     Train,
     /// Look each child up in a table (the `table` section).
     Table,
+    /// Measure each child on the shared weights of one supernet (the `supernet` section).
+    Supernet,
+}
+
+impl EvaluatorKind {
+    /// The name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            EvaluatorKind::Train => "train",
+            EvaluatorKind::Table => "table",
+            EvaluatorKind::Supernet => "supernet",
+        }
+    }
+
+    /// Whether it trains on data (children or a supernet), so a search needs a dataset.
+    pub fn reads_data(self) -> bool {
+        self != EvaluatorKind::Table
+    }
 }
 
 /// Budget, parts and seed.
@@ -367,6 +454,7 @@ pub struct SearchConfig {
     pub evolution: EvolutionConfig,
     pub child: ChildConfig,
     pub halving: HalvingConfig,
+    pub supernet: SupernetConfig,
     pub table: TableConfig,
     pub objective: ObjectiveConfig,
     pub run: RunConfig,
@@ -397,6 +485,7 @@ pub const SECTIONS: &[&str] = &[
     "evolution",
     "child",
     "halving",
+    "supernet",
     "table",
     "objective",
     "run",
@@ -441,6 +530,7 @@ impl SearchConfig {
                 }
                 "child" => config.child = section("child", value).map_err(with_source)?,
                 "halving" => config.halving = section("halving", value).map_err(with_source)?,
+                "supernet" => config.supernet = section("supernet", value).map_err(with_source)?,
                 "table" => config.table = section("table", value).map_err(with_source)?,
                 "objective" => {
                     config.objective = section("objective", value).map_err(with_source)?
@@ -528,6 +618,9 @@ impl SearchConfig {
             ("ppo.epochs", self.ppo.epochs),
             ("evolution.population", self.evolution.population),
             ("evolution.sample_size", self.evolution.sample_size),
+            ("supernet.batch_size", self.supernet.batch_size),
+            ("supernet.eval_images", self.supernet.eval_images),
+            ("supernet.plan_cache", self.supernet.plan_cache),
         ];
         for (field, value) in positive {
             if value == 0 {
@@ -543,6 +636,7 @@ impl SearchConfig {
             ),
             ("controller.temperature", self.controller.temperature as f64),
             ("child.learning_rate", self.child.learning_rate as f64),
+            ("supernet.learning_rate", self.supernet.learning_rate as f64),
             ("reinforce.reward_power", self.reinforce.reward_power),
         ];
         for (field, value) in rates {
@@ -556,6 +650,7 @@ impl SearchConfig {
         let unit = [
             ("reinforce.baseline_decay", self.reinforce.baseline_decay),
             ("child.momentum", self.child.momentum as f64),
+            ("supernet.momentum", self.supernet.momentum as f64),
         ];
         for (field, value) in unit {
             if !(0.0..1.0).contains(&value) {
@@ -568,6 +663,7 @@ impl SearchConfig {
         for (field, value) in [
             ("reinforce.entropy_weight", self.reinforce.entropy_weight),
             ("child.weight_decay", self.child.weight_decay as f64),
+            ("supernet.weight_decay", self.supernet.weight_decay as f64),
         ] {
             if !(value.is_finite() && value >= 0.0) {
                 return Err(ConfigError::field(field, format!("{value} (must be >= 0)")));
@@ -593,6 +689,11 @@ impl SearchConfig {
             self.child.patience,
             self.halving.min_epochs,
             self.halving.eta,
+            self.supernet.warmup_steps,
+            self.supernet.steps_per_update,
+            self.supernet.batch_size,
+            self.supernet.eval_images,
+            self.supernet.plan_cache,
             self.run.budget,
         ];
         for (&(field, max), value) in COUNT_LIMITS.iter().zip(counts) {
@@ -609,6 +710,8 @@ impl SearchConfig {
             self.controller.temperature as f64,
             self.child.learning_rate as f64,
             self.child.weight_decay as f64,
+            self.supernet.learning_rate as f64,
+            self.supernet.weight_decay as f64,
             self.reinforce.reward_power,
             self.reinforce.entropy_weight,
         ];
@@ -673,13 +776,34 @@ impl SearchConfig {
                     ));
                 }
             }
-            EvaluatorKind::Train => {
+            EvaluatorKind::Train | EvaluatorKind::Supernet => {
                 if self.table.file.is_some() {
                     return Err(ConfigError::field(
                         "table.file",
                         "a table is only read by the table evaluator (--evaluator table)",
                     ));
                 }
+            }
+        }
+        if self.run.evaluator == EvaluatorKind::Supernet {
+            if self.run.space != SpaceKind::Nb201 {
+                return Err(ConfigError::field(
+                    "run.evaluator",
+                    format!(
+                        "supernet needs a space with a supernet (nb201); {} has none yet",
+                        self.run.space.name()
+                    ),
+                ));
+            }
+            if h.min_epochs > 0 || self.child.patience > 0 {
+                return Err(ConfigError::field(
+                    if h.min_epochs > 0 {
+                        "halving.min_epochs"
+                    } else {
+                        "child.patience"
+                    },
+                    "successive halving and early stopping need the train evaluator (the supernet trains no child)",
+                ));
             }
         }
         Ok(())

@@ -7,8 +7,12 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct SearchCost {
     pub total_seconds: f64,
-    /// Building, training and validating children.
+    /// Building, training and validating children (or measuring them on shared weights).
     pub child_seconds: f64,
+    /// The evaluator's update phases (a supernet's shared-weight training) with their
+    /// checkpoints.
+    #[serde(default)]
+    pub update_seconds: f64,
     /// Steady-state sampling passes (forward phase, readback of the ids).
     pub controller_sample_seconds: f64,
     /// Backward and Adam phases, waited for.
@@ -20,12 +24,13 @@ pub struct SearchCost {
 }
 
 impl SearchCost {
-    /// Share of the search spent outside child training (controller, bookkeeping, files).
+    /// Share of the search spent outside training and measuring (controller, bookkeeping,
+    /// files).
     pub fn outside_share(&self) -> f64 {
         if self.total_seconds <= 0.0 {
             0.0
         } else {
-            1.0 - self.child_seconds / self.total_seconds
+            1.0 - (self.child_seconds + self.update_seconds) / self.total_seconds
         }
     }
 
@@ -50,6 +55,7 @@ impl std::ops::Add for SearchCost {
         SearchCost {
             total_seconds: self.total_seconds + o.total_seconds,
             child_seconds: self.child_seconds + o.child_seconds,
+            update_seconds: self.update_seconds + o.update_seconds,
             controller_sample_seconds: self.controller_sample_seconds + o.controller_sample_seconds,
             controller_update_seconds: self.controller_update_seconds + o.controller_update_seconds,
             controller_compile_seconds: self.controller_compile_seconds

@@ -12,7 +12,8 @@ use super::config::{EvaluatorKind, SearchConfig};
 use super::cost::SearchCost;
 use super::error::SearchError;
 use super::evaluator::{
-    EvalEvent, Evaluator, Job, ProxyTask, ScratchEvaluator, Table, TableEvaluator,
+    EvalEvent, Evaluator, Job, ProxyTask, ScratchEvaluator, SupernetEvaluator, SupernetSettings,
+    Table, TableEvaluator,
 };
 use super::objective::{Measurement, Objective};
 use super::record::ChildRecord;
@@ -94,6 +95,16 @@ impl Parts {
                     ScratchEvaluator::new(gpu, task, &config.child, &config.halving, concurrent);
                 (Box::new(e), input, classes)
             }
+            EvaluatorKind::Supernet => {
+                let (Some(gpu), Some(task)) = (gpu, task) else {
+                    return Err(SearchError::Other(
+                        "the supernet evaluator needs a device and data".into(),
+                    ));
+                };
+                let input = task.data.image_shape();
+                let classes = task.data.classes() as usize;
+                (supernet_evaluator(config, gpu, task)?, input, classes)
+            }
             EvaluatorKind::Table => {
                 let table = Table::open(config)?;
                 (
@@ -112,6 +123,45 @@ impl Parts {
         };
         Ok((parts, input, classes))
     }
+}
+
+/// The weight-sharing evaluator of `config`'s space on `task`, with its memory estimate as
+/// its opening line (the search refused it before if it does not fit).
+fn supernet_evaluator(
+    config: &SearchConfig,
+    gpu: &Arc<Gpu>,
+    task: ProxyTask,
+) -> Result<Box<dyn Evaluator>, SearchError> {
+    use crate::nn::{Nb201Genotype, Nb201Network, Nb201Op, supernet::Nb201Supernet};
+    let input = task.data.image_shape();
+    let classes = task.data.classes() as usize;
+    let shape = Nb201Network {
+        genotype: Nb201Genotype([Nb201Op::None; 6]),
+        cells_per_stage: config.nb201.cells_per_stage,
+        channels: config.nb201.channels,
+    };
+    // The shared weights' own seed, apart from the search's generator and the children's.
+    let mut rng = crate::util::seeded_rng(config.run.seed ^ 0x5afe_c0de);
+    let supernet = Nb201Supernet::new(gpu, &shape, input, classes, &mut rng)
+        .map_err(|e| SearchError::Other(format!("supernet: {e}")))?;
+    let estimate = super::footprint::SupernetFootprint::of(gpu, config, input, classes);
+    let s = &config.supernet;
+    let line = format!(
+        "N = {}, C = {}: {} shared parameters (with gradients and momentum {}); a path's step up to {}, {} kept compiled; about {} on the device; {} warm-up steps, then {} per batch, batch {}",
+        shape.cells_per_stage,
+        shape.channels,
+        estimate.shared_parameters as u64,
+        crate::device::estimated_bytes(estimate.parameter_bytes),
+        crate::device::estimated_bytes(estimate.path_bytes),
+        estimate.plans,
+        crate::device::estimated_bytes(estimate.device_bytes()),
+        s.warmup_steps,
+        s.steps_per_update,
+        s.batch_size
+    );
+    let evaluator = SupernetEvaluator::new(gpu, supernet, task, SupernetSettings::of(config))?
+        .with_description(line);
+    Ok(Box::new(evaluator))
 }
 
 /// A running search: its configuration, parts, run directory and state.
@@ -150,6 +200,7 @@ impl Search {
     ) -> Result<Search, SearchError> {
         let completed = &run.history()[..state.children_done.min(run.history().len())];
         parts.strategy.restore(&state.strategy, &run, completed)?;
+        parts.evaluator.restore(&state.evaluator, &run)?;
         let mut run = run;
         run.set_durable(!parts.evaluator.cheap());
         Ok(Search {
@@ -228,12 +279,21 @@ impl Search {
                     p
                 }
                 None => {
+                    let t = Instant::now();
                     if !self.parts.evaluator.update(stop)? {
                         break SearchEnd::Interrupted;
                     }
+                    // The updated evaluator is saved before the batch it will measure, so a
+                    // resumed batch is measured on the same shared weights.
+                    let saved = self.parts.evaluator.save(&self.run, self.state.step)?;
+                    self.cost.update_seconds += t.elapsed().as_secs_f64();
                     let p = self.propose()?;
                     self.state.pending = Some(p.clone());
+                    self.state.evaluator = saved.state;
                     self.save_state()?;
+                    for old in saved.obsolete {
+                        self.run.remove_file(&old);
+                    }
                     p
                 }
             };

@@ -7,7 +7,7 @@
 use crate::device::{Gpu, MemoryBudget};
 use crate::nn::footprint::Footprint;
 use crate::nn::{Architecture, LayerSpec, Nb201Genotype, Nb201Network, Nb201Op};
-use crate::search::config::{ConfigError, SearchConfig, SpaceKind, StrategyKind};
+use crate::search::config::{ConfigError, EvaluatorKind, SearchConfig, SpaceKind, StrategyKind};
 use crate::search::space::{self, Schema};
 
 /// Host bytes per recorded controller node (node, values, launches, bind groups).
@@ -32,6 +32,10 @@ pub fn check_search(
         }
     }
     if let (Some(gpu), Some((input, classes))) = (gpu, data) {
+        if config.run.evaluator == EvaluatorKind::Supernet {
+            check_supernet(config, gpu, input, classes)?;
+            return Ok(());
+        }
         let arch = smallest_child(config, input, classes);
         Footprint::training(gpu, &arch, config.child.batch_size)
             .check(&budget)
@@ -56,6 +60,119 @@ pub fn check_search(
             })?;
     }
     Ok(())
+}
+
+/// What a weight-sharing search holds on the device: the shared weights with their gradients
+/// and momentum, up to `supernet.plan_cache` compiled path steps (each with its activations,
+/// gradients and kernel scratch) and the validation pass of one path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SupernetFootprint {
+    pub shared_parameters: f64,
+    /// Shared weights, their gradients and momentum, batch-norm statistics.
+    pub parameter_bytes: f64,
+    /// The costliest path's step (every edge `nor_conv_3x3`): activations, gradients, scratch.
+    pub path_bytes: f64,
+    /// Path steps kept compiled.
+    pub plans: usize,
+    pub host_bytes: f64,
+    /// The costliest path's own estimate, for refusals naming its field.
+    pub path: Footprint,
+}
+
+impl SupernetFootprint {
+    /// The estimate for the supernet of `config`'s space on images `input` with `classes`.
+    pub fn of(
+        gpu: &Gpu,
+        config: &SearchConfig,
+        input: [usize; 3],
+        classes: usize,
+    ) -> SupernetFootprint {
+        let with = |op: Nb201Op| {
+            let net = Nb201Network {
+                genotype: Nb201Genotype([op; 6]),
+                cells_per_stage: config.nb201.cells_per_stage,
+                channels: config.nb201.channels,
+            };
+            Footprint::training(
+                gpu,
+                &Architecture::cell(input, classes, net),
+                config.supernet.batch_size,
+            )
+        };
+        // Every parametric operation once: each conv edge's weights plus the skeleton, which
+        // the identity-only network holds alone.
+        let (conv3, conv1, skeleton) = (
+            with(Nb201Op::NorConv3x3),
+            with(Nb201Op::NorConv1x1),
+            with(Nb201Op::SkipConnect),
+        );
+        let plans = config.supernet.plan_cache;
+        SupernetFootprint {
+            shared_parameters: conv3.parameters + conv1.parameters - skeleton.parameters,
+            parameter_bytes: conv3.parameter_bytes + conv1.parameter_bytes
+                - skeleton.parameter_bytes,
+            path_bytes: conv3.activation_bytes + conv3.scratch_bytes,
+            plans,
+            host_bytes: conv3.host_bytes * (plans + 1) as f64,
+            path: conv3,
+        }
+    }
+
+    /// Bytes on the device: the shared weights, the cached path steps and one validation pass.
+    pub fn device_bytes(&self) -> f64 {
+        self.parameter_bytes + (self.plans + 1) as f64 * self.path_bytes
+    }
+}
+
+/// Refuses a supernet whose costliest path, or whose cached path steps together, cannot fit
+/// the device, naming the field and both sizes; else returns the estimate.
+pub fn check_supernet(
+    config: &SearchConfig,
+    gpu: &Gpu,
+    input: [usize; 3],
+    classes: usize,
+) -> Result<SupernetFootprint, ConfigError> {
+    let budget = MemoryBudget::of(gpu);
+    let estimate = SupernetFootprint::of(gpu, config, input, classes);
+    let batch = config.supernet.batch_size;
+    estimate.path.check(&budget).map_err(|r| {
+        let field = match r.field.as_str() {
+            "classes" => "classes of the data".to_string(),
+            f => f.to_string(),
+        };
+        ConfigError::field(
+            field,
+            format!(
+                "{}: the supernet's costliest path (every edge nor_conv_3x3) {} (supernet.batch_size {batch})",
+                r.value, r.reason
+            ),
+        )
+    })?;
+    let host = estimate.host_bytes;
+    if let Some(why) = budget.refuse_total(estimate.device_bytes(), host) {
+        let one_plan = estimate.parameter_bytes + 2.0 * estimate.path_bytes;
+        let field = if estimate.plans > 1 && budget.refuse_total(one_plan, host).is_none() {
+            "supernet.plan_cache"
+        } else {
+            "nb201.channels"
+        };
+        return Err(ConfigError::field(
+            field,
+            format!(
+                "{}: the supernet ({} shared parameters, weights with gradients and momentum {}, {} cached path steps of up to {} each, supernet.batch_size {batch}) {why}",
+                if field == "supernet.plan_cache" {
+                    estimate.plans
+                } else {
+                    config.nb201.channels
+                },
+                estimate.shared_parameters as u64,
+                crate::device::estimated_bytes(estimate.parameter_bytes),
+                estimate.plans,
+                crate::device::estimated_bytes(estimate.path_bytes)
+            ),
+        ));
+    }
+    Ok(estimate)
 }
 
 /// The cheapest network of the space: its first depth, fewest filters, smallest filters,

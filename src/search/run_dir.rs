@@ -198,7 +198,8 @@ pub fn is_run_file(name: &str) -> bool {
     matches!(
         name,
         CONFIG_FILE | HISTORY_FILE | BEST_FILE | STATE_FILE | "data.json" | "summary.json"
-    ) || (name.starts_with("controller-") && name.ends_with(".safetensors"))
+    ) || ((name.starts_with("controller-") || name.starts_with("supernet-"))
+        && name.ends_with(".safetensors"))
         || name.starts_with("model.")
 }
 

@@ -38,6 +38,10 @@ pub struct SearchState {
     /// The strategy's state as it saved it after the last completed batch.
     #[serde(default)]
     pub strategy: Json,
+    /// The evaluator's state as it saved it after the update phase of the last proposed batch
+    /// (a supernet's checkpoint; null for evaluators that keep nothing).
+    #[serde(default)]
+    pub evaluator: Json,
     /// Cost of the run up to the last state write, over every session.
     #[serde(default)]
     pub cost: SearchCost,
@@ -56,6 +60,7 @@ impl SearchState {
             rng: crate::util::seeded_rng(seed),
             pending: None,
             strategy: Json::Null,
+            evaluator: Json::Null,
             cost: SearchCost::default(),
         }
     }

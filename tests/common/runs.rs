@@ -168,6 +168,7 @@ pub fn synth_run(dir: &Path, strategy: Strategy, seed: u64, children: usize, epo
         controller_compile_seconds: if reinforce { 1.5 } else { 0.0 },
         controller_updates: if reinforce { state.step } else { 0 },
         sampled_architectures: children,
+        update_seconds: 0.0,
     };
     run.save_state(&state).expect("state");
 }

@@ -103,6 +103,19 @@ impl StepFeed {
         self.step += 1;
     }
 
+    /// Steps taken so far over the whole run.
+    pub fn steps(&self) -> usize {
+        self.step
+    }
+
+    /// Continues a run restored after `steps` steps: the schedule and step counter carry on
+    /// from there, and the order of the epoch in progress is shuffled again as it was.
+    pub fn resume_at(&mut self, steps: usize) {
+        self.step = steps;
+        let per_epoch = self.steps_per_epoch().max(1);
+        self.begin_epoch(steps / per_epoch);
+    }
+
     /// Loss and accuracy accumulated since `begin_epoch` (waits for the GPU).
     pub fn read_metrics(&self) -> Result<Metrics, DeviceError> {
         self.metrics.read()

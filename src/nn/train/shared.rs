@@ -99,6 +99,41 @@ impl<S: Supernet> SharedTrainer<S> {
         self.velocities.len()
     }
 
+    /// Every momentum buffer, by parameter name, in name order (for a checkpoint).
+    pub fn momentum_buffers(&self) -> Vec<(&str, &Tensor)> {
+        let mut all: Vec<(&str, &Tensor)> = self
+            .velocities
+            .iter()
+            .map(|(name, t)| (name.as_str(), t))
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(b.0));
+        all
+    }
+
+    /// Restores the momentum of shared parameter `name` from a checkpoint. Only before the
+    /// first step: compiled plans hold the buffers they were compiled with.
+    pub fn restore_momentum(&mut self, name: &str, values: &[f32]) -> Result<(), String> {
+        if !self.plans.is_empty() {
+            return Err("momentum restored after a path was compiled".into());
+        }
+        let param = self
+            .supernet
+            .shared_parameters()
+            .into_iter()
+            .find(|p| p.name == name)
+            .ok_or_else(|| format!("'{name}' is not a shared parameter of the supernet"))?;
+        let shape = param.tensor.shape().to_vec();
+        if values.len() != crate::tensor::numel(&shape) {
+            return Err(format!(
+                "momentum of '{name}' holds {} values, the parameter {shape:?}",
+                values.len()
+            ));
+        }
+        let v = Tensor::from_f32(&self.gpu, &shape, values).map_err(|e| e.to_string())?;
+        self.velocities.insert(name.to_string(), v);
+        Ok(())
+    }
+
     /// Loss and accuracy accumulated since `begin_epoch` (waits for the GPU).
     pub fn read_metrics(&self) -> Result<Metrics, DeviceError> {
         self.feed.read_metrics()

@@ -13,9 +13,13 @@ pub use scratch::{ProxyTask, ScratchEvaluator};
 pub use supernet::{SupernetEvaluator, SupernetSettings};
 pub use table::{Table, TableEvaluator};
 
+use serde_json::Value as Json;
+
 use super::error::SearchError;
 use super::objective::Measurement;
+use super::run_dir::RunDir;
 use super::space::Rollout;
+use super::strategy::Saved;
 use crate::nn::Architecture;
 
 /// One architecture to evaluate.
@@ -59,6 +63,23 @@ pub trait Evaluator {
     /// shared weights here. Returns false if `stop` ended it.
     fn update(&mut self, _stop: &dyn Fn() -> bool) -> Result<bool, SearchError> {
         Ok(true)
+    }
+    /// Writes what a resumed search needs of this evaluator (a supernet's shared weights) as it
+    /// is after the update phase of `step`, and returns the state naming it (kept in
+    /// `state.json` beside the batch it measures). Nothing by default.
+    fn save(&mut self, _run: &RunDir, _step: usize) -> Result<Saved, SearchError> {
+        Ok(Saved {
+            state: Json::Null,
+            obsolete: Vec::new(),
+        })
+    }
+    /// Restores what `save` wrote (`Json::Null`: nothing was saved yet).
+    fn restore(&mut self, _saved: &Json, _run: &RunDir) -> Result<(), SearchError> {
+        Ok(())
+    }
+    /// What it holds, for the search's opening lines (a supernet's size and plan).
+    fn describe(&self) -> Option<String> {
+        None
     }
     /// Whether a job's outcome depends on the jobs evaluated with it (successive halving ranks
     /// the children trained together). A batch resumed with some children recorded is then

@@ -1,31 +1,48 @@
 //! Weight-sharing evaluation (single-path one-shot, Guo et al. 2020; the shared-weight half of
 //! ENAS, Pham et al. 2018): one supernet's weights serve every architecture of the space. The
-//! update phase before each batch of proposals trains the shared weights for
-//! `steps_per_update` steps, each on a path drawn uniformly; a proposal is then measured by
-//! the accuracy of its path, with the shared weights as they are, on the validation images.
-//! Measuring costs a few forward passes instead of a training run.
+//! first update phase trains the shared weights for `warmup_steps` steps and each later one
+//! (before each batch of proposals) for `steps_per_update`, each step on a path drawn
+//! uniformly; a proposal is then measured by the accuracy of its path, with the shared weights
+//! as they are, on the validation images. Measuring costs a few forward passes instead of a
+//! training run.
 //!
 //! Batch norm on a path uses the statistics of the batch, in training and in evaluation (a
 //! path's running statistics would mix every path that passed through the layer), so the
-//! validation images are taken in full batches only.
+//! validation images are taken in full batches only, and the running statistics, never read,
+//! are not checkpointed.
+//!
+//! For `--resume`, the state after each update phase is a checkpoint
+//! (`supernet-NNNNNN.safetensors`: the shared weights and their momentum) named in
+//! `state.json` with the step count and the path sampler, written before the batch it
+//! measures is, so a killed search continues with the same weights, schedule and paths.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
 
 use super::{EvalEvent, Evaluator, Job, OnEvent, ProxyTask};
 use crate::autograd::AutogradError;
 use crate::device::Gpu;
 use crate::nn::supernet::Supernet;
 use crate::nn::train::{Evaluator as Validator, Schedule, SharedTrainer, TrainConfig};
+use crate::nn::weights::{self, NamedTensor};
+use crate::search::config::SearchConfig;
 use crate::search::error::SearchError;
 use crate::search::objective::Measurement;
 use crate::search::record::ChildStatus;
+use crate::search::run_dir::RunDir;
+use crate::search::strategy::Saved;
 use crate::util::SeededRng;
 
 /// How the shared weights are trained and paths measured.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SupernetSettings {
-    /// Shared-weight steps before each batch of proposals.
+    /// Shared-weight steps before the first batch of proposals.
+    pub warmup_steps: usize,
+    /// Shared-weight steps before each later batch.
     pub steps_per_update: usize,
     /// Shared-weight steps the whole search will take, for the cosine schedule.
     pub total_steps: usize,
@@ -40,9 +57,48 @@ pub struct SupernetSettings {
     pub seed: u64,
 }
 
+impl SupernetSettings {
+    /// The settings of `config`'s `supernet` section for its budget and batch size m.
+    pub fn of(config: &SearchConfig) -> SupernetSettings {
+        let s = &config.supernet;
+        SupernetSettings {
+            warmup_steps: s.warmup_steps,
+            steps_per_update: s.steps_per_update,
+            total_steps: s.total_steps(config.run.budget, config.reinforce.children_per_step),
+            batch_size: s.batch_size,
+            learning_rate: s.learning_rate,
+            momentum: s.momentum,
+            weight_decay: s.weight_decay,
+            eval_images: s.eval_images,
+            plan_cache: s.plan_cache,
+            seed: config.run.seed,
+        }
+    }
+}
+
 fn shape_error(message: String) -> SearchError {
     SearchError::Other(format!("supernet evaluator: {message}"))
 }
+
+/// What `state.json` keeps of the evaluator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct SavedState {
+    /// The checkpoint file of the shared weights and their momentum.
+    checkpoint: String,
+    /// Shared-weight steps taken.
+    steps: usize,
+    /// Update phases run.
+    updates: usize,
+    /// The path sampler of the update phases.
+    rng: SeededRng,
+}
+
+fn checkpoint_name(step: usize) -> String {
+    format!("supernet-{step:06}.safetensors")
+}
+
+/// Suffix of a momentum buffer's name in the checkpoint.
+const MOMENTUM: &str = ".momentum";
 
 /// Measures proposals on the shared weights of a supernet of type `S`.
 pub struct SupernetEvaluator<S: Supernet> {
@@ -53,6 +109,12 @@ pub struct SupernetEvaluator<S: Supernet> {
     rng: SeededRng,
     /// Shared-weight steps taken.
     steps: usize,
+    /// Update phases run (the first is the warm-up).
+    updates: usize,
+    /// The checkpoint `state.json` names (None before the first).
+    checkpoint: Option<String>,
+    /// The opening line about the supernet and its memory.
+    description: Option<String>,
 }
 
 impl<S: Supernet> SupernetEvaluator<S> {
@@ -97,12 +159,87 @@ impl<S: Supernet> SupernetEvaluator<S> {
             task,
             settings,
             steps: 0,
+            updates: 0,
+            checkpoint: None,
+            description: None,
         })
+    }
+
+    /// Sets the line `describe` gives (the supernet's size and memory estimate).
+    pub fn with_description(mut self, line: String) -> SupernetEvaluator<S> {
+        self.description = Some(line);
+        self
+    }
+
+    /// The shared weights and their momentum, as a checkpoint's tensors.
+    fn checkpoint_tensors(&self) -> Result<Vec<NamedTensor>, SearchError> {
+        let read = |name: String, t: &crate::tensor::Tensor| -> Result<NamedTensor, SearchError> {
+            Ok(NamedTensor {
+                name,
+                shape: t.shape().to_vec(),
+                data: t.to_f32().map_err(|e| shape_error(e.to_string()))?,
+            })
+        };
+        let mut out = Vec::new();
+        for p in self.trainer.supernet.shared_parameters() {
+            out.push(read(p.name.clone(), &p.tensor)?);
+        }
+        for (name, t) in self.trainer.momentum_buffers() {
+            out.push(read(format!("{name}{MOMENTUM}"), t)?);
+        }
+        Ok(out)
+    }
+
+    /// Loads a checkpoint written by `checkpoint_tensors` into a trainer that has not stepped.
+    fn load_checkpoint(&mut self, tensors: &[NamedTensor]) -> Result<(), String> {
+        let by_name: BTreeMap<&str, &NamedTensor> =
+            tensors.iter().map(|t| (t.name.as_str(), t)).collect();
+        for p in self.trainer.supernet.shared_parameters() {
+            let saved = by_name
+                .get(p.name.as_str())
+                .ok_or_else(|| format!("lacks the shared parameter '{}'", p.name))?;
+            if saved.shape != p.tensor.shape() {
+                return Err(format!(
+                    "'{}' is {:?}, the supernet's is {:?}",
+                    p.name,
+                    saved.shape,
+                    p.tensor.shape()
+                ));
+            }
+            check_finite(saved)?;
+            p.tensor.write_f32(&saved.data);
+        }
+        let mut weights = 0;
+        for t in tensors {
+            match t.name.strip_suffix(MOMENTUM) {
+                Some(name) => {
+                    check_finite(t)?;
+                    self.trainer.restore_momentum(name, &t.data)?;
+                }
+                None => weights += 1,
+            }
+        }
+        let known = self.trainer.supernet.shared_parameters().len();
+        if weights != known {
+            return Err(format!(
+                "holds {weights} weight tensors, the supernet has {known} shared parameters"
+            ));
+        }
+        Ok(())
     }
 
     /// Shared-weight steps taken so far.
     pub fn steps(&self) -> usize {
         self.steps
+    }
+
+    /// Steps taken when the current update phase began: a run restored from a checkpoint
+    /// begins where the last saved phase ended.
+    fn phase_start(&self) -> usize {
+        match self.updates {
+            0 => 0,
+            k => self.settings.warmup_steps + (k - 1) * self.settings.steps_per_update,
+        }
     }
 
     pub fn supernet(&self) -> &S {
@@ -136,6 +273,17 @@ impl<S: Supernet> SupernetEvaluator<S> {
     }
 }
 
+fn check_finite(t: &NamedTensor) -> Result<(), String> {
+    match t.data.iter().position(|v| !v.is_finite()) {
+        Some(i) => Err(format!(
+            "'{}'[{i}] is {}, not finite (shared weights that diverged are never saved, so \
+             this file was damaged)",
+            t.name, t.data[i]
+        )),
+        None => Ok(()),
+    }
+}
+
 impl<S: Supernet> Evaluator for SupernetEvaluator<S> {
     fn name(&self) -> &'static str {
         "supernet"
@@ -146,7 +294,13 @@ impl<S: Supernet> Evaluator for SupernetEvaluator<S> {
     }
 
     fn update(&mut self, stop: &dyn Fn() -> bool) -> Result<bool, SearchError> {
-        for _ in 0..self.settings.steps_per_update {
+        let steps = if self.updates == 0 {
+            self.settings.warmup_steps
+        } else {
+            self.settings.steps_per_update
+        };
+        let target = self.phase_start() + steps;
+        while self.steps < target {
             if stop() {
                 return Ok(false);
             }
@@ -154,7 +308,66 @@ impl<S: Supernet> Evaluator for SupernetEvaluator<S> {
             self.train_step(&path)
                 .map_err(|e| shape_error(format!("shared-weight step: {e}")))?;
         }
+        self.updates += 1;
         Ok(true)
+    }
+
+    fn save(&mut self, run: &RunDir, step: usize) -> Result<Saved, SearchError> {
+        let name = checkpoint_name(step);
+        let tensors = self.checkpoint_tensors()?;
+        // Shared weights that diverged must not become the run's: stop before a checkpoint and
+        // state.json name them, so the run resumes from the phase before.
+        for t in &tensors {
+            if let Some(i) = t.data.iter().position(|v| !v.is_finite()) {
+                return Err(shape_error(format!(
+                    "after {} shared-weight steps '{}'[{i}] is {}: the shared weights diverged \
+                     (try a lower supernet.learning_rate); the run directory is kept as of the \
+                     batch before",
+                    self.steps, t.name, t.data[i]
+                )));
+            }
+        }
+        let meta = BTreeMap::from([("steps".to_string(), self.steps.to_string())]);
+        run.write_file(&name, &weights::to_bytes(&tensors, &meta))?;
+        let mut obsolete = Vec::new();
+        if let Some(old) = self.checkpoint.replace(name.clone())
+            && old != name
+        {
+            obsolete.push(old);
+        }
+        let state = SavedState {
+            checkpoint: name,
+            steps: self.steps,
+            updates: self.updates,
+            rng: self.rng.clone(),
+        };
+        Ok(Saved {
+            state: serde_json::to_value(&state).expect("supernet state"),
+            obsolete,
+        })
+    }
+
+    fn restore(&mut self, saved: &Json, run: &RunDir) -> Result<(), SearchError> {
+        if saved.is_null() {
+            return Ok(());
+        }
+        let state_file = run.path().join(crate::search::run_dir::STATE_FILE);
+        let state: SavedState = serde_json::from_value(saved.clone())
+            .map_err(|e| crate::search::run_dir_error(&state_file, format!("evaluator: {e}")))?;
+        let path = run.path().join(&state.checkpoint);
+        let (tensors, _) = weights::load(&path).map_err(SearchError::Other)?;
+        self.load_checkpoint(&tensors)
+            .map_err(|e| SearchError::Other(format!("{}: {e}", path.display())))?;
+        self.trainer.feed.resume_at(state.steps);
+        self.steps = state.steps;
+        self.updates = state.updates;
+        self.rng = state.rng;
+        self.checkpoint = Some(state.checkpoint);
+        Ok(())
+    }
+
+    fn describe(&self) -> Option<String> {
+        self.description.clone()
     }
 
     fn evaluate(
