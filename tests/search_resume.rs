@@ -55,12 +55,6 @@ fn stripped(h: &[ChildRecord]) -> Vec<ChildRecord> {
         .collect()
 }
 
-fn lines(path: &Path) -> usize {
-    std::fs::read_to_string(path)
-        .map(|t| t.lines().count())
-        .unwrap_or(0)
-}
-
 /// Runs `strategy` whole, and again killed with SIGKILL once `kill_at` children are recorded,
 /// then resumed: both histories must agree.
 fn killed_and_resumed(strategy: &str, budget: usize, kill_at: usize) {
@@ -73,19 +67,7 @@ fn killed_and_resumed(strategy: &str, budget: usize, kill_at: usize) {
     assert_eq!(reference.len(), budget);
 
     let killed = base.join("killed");
-    let mut child = command(&table_args(&t, strategy, &b, &killed))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let file = killed.join("history.jsonl");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while lines(&file) < kill_at && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
-    let at_kill = lines(&file);
+    let at_kill = kill_once_recorded(&table_args(&t, strategy, &b, &killed), &killed, kill_at);
     assert!(
         at_kill >= kill_at && at_kill < budget,
         "{strategy}: killed with {at_kill} of {budget} children recorded; the test needs a run \

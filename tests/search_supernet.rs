@@ -7,8 +7,6 @@
 mod search_common;
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use nasgpu::search::{ChildRecord, ChildStatus, SearchConfig, SpaceKind, StrategyKind};
 use search_common::*;
@@ -86,12 +84,6 @@ fn checkpoints(dir: &Path) -> Vec<String> {
     names
 }
 
-fn lines(path: &Path) -> usize {
-    std::fs::read_to_string(path)
-        .map(|t| t.lines().count())
-        .unwrap_or(0)
-}
-
 #[test]
 fn a_supernet_search_measures_children_on_shared_weights_and_resumes_after_sigkill() {
     let base = temp_dir("supernet-search");
@@ -133,19 +125,7 @@ fn a_supernet_search_measures_children_on_shared_weights_and_resumes_after_sigki
     // then resumed: the same children with the same accuracies, bit for bit, and the same
     // final state and shared weights.
     let killed = base.join("killed");
-    let mut child = command(&search_args(&cfg, &killed))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let file = killed.join("history.jsonl");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while lines(&file) < 3 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
-    let at_kill = lines(&file);
+    let at_kill = kill_once_recorded(&search_args(&cfg, &killed), &killed, 3);
     assert!(
         (3..8).contains(&at_kill),
         "killed with {at_kill} of 8 children recorded; the test needs a run cut short"

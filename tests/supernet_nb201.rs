@@ -377,15 +377,17 @@ fn the_supernet_evaluator_ranks_paths_on_shared_weights() {
         augment: data::Augment::NONE,
     };
     let settings = SupernetSettings {
-        warmup_steps: 60,
-        steps_per_update: 60,
+        supernet: nasgpu::search::config::SupernetConfig {
+            warmup_steps: 60,
+            steps_per_update: 60,
+            batch_size: 32,
+            learning_rate: 0.1,
+            momentum: 0.9,
+            weight_decay: 5e-4,
+            eval_images: 256,
+            plan_cache: 4,
+        },
         total_steps: 120,
-        batch_size: 32,
-        learning_rate: 0.1,
-        momentum: 0.9,
-        weight_decay: 5e-4,
-        eval_images: 256,
-        plan_cache: 4,
         seed: 3,
     };
     let mut evaluator = SupernetEvaluator::new(&gpu, supernet, task, settings).unwrap();

@@ -28,6 +28,31 @@ pub fn ok(out: &Output) {
     assert!(out.status.success(), "nasgpu failed: {}", stderr(out));
 }
 
+/// Lines of a text file (0 if it does not exist yet).
+pub fn lines(path: &Path) -> usize {
+    std::fs::read_to_string(path)
+        .map(|t| t.lines().count())
+        .unwrap_or(0)
+}
+
+/// Runs `nasgpu args` until its `history.jsonl` in `run` holds at least `n` lines (or a minute
+/// passes), kills it with SIGKILL and returns the lines recorded then.
+pub fn kill_once_recorded(args: &[&str], run: &Path, n: usize) -> usize {
+    let mut child = command(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let file = run.join("history.jsonl");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while lines(&file) < n && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    lines(&file)
+}
+
 /// A fresh (removed) temporary path for this test and process.
 pub fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("nasgpu-st-{name}-{}", std::process::id()));

@@ -29,7 +29,7 @@ use crate::device::Gpu;
 use crate::nn::supernet::Supernet;
 use crate::nn::train::{Evaluator as Validator, Schedule, SharedTrainer, TrainConfig};
 use crate::nn::weights::{self, NamedTensor};
-use crate::search::config::SearchConfig;
+use crate::search::config::{SearchConfig, SupernetConfig};
 use crate::search::error::SearchError;
 use crate::search::objective::Measurement;
 use crate::search::record::ChildStatus;
@@ -37,40 +37,24 @@ use crate::search::run_dir::RunDir;
 use crate::search::strategy::Saved;
 use crate::util::SeededRng;
 
-/// How the shared weights are trained and paths measured.
+/// How the shared weights are trained and paths measured: the `supernet` section, with the
+/// whole search's step count (the cosine schedule's horizon) and the seed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SupernetSettings {
-    /// Shared-weight steps before the first batch of proposals.
-    pub warmup_steps: usize,
-    /// Shared-weight steps before each later batch.
-    pub steps_per_update: usize,
-    /// Shared-weight steps the whole search will take, for the cosine schedule.
+    pub supernet: SupernetConfig,
+    /// Shared-weight steps the whole search will take.
     pub total_steps: usize,
-    pub batch_size: usize,
-    pub learning_rate: f32,
-    pub momentum: f32,
-    pub weight_decay: f32,
-    /// Validation images a path is measured on (rounded down to full batches).
-    pub eval_images: usize,
-    /// Compiled path steps kept (a path drawn again soon reuses its plan).
-    pub plan_cache: usize,
     pub seed: u64,
 }
 
 impl SupernetSettings {
-    /// The settings of `config`'s `supernet` section for its budget and batch size m.
+    /// The settings of `config` for its budget and batch size m.
     pub fn of(config: &SearchConfig) -> SupernetSettings {
-        let s = &config.supernet;
         SupernetSettings {
-            warmup_steps: s.warmup_steps,
-            steps_per_update: s.steps_per_update,
-            total_steps: s.total_steps(config.run.budget, config.reinforce.children_per_step),
-            batch_size: s.batch_size,
-            learning_rate: s.learning_rate,
-            momentum: s.momentum,
-            weight_decay: s.weight_decay,
-            eval_images: s.eval_images,
-            plan_cache: s.plan_cache,
+            supernet: config.supernet.clone(),
+            total_steps: config
+                .supernet
+                .total_steps(config.run.budget, config.reinforce.children_per_step),
             seed: config.run.seed,
         }
     }
@@ -124,22 +108,23 @@ impl<S: Supernet> SupernetEvaluator<S> {
         task: ProxyTask,
         settings: SupernetSettings,
     ) -> Result<SupernetEvaluator<S>, SearchError> {
-        let batch = settings.batch_size;
-        if task.val_ids.len() < batch || settings.eval_images < batch {
+        let s = &settings.supernet;
+        let batch = s.batch_size;
+        if task.val_ids.len() < batch || s.eval_images < batch {
             return Err(shape_error(format!(
                 "{} validation images ({} to measure on) cannot fill one batch of {batch}",
                 task.val_ids.len(),
-                settings.eval_images
+                s.eval_images
             )));
         }
         let steps_per_epoch = (task.train_ids.len() / batch).max(1);
         let config = TrainConfig {
             epochs: settings.total_steps.div_ceil(steps_per_epoch).max(1),
             batch,
-            learning_rate: settings.learning_rate,
-            momentum: settings.momentum,
+            learning_rate: s.learning_rate,
+            momentum: s.momentum,
             nesterov: true,
-            weight_decay: settings.weight_decay,
+            weight_decay: s.weight_decay,
             schedule: Schedule::Cosine,
             seed: settings.seed,
             augment: task.augment,
@@ -150,7 +135,7 @@ impl<S: Supernet> SupernetEvaluator<S> {
             &task.data,
             task.train_ids.clone(),
             config,
-            settings.plan_cache,
+            s.plan_cache,
         )
         .map_err(|e| shape_error(e.to_string()))?;
         Ok(SupernetEvaluator {
@@ -238,7 +223,10 @@ impl<S: Supernet> SupernetEvaluator<S> {
     fn phase_start(&self) -> usize {
         match self.updates {
             0 => 0,
-            k => self.settings.warmup_steps + (k - 1) * self.settings.steps_per_update,
+            k => {
+                self.settings.supernet.warmup_steps
+                    + (k - 1) * self.settings.supernet.steps_per_update
+            }
         }
     }
 
@@ -260,8 +248,14 @@ impl<S: Supernet> SupernetEvaluator<S> {
 
     /// Validation accuracy of `path` on the shared weights.
     pub fn path_accuracy(&self, path: &S::Path) -> Result<f64, AutogradError> {
-        let batch = self.settings.batch_size;
-        let n = self.settings.eval_images.min(self.task.val_ids.len()) / batch * batch;
+        let batch = self.settings.supernet.batch_size;
+        let n = self
+            .settings
+            .supernet
+            .eval_images
+            .min(self.task.val_ids.len())
+            / batch
+            * batch;
         let supernet = &self.trainer.supernet;
         let validator = Validator::with_forward(
             &self.task.data,
@@ -295,9 +289,9 @@ impl<S: Supernet> Evaluator for SupernetEvaluator<S> {
 
     fn update(&mut self, stop: &dyn Fn() -> bool) -> Result<bool, SearchError> {
         let steps = if self.updates == 0 {
-            self.settings.warmup_steps
+            self.settings.supernet.warmup_steps
         } else {
-            self.settings.steps_per_update
+            self.settings.supernet.steps_per_update
         };
         let target = self.phase_start() + steps;
         while self.steps < target {
