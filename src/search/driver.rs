@@ -80,7 +80,8 @@ impl Parts {
         let space = super::space::build(config);
         let (evaluator, input, classes): (Box<dyn Evaluator>, _, _) = match config.run.evaluator {
             EvaluatorKind::Train => {
-                let (gpu, task, input, classes) = device_and_data(gpu, task, "train")?;
+                let (gpu, task) = device_and_data(gpu, task, "train")?;
+                let (input, classes) = task.shape();
                 let concurrent = match config.child.concurrent {
                     0 => config.reinforce.children_per_step,
                     n => n,
@@ -90,7 +91,8 @@ impl Parts {
                 (Box::new(e), input, classes)
             }
             EvaluatorKind::Supernet => {
-                let (gpu, task, input, classes) = device_and_data(gpu, task, "supernet")?;
+                let (gpu, task) = device_and_data(gpu, task, "supernet")?;
+                let (input, classes) = task.shape();
                 (supernet_evaluator(config, gpu, task)?, input, classes)
             }
             EvaluatorKind::Table => {
@@ -113,20 +115,18 @@ impl Parts {
     }
 }
 
-/// The device and proxy task an evaluator that trains needs, with the images' shape and classes.
+/// The device and proxy task an evaluator that trains needs.
 fn device_and_data<'a>(
     gpu: Option<&'a Arc<Gpu>>,
     task: Option<ProxyTask>,
     evaluator: &str,
-) -> Result<(&'a Arc<Gpu>, ProxyTask, [usize; 3], usize), SearchError> {
-    let (Some(gpu), Some(task)) = (gpu, task) else {
-        return Err(SearchError::Other(format!(
+) -> Result<(&'a Arc<Gpu>, ProxyTask), SearchError> {
+    match (gpu, task) {
+        (Some(gpu), Some(task)) => Ok((gpu, task)),
+        _ => Err(SearchError::Other(format!(
             "the {evaluator} evaluator needs a device and data"
-        )));
-    };
-    let input = task.data.image_shape();
-    let classes = task.data.classes() as usize;
-    Ok((gpu, task, input, classes))
+        ))),
+    }
 }
 
 /// The weight-sharing evaluator of `config`'s space on `task`, with its memory estimate as
@@ -137,7 +137,7 @@ fn supernet_evaluator(
     task: ProxyTask,
 ) -> Result<Box<dyn Evaluator>, SearchError> {
     use crate::nn::{Nb201Genotype, Nb201Network, Nb201Op, supernet::Nb201Supernet};
-    let (input, classes) = (task.data.image_shape(), task.data.classes() as usize);
+    let (input, classes) = task.shape();
     let shape = Nb201Network {
         genotype: Nb201Genotype([Nb201Op::None; 6]),
         cells_per_stage: config.nb201.cells_per_stage,

@@ -33,6 +33,13 @@ pub struct ProxyTask {
     pub augment: Augment,
 }
 
+impl ProxyTask {
+    /// The images' shape `[C, H, W]` and the number of classes.
+    pub fn shape(&self) -> ([usize; 3], usize) {
+        (self.data.image_shape(), self.data.classes() as usize)
+    }
+}
+
 /// Trains each job from scratch on the proxy task.
 pub struct ScratchEvaluator {
     gpu: Arc<Gpu>,
