@@ -150,8 +150,10 @@ pub fn check_supernet(
     })?;
     let host = estimate.host_bytes;
     if let Some(why) = budget.refuse_total(estimate.device_bytes(), host) {
+        // Would one cached step (and the validation pass) fit? Then the cache is too large.
         let one_plan = estimate.parameter_bytes + 2.0 * estimate.path_bytes;
-        let field = if estimate.plans > 1 && budget.refuse_total(one_plan, host).is_none() {
+        let one_host = 2.0 * estimate.path.host_bytes;
+        let field = if estimate.plans > 1 && budget.refuse_total(one_plan, one_host).is_none() {
             "supernet.plan_cache"
         } else {
             "nb201.channels"
