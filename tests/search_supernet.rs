@@ -228,3 +228,49 @@ fn settings_a_supernet_cannot_work_with_are_refused_naming_the_field() {
     zero.supernet.plan_cache = 0;
     refused(&zero, &[], &["supernet.plan_cache"]);
 }
+
+/// A report over runs of one strategy with different evaluators keeps them apart: random
+/// search on shared weights is not random search from scratch.
+#[test]
+fn the_html_report_tells_shared_weight_runs_from_runs_from_scratch() {
+    let base = temp_dir("supernet-report");
+    let mut c = config(StrategyKind::Random);
+    c.run.budget = 2;
+    let cfg = write_config(&base, &c);
+    let shared = base.join("shared");
+    ok(&nasgpu(&search_args(&cfg, &shared)));
+    // The same history as if measured from scratch: only the run's configuration differs.
+    let scratch = base.join("scratch");
+    std::fs::create_dir_all(&scratch).unwrap();
+    for f in [
+        "history.jsonl",
+        "state.json",
+        "data.json",
+        "best.json",
+        "summary.json",
+    ] {
+        std::fs::copy(shared.join(f), scratch.join(f)).unwrap();
+    }
+    let mut train = c.clone();
+    train.run.evaluator = nasgpu::search::EvaluatorKind::Train;
+    std::fs::write(
+        scratch.join("config.json"),
+        serde_json::to_string(&train).unwrap(),
+    )
+    .unwrap();
+    let page = base.join("report.html");
+    let o = nasgpu(&[
+        "report",
+        shared.to_str().unwrap(),
+        scratch.to_str().unwrap(),
+        "--html",
+        page.to_str().unwrap(),
+    ]);
+    ok(&o);
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.contains("Random (nb201/supernet)") && html.contains("Random (nb201/train)"),
+        "the page pools the two setups under one label"
+    );
+    let _ = std::fs::remove_dir_all(&base);
+}

@@ -59,7 +59,12 @@ pub fn child_view(r: &ChildRecord) -> ChildView {
 /// One run as the report shows it.
 struct RunView {
     name: String,
+    /// The group a run is pooled in: its strategy, with its space and evaluator when the runs
+    /// reported differ in them (random search with a supernet is not random search from
+    /// scratch).
     strategy: String,
+    /// `space/evaluator`.
+    setup: String,
     seed: u64,
     budget: usize,
     children: Vec<ChildView>,
@@ -77,6 +82,11 @@ fn run_view(dir: &Path) -> Result<RunView, CliError> {
     Ok(RunView {
         name,
         strategy: format!("{:?}", config.run.strategy),
+        setup: format!(
+            "{}/{}",
+            config.run.space.name(),
+            config.run.evaluator.name()
+        ),
         seed: config.run.seed,
         budget: config.run.budget,
         children: run.history().iter().map(child_view).collect(),
@@ -107,10 +117,15 @@ pub fn write(
     let started = Instant::now();
     let earlier_report = std::fs::read_to_string(out).is_ok_and(|t| is_report(&t));
     crate::util::output::check_file(out, "--html", force || earlier_report).map_err(CliError)?;
-    let views = runs
+    let mut views = runs
         .iter()
         .map(|d| run_view(d))
         .collect::<Result<Vec<_>, _>>()?;
+    if views.iter().any(|v| v.setup != views[0].setup) {
+        for v in &mut views {
+            v.strategy = format!("{} ({})", v.strategy, v.setup);
+        }
+    }
     let invalid = runs
         .iter()
         .zip(&views)
