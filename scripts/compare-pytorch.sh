@@ -4,11 +4,13 @@
 #   scripts/compare-pytorch.sh [--samples N] [--batch B] [--out DIR] [--profile] [--baseline BIN]
 #                              [NETWORK...]
 #
-# NETWORK is a preset name or an architecture file (default: small-cnn and
-# assets/architectures/nasrl-child.json). For each, `nasgpu bench-step` exports its initial
-# weights, first batches and losses; scripts/torch_step.py builds the same network in PyTorch,
-# checks the losses agree to 1e-4 relative, then times both steps alternately (median, min-max)
-# and prints the ratio and our share of the peak-FMA ceiling measured beside every sample.
+# NETWORK is a preset name or an architecture file, NAS-RL layers or a NAS-Bench-201 cell network
+# (default: small-cnn, assets/architectures/nasrl-child.json and
+# assets/architectures/nb201-cell.json). For each, `nasgpu bench-step` exports its initial
+# weights, first batches and losses; scripts/torch_step.py builds the same network in PyTorch
+# (a cell network from `nasgpu export --format pytorch`), checks the losses agree to 1e-4
+# relative, then times both steps alternately (median, min-max) and prints the ratio and our
+# share of the peak-FMA ceiling measured beside every sample.
 # --baseline BIN times another nasgpu binary (say, main's) in the same alternation.
 # PyTorch comes from PyPI into a throwaway venv (NASGPU_TORCH_VENV, default
 # target/pytorch-venv; PyPI's Linux wheel is the CUDA build, ~5 GB with its libraries, and
@@ -32,7 +34,8 @@ while [ $# -gt 0 ]; do
         *) nets+=("$1"); shift ;;
     esac
 done
-[ ${#nets[@]} -gt 0 ] || nets=(small-cnn "$root/assets/architectures/nasrl-child.json")
+[ ${#nets[@]} -gt 0 ] || nets=(small-cnn "$root/assets/architectures/nasrl-child.json" \
+    "$root/assets/architectures/nb201-cell.json")
 out=${out:-$(mktemp -d "${TMPDIR:-/tmp}/nasgpu-compare.XXXXXX")}
 mkdir -p "$out"
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}

@@ -2,15 +2,23 @@
 """One network's training step in nasgpu and in PyTorch, on equal work, timed alternately.
 
 Starts `nasgpu bench-step --serve` (which exports its initial weights, first batches and their
-losses), rebuilds the same network in PyTorch (conv without bias -> batch norm -> relu per
-layer with TensorFlow "same" padding, skip inputs zero-padded (centred) and concatenated, global
-average pooling, linear classifier; SGD with Nesterov momentum and weight decay on conv and
-classifier weights; fp32), checks that PyTorch computes the same loss on every exported step
-(1e-4 relative), then alternates timed samples: our k steps, PyTorch's k steps, ... and prints
-medians with min/max and the ratio. Used by scripts/compare-pytorch.sh and scripts/gpu-compare.sh.
+losses), rebuilds the same network in PyTorch, checks that PyTorch computes the same loss on
+every exported step (1e-4 relative), then alternates timed samples: our k steps, PyTorch's k
+steps, ... and prints medians with min/max and the ratio. Used by scripts/compare-pytorch.sh and
+scripts/gpu-compare.sh.
+
+Networks: a NAS-RL macro network (a preset or an architecture file with `layers`), built here:
+conv without bias -> batch norm -> relu per layer with TensorFlow "same" padding, skip inputs
+zero-padded (centred) and concatenated, global average pooling, linear classifier. A
+NAS-Bench-201 cell network (an architecture file with `nb201`): the module that
+`nasgpu export --format pytorch` writes for it, imported, with nasgpu's weights and batch-norm
+momentum. Both: batch norm in training mode, mean cross-entropy, SGD with Nesterov momentum and
+weight decay on the weights nasgpu decays (conv and classifier weights; not batch norm or
+biases), fp32.
 """
 
 import argparse
+import importlib.util
 import json
 import os
 import struct
@@ -136,10 +144,67 @@ class Child(nn.Module):
         return [c.weight for c in self.convs] + [self.classifier.weight]
 
 
-def make(meta, weights, device):
-    model = Child(meta["architecture"], meta["batch_norm_eps"], meta["batch_norm_momentum"])
-    model.load_nasgpu(weights)
+def exported_module(nasgpu, arch, folder):
+    """The PyTorch module file `nasgpu export --format pytorch` writes for `arch`, imported.
+
+    Used for NAS-Bench-201 cell networks: the export lowers them op for op as nasgpu builds them
+    (src/export/lower_cells.rs, checked against nasgpu's logits), so this script does not keep a
+    second PyTorch implementation of the cell network."""
+    arch_path = os.path.join(folder, "architecture.json")
+    with open(arch_path, "w") as f:
+        json.dump(arch, f)
+    path = os.path.join(folder, "model.py")
+    done = subprocess.run([nasgpu, "export", "--format", "pytorch", arch_path, "-o", path, "--force"],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"nasgpu export --format pytorch failed (exit {done.returncode}):\n{done.stderr}")
+    spec = importlib.util.spec_from_file_location("nasgpu_exported_model", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class Exported(nn.Module):
+    """The exported module (`Net`) with nasgpu's state loaded, and its batch norms set to
+    nasgpu's momentum (the export writes inference modules and leaves PyTorch's default)."""
+
+    def __init__(self, module, weights, meta):
+        super().__init__()
+        self.net = module.Net()
+        self.tensors = module.TENSORS
+        state = self.net.state_dict()
+        missing = sorted(set(self.tensors) - set(weights))
+        extra = sorted(set(weights) - set(self.tensors))
+        if missing or extra:
+            sys.exit(f"exported module and nasgpu's weights differ: missing {missing[:5]}, extra {extra[:5]}")
+        for ours, (theirs, transpose) in self.tensors.items():
+            t = weights[ours].t() if transpose else weights[ours]
+            assert tuple(t.shape) == tuple(state[theirs].shape), (ours, t.shape, state[theirs].shape)
+            state[theirs] = t.clone()
+        self.net.load_state_dict(state)
+        for m in self.net.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                assert abs(m.eps - meta["batch_norm_eps"]) <= 1e-12, (m.eps, meta["batch_norm_eps"])
+                m.momentum = meta["batch_norm_momentum"]
+        self.decayed_names = meta["decayed"]
+
+    def forward(self, x):
+        return self.net(x)
+
+    def decayed(self):
+        """Parameters that take weight decay in nasgpu (meta.json's `decayed`, by name)."""
+        params = dict(self.net.named_parameters())
+        return [params[self.tensors[name][0]] for name in self.decayed_names]
+
+
+def make(meta, weights, device, exported=None):
+    if "nb201" in meta["architecture"]:
+        model = Exported(exported, weights, meta)
+    else:
+        model = Child(meta["architecture"], meta["batch_norm_eps"], meta["batch_norm_momentum"])
+        model.load_nasgpu(weights)
     model.to(device).train()
+    assert len(model.decayed()) == len(meta["decayed"]), (len(model.decayed()), meta["decayed"])
     decayed = {id(p) for p in model.decayed()}
     groups = [
         {"params": [p for p in model.parameters() if id(p) in decayed], "weight_decay": meta["weight_decay"]},
@@ -263,8 +328,11 @@ def main():
     xs = [batches[f"images.{i}"].to(device) for i in range(k)]
     ys = [batches[f"labels.{i}"].long().to(device) for i in range(k)]
 
+    exported = None
+    if "nb201" in meta["architecture"]:
+        exported = exported_module(args.nasgpu, meta["architecture"], export)
     # Equal work: the same losses step after step from the same weights and batches.
-    model, opt = make(meta, weights, device)
+    model, opt = make(meta, weights, device, exported)
     theirs_losses = [train_step(model, opt, xs[i], ys[i]).item() for i in range(k)]
     rel = [abs(a - b) / abs(b) for a, b in zip(theirs_losses, meta["losses"])]
     ok = max(rel) <= LOSS_RTOL
@@ -275,6 +343,7 @@ def main():
           + (f" ({torch.get_num_threads()} threads)" if device == "cpu" else f" ({torch.cuda.get_device_name()})"))
     print("loss per step  nasgpu " + " ".join(f"{v:.7f}" for v in meta["losses"]))
     print("               PyTorch " + " ".join(f"{v:.7f}" for v in theirs_losses))
+    print("               relative difference per step " + " ".join(f"{r:.2e}" for r in rel))
     print(f"               largest relative difference {max(rel):.2e} "
           f"({'equal work' if ok else 'DIFFERENT'}: tolerance {LOSS_RTOL:g})")
 
@@ -298,7 +367,7 @@ def main():
     runners = {"PyTorch eager": eager}
     def capture():
         """The whole step (forward, backward, SGD) captured once as a CUDA graph."""
-        gmodel, gopt = make(meta, weights, device)
+        gmodel, gopt = make(meta, weights, device, exported)
         sx, sy = xs[0].clone(), ys[0].clone()
         side = torch.cuda.Stream()
         side.wait_stream(torch.cuda.current_stream())
@@ -370,6 +439,7 @@ def main():
         "step_flops": meta["step_flops"],
         "losses_nasgpu": meta["losses"],
         "losses_torch": theirs_losses,
+        "loss_rel_diff": rel,
         "loss_max_rel_diff": max(rel),
         "equal_work": ok,
         "steps_per_sample": steps_k,

@@ -63,8 +63,8 @@ pub fn run(device: &DeviceArgs, args: &StepArgs) -> Result<(), CliError> {
     let arch = architecture(Some(&args.preset), args.arch.as_deref()).map_err(fail)?;
     let mut bench = StepBench::new(&gpu, &arch, args.batch, args.seed).map_err(fail)?;
     println!(
-        "network {} layers, {} parameters, batch {}, {:.1} MFLOP per step",
-        arch.layers.len(),
+        "network {}, {} parameters, batch {}, {:.1} MFLOP per step",
+        arch.describe(),
         arch.parameter_count(),
         args.batch,
         bench.step_flops() / 1e6

@@ -81,14 +81,59 @@ fn emit_conv(
     pads: &[usize; 4],
 ) -> Emitted {
     let a = attr(node);
+    // Symmetric padding goes into the conv itself (PyTorch's fastest path: no padded copy);
+    // only asymmetric "same" padding needs an explicit F.pad.
+    let (padding, input) = match symmetric(pads) {
+        Some([0, 0]) => (String::new(), x.to_string()),
+        Some([ph, pw]) => (format!(", padding=({ph}, {pw})"), x.to_string()),
+        None => (String::new(), pad(x, pads)),
+    };
     Emitted {
         init: vec![format!(
-            "self.{a} = nn.Conv2d({cin}, {cout}, kernel_size=({}, {}), stride=({}, {}), \
+            "self.{a} = nn.Conv2d({cin}, {cout}, kernel_size=({}, {}), stride=({}, {}){padding}, \
              dilation=({}, {}), groups={groups}, bias=False)",
             kernel[0], kernel[1], stride[0], stride[1], dilation[0], dilation[1]
         )],
-        expr: format!("self.{a}({})", pad(x, pads)),
+        expr: format!("self.{a}({input})"),
         tensors: vec![(weight.to_string(), format!("{a}.weight"), false)],
+    }
+}
+
+/// `[rows, columns]` of padding on each side when `pads` (`[top, left, bottom, right]`) is
+/// the same before and after on both axes.
+fn symmetric(pads: &[usize; 4]) -> Option<[usize; 2]> {
+    let [top, left, bottom, right] = *pads;
+    (top == bottom && left == right).then_some([top, left])
+}
+
+/// Average pooling that divides by the real pixels of each window: PyTorch's own
+/// `count_include_pad=False` where the padding is symmetric and at most half the window (all
+/// it accepts), else `avg_pool_real` over an explicit pad. Returns the expression and whether
+/// it calls `avg_pool_real`.
+fn avg_pool_expr(
+    x: &str,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    pads: &[usize; 4],
+) -> (String, bool) {
+    let [kh, kw] = kernel;
+    let [sh, sw] = stride;
+    match symmetric(pads) {
+        Some([ph, pw]) if 2 * ph <= kh && 2 * pw <= kw => (
+            format!(
+                "F.avg_pool2d({x}, ({kh}, {kw}), ({sh}, {sw}), ({ph}, {pw}), count_include_pad=False)"
+            ),
+            false,
+        ),
+        _ => {
+            let [top, left, bottom, right] = *pads;
+            (
+                format!(
+                    "avg_pool_real({x}, ({kh}, {kw}), ({sh}, {sw}), ({left}, {right}, {top}, {bottom}))"
+                ),
+                true,
+            )
+        }
     }
 }
 
@@ -167,16 +212,10 @@ fn emit(node: &Node, inputs: &[String]) -> Emitted {
             kernel,
             stride,
             pads,
-        } => {
-            let [top, left, bottom, right] = *pads;
-            Emitted {
-                expr: format!(
-                    "avg_pool_real({x}, ({}, {}), ({}, {}), ({left}, {right}, {top}, {bottom}))",
-                    kernel[0], kernel[1], stride[0], stride[1]
-                ),
-                ..Emitted::default()
-            }
-        }
+        } => Emitted {
+            expr: avg_pool_expr(x, *kernel, *stride, pads).0,
+            ..Emitted::default()
+        },
         Op::Sum => Emitted {
             expr: inputs.join(" + "),
             ..Emitted::default()
@@ -338,11 +377,14 @@ pub fn to_pytorch(model: &Model) -> String {
         );
     }
     py.push_str("}\n");
-    if lowered
-        .nodes
-        .iter()
-        .any(|n| matches!(n.op, Op::AvgPool { .. }))
-    {
+    if lowered.nodes.iter().any(|n| match &n.op {
+        Op::AvgPool {
+            kernel,
+            stride,
+            pads,
+        } => avg_pool_expr("x", *kernel, *stride, pads).1,
+        _ => false,
+    }) {
         py.push_str(AVG_POOL_REAL);
     }
     py.push_str("\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n");
