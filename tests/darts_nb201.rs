@@ -208,26 +208,19 @@ fn trainer(
         (n_train..n_train + n_valid).collect(),
     );
     let cfg = config(batch, seed);
-    DartsTrainer::new(
-        gpu,
-        supernet,
-        alpha,
-        data,
-        ids,
-        cfg,
-        ArchConfig::default(),
-    )
-    .unwrap()
+    DartsTrainer::new(gpu, supernet, alpha, data, ids, cfg, ArchConfig::default()).unwrap()
 }
 
 /// The architecture step's gradient to alpha (N = 1, C = 4, a batch of 4, alpha uniform in
 /// [-1, 1] so every operation weighs in) against central finite differences of the same
 /// validation batch's loss, evaluated by the engine's mixed forward at alpha ± h e_i (f32 on the
-/// device, per-sample losses summed in f64 on the host). The engine's loss at alpha itself must
-/// equal the step's loss to the bit (same batch, weights and graph), so both sides see one
-/// function. h = 1e-2: the loss's f32 noise (~1e-6 relative, over 2h) stays near 1e-4, and the
-/// truncation error h^2/6 f''' is of the same order. Tolerance 3e-4 + 2e-2 |fd| (worst seen in
-/// the log line).
+/// device, per-sample losses summed in f64 on the host), Richardson-extrapolated from h = 2e-3
+/// and h/2. The engine's loss at alpha itself must equal the step's loss to the bit (same batch,
+/// weights and graph), so both sides see one function. The FD side is limited from both ends:
+/// larger h crosses ReLU kinks (at h = 1e-2 entries were 5-25% off, converging to the gradient
+/// as h shrank), smaller h meets the f32 loss noise (~1e-6 over 2h). Tolerance: per entry
+/// 1.5e-2 max|fd| + 2e-2 |fd|, and relative L2 error below 3e-2 (worst seen ~1e-3 absolute
+/// with max |fd| 0.14).
 #[test]
 fn the_alpha_gradient_is_the_derivative_of_the_validation_loss() {
     let gpu = gpu();
@@ -249,7 +242,11 @@ fn the_alpha_gradient_is_the_derivative_of_the_validation_loss() {
     t.arch_step(1).unwrap();
     let grad = download(t.alpha_grad());
     let step_loss = download(t.arch_loss())[0];
-    assert_ne!(t.read_alpha().unwrap(), rows, "the architecture step moved alpha");
+    assert_ne!(
+        t.read_alpha().unwrap(),
+        rows,
+        "the architecture step moved alpha"
+    );
 
     // The validation batch of that step (its cursor is still set) through the mixed forward.
     let mut g = Graph::new(&gpu);
@@ -276,8 +273,15 @@ fn the_alpha_gradient_is_the_derivative_of_the_validation_loss() {
         step_loss.to_bits(),
         "the finite differences must see the step's batch: loss {loss_at_start} vs step {step_loss}"
     );
-    let h = 1e-2;
-    let fd = finite_difference(|alpha| eval(alpha).1, &start, h);
+    // Richardson extrapolation of steps h and h/2 cancels the h^2 term of the truncation error.
+    let h = 2e-3;
+    let coarse = finite_difference(|alpha| eval(alpha).1, &start, h);
+    let fine = finite_difference(|alpha| eval(alpha).1, &start, h / 2.0);
+    let fd: Vec<f64> = coarse
+        .iter()
+        .zip(&fine)
+        .map(|(c, f)| (4.0 * f - c) / 3.0)
+        .collect();
     let worst = grad
         .iter()
         .zip(&fd)
@@ -285,7 +289,19 @@ fn the_alpha_gradient_is_the_derivative_of_the_validation_loss() {
         .fold(0.0, f64::max);
     let scale = fd.iter().map(|f| f.abs()).fold(0.0, f64::max);
     eprintln!("dalpha vs FD (h {h}): worst |diff| {worst:e}, largest |fd| {scale:e}");
-    assert_close("dalpha vs FD", seed, &grad, &fd, 3e-4, 2e-2);
+    let diff: f64 = grad
+        .iter()
+        .zip(&fd)
+        .map(|(&g, f)| (g as f64 - f).powi(2))
+        .sum();
+    let norm: f64 = fd.iter().map(|f| f * f).sum();
+    let relative = (diff / norm).sqrt();
+    eprintln!("dalpha vs FD: relative L2 error {relative:e}");
+    assert!(
+        relative < 3e-2,
+        "dalpha vs FD (seed {seed}): relative L2 error {relative}"
+    );
+    assert_close("dalpha vs FD", seed, &grad, &fd, 1.5e-2 * scale, 2e-2);
 }
 
 fn bits(rows: &[AlphaRow; 6]) -> Vec<u32> {
@@ -296,7 +312,14 @@ fn weights_bits(t: &DartsTrainer) -> Vec<Vec<u32>> {
     t.supernet
         .parameters()
         .iter()
-        .map(|p| p.tensor.to_f32().unwrap().iter().map(|v| v.to_bits()).collect())
+        .map(|p| {
+            p.tensor
+                .to_f32()
+                .unwrap()
+                .iter()
+                .map(|v| v.to_bits())
+                .collect()
+        })
         .collect()
 }
 

@@ -34,7 +34,8 @@ impl Op for SplitChannels {
                 Some(grad) => grad,
                 None => {
                     let shape = ctx.graph.shape(out).to_vec();
-                    ctx.graph.constant(&shape, 0.0, "zero gradient of a split piece")?
+                    ctx.graph
+                        .constant(&shape, 0.0, "zero gradient of a split piece")?
                 }
             });
         }
