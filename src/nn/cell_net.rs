@@ -109,17 +109,39 @@ impl Edge {
     }
 }
 
-/// One edge's operation with the parameters it runs on: a built cell's own, or those a
-/// supernet holds for the sampled operation.
+/// One edge's operation with the parameters it runs on: a built cell's own, those a supernet
+/// holds for the sampled operation, or all of a supernet edge's operations mixed (DARTS).
 #[derive(Clone, Copy)]
 pub(crate) enum EdgeOp<'a> {
     None,
     Skip,
     Conv(&'a ReluConvBn),
     AvgPool,
+    /// DARTS's mixed operation (Liu et al. 2019): every operation of `Nb201Op::ALL` on these
+    /// weights, summed with coefficients softmax(`alpha`), alpha `[5]` in that order.
+    Mixed {
+        conv1x1: &'a ReluConvBn,
+        conv3x3: &'a ReluConvBn,
+        alpha: Value,
+    },
 }
 
-impl EdgeOp<'_> {
+impl<'a> EdgeOp<'a> {
+    /// The edge running `op`, with the weights of a supernet edge for the convs.
+    pub(crate) fn single(
+        op: Nb201Op,
+        conv1x1: &'a ReluConvBn,
+        conv3x3: &'a ReluConvBn,
+    ) -> EdgeOp<'a> {
+        match op {
+            Nb201Op::None => EdgeOp::None,
+            Nb201Op::SkipConnect => EdgeOp::Skip,
+            Nb201Op::NorConv1x1 => EdgeOp::Conv(conv1x1),
+            Nb201Op::NorConv3x3 => EdgeOp::Conv(conv3x3),
+            Nb201Op::AvgPool3x3 => EdgeOp::AvgPool,
+        }
+    }
+
     /// Records the edge applied to `x`; `None` contributes nothing.
     fn forward(
         self,
@@ -133,6 +155,18 @@ impl EdgeOp<'_> {
             EdgeOp::Skip => Some(x),
             EdgeOp::Conv(op) => Some(op.forward(g, b, x, train)?),
             EdgeOp::AvgPool => Some(ops::pool2d(g, x, CELL_POOL)?),
+            EdgeOp::Mixed {
+                conv1x1,
+                conv3x3,
+                alpha,
+            } => {
+                let mut outs = Vec::with_capacity(Nb201Op::ALL.len());
+                for op in Nb201Op::ALL {
+                    let edge = EdgeOp::single(op, conv1x1, conv3x3);
+                    outs.push(edge.forward(g, b, x, train)?);
+                }
+                Some(ops::softmax_weighted_sum(g, &outs, alpha)?)
+            }
         })
     }
 }

@@ -41,7 +41,7 @@ pub fn values(init: Init, n: usize, rng: &mut SeededRng) -> Vec<f32> {
 }
 
 /// A standard normal draw (Box-Muller; one of the pair is enough here).
-fn normal(rng: &mut SeededRng) -> f64 {
+pub fn normal(rng: &mut SeededRng) -> f64 {
     let u1: f64 = rng.random_range(f64::MIN_POSITIVE..1.0);
     let u2: f64 = rng.random();
     (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()

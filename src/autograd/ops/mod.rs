@@ -16,6 +16,7 @@ pub mod pool;
 pub mod reduce;
 pub mod sample;
 pub mod shape;
+pub mod split;
 pub mod weighted_sum;
 
 pub use concat::concat_padded;
@@ -38,4 +39,5 @@ pub use sample::{
     bernoulli_entropy, bernoulli_log_prob, bernoulli_sample, categorical_entropy,
     categorical_sample, collect_ids,
 };
+pub use split::{rows, split_channels};
 pub use weighted_sum::{masked_sum, softmax_weighted_sum, sum_n};

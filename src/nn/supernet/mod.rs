@@ -4,8 +4,10 @@
 //! standalone, and the weights it trains are the ones every later architecture with the same
 //! operation there inherits.
 
+pub mod arch_weights;
 pub mod nb201;
 
+pub use arch_weights::{ALPHA_SHAPE, AlphaRow, ArchWeights, derive_genotype};
 pub use nb201::Nb201Supernet;
 
 use crate::autograd::{AutogradError, Graph, Value};

@@ -3,6 +3,7 @@
 //! (`skip_connect`, `avg_pool_3x3` and `none` have no parameters). A genotype's forward pass
 //! runs those operations only, through the same cell code as the standalone network, so a path
 //! with the supernet's weights computes exactly what the standalone network computes with them.
+//! DARTS's mixed forward (`forward_mixed`) runs the same cell code with every edge mixed.
 //!
 //! Parameter names are the standalone network's with the operation inserted after the edge:
 //! `stage1.cell0.edge_0_1.nor_conv_3x3.conv.weight` (standalone: `stage1.cell0.edge_0_1.conv
@@ -10,13 +11,13 @@
 
 use std::sync::Arc;
 
-use crate::autograd::{AutogradError, Graph, Value};
+use crate::autograd::{AutogradError, Graph, Value, ops, shape_error};
 use crate::device::{DeviceError, Gpu};
 use crate::nn::cell_net::{EdgeOp, ReluConvBn, Skeleton, Stages, cell_forward};
 use crate::nn::layers::BatchNorm2d;
 use crate::nn::nb201::{NB201_EDGES, Nb201Genotype, Nb201Network, Nb201Op};
 use crate::nn::param::{Binder, Parameter};
-use crate::tensor::Tensor;
+use crate::tensor::{DType, Tensor};
 use crate::util::SeededRng;
 
 /// The parametric operations of one edge.
@@ -30,12 +31,15 @@ pub struct SuperEdge {
 impl SuperEdge {
     /// The edge running `op` on these weights.
     fn op(&self, op: Nb201Op) -> EdgeOp<'_> {
-        match op {
-            Nb201Op::None => EdgeOp::None,
-            Nb201Op::SkipConnect => EdgeOp::Skip,
-            Nb201Op::NorConv1x1 => EdgeOp::Conv(&self.conv1x1),
-            Nb201Op::NorConv3x3 => EdgeOp::Conv(&self.conv3x3),
-            Nb201Op::AvgPool3x3 => EdgeOp::AvgPool,
+        EdgeOp::single(op, &self.conv1x1, &self.conv3x3)
+    }
+
+    /// Every operation on these weights, mixed by softmax(`alpha`) (`[5]`, `Nb201Op::ALL` order).
+    fn mixed(&self, alpha: Value) -> EdgeOp<'_> {
+        EdgeOp::Mixed {
+            conv1x1: &self.conv1x1,
+            conv3x3: &self.conv3x3,
+            alpha,
         }
     }
 
@@ -92,6 +96,19 @@ impl SuperCell {
         cell_forward(g, b, x, train, &edges)
     }
 
+    /// The cell with every edge mixed, edge k by row k of the architecture weights.
+    fn forward_mixed(
+        &self,
+        g: &mut Graph,
+        b: &mut Binder,
+        x: Value,
+        rows: &[Value],
+        train: bool,
+    ) -> Result<Value, AutogradError> {
+        let edges: [EdgeOp<'_>; 6] = std::array::from_fn(|k| self.edges[k].mixed(rows[k]));
+        cell_forward(g, b, x, train, &edges)
+    }
+
     fn convs(&self) -> impl Iterator<Item = &ReluConvBn> {
         self.edges.iter().flat_map(|e| [&e.conv1x1, &e.conv3x3])
     }
@@ -143,6 +160,37 @@ impl Nb201Supernet {
         self.skeleton
             .forward(g, b, x, train, &self.stages, |cell, g, b, y| {
                 cell.forward(g, b, y, genotype, train)
+            })
+    }
+
+    /// Records the DARTS supernet on images `x`: every edge of every cell computes all five
+    /// operations on the shared weights and sums them with softmax of its row of `alpha`
+    /// (`[6, 5]`: edges in `NB201_EDGES` order, operations in `Nb201Op::ALL` order; one row per
+    /// edge shared by every cell, as NAS-Bench-201's DARTS baseline shares them). Returns
+    /// logits `[N, classes]`. Gradients reach alpha when it is a graph parameter.
+    pub fn forward_mixed(
+        &self,
+        g: &mut Graph,
+        b: &mut Binder,
+        x: Value,
+        alpha: Value,
+        train: bool,
+    ) -> Result<Value, AutogradError> {
+        let want = [NB201_EDGES.len(), Nb201Op::ALL.len()];
+        if g.shape(alpha) != want || g.dtype(alpha) != DType::F32 {
+            return Err(shape_error(
+                "nb201_supernet",
+                format!(
+                    "architecture weights are {:?} {:?}, expected F32 {want:?} (edges x operations)",
+                    g.dtype(alpha),
+                    g.shape(alpha)
+                ),
+            ));
+        }
+        let rows = ops::rows(g, alpha)?;
+        self.skeleton
+            .forward(g, b, x, train, &self.stages, |cell, g, b, y| {
+                cell.forward_mixed(g, b, y, &rows, train)
             })
     }
 

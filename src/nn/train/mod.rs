@@ -1,6 +1,7 @@
 //! Training: planned steps, evaluation, schedules and on-device metrics.
 
 mod batch;
+mod darts;
 mod evaluator;
 mod feed;
 mod metrics;
@@ -9,6 +10,7 @@ mod shared;
 mod trainer;
 
 pub use batch::{BatchSource, gather};
+pub use darts::{ArchConfig, DartsTrainer};
 pub use evaluator::Evaluator;
 pub use feed::StepFeed;
 pub use metrics::{Metrics, MetricsTensor};
