@@ -32,41 +32,21 @@ fn shape(cells_per_stage: usize, channels: usize) -> Nb201Network {
     }
 }
 
-/// A supernet whose every tensor is redrawn, batch-norm statistics included, so no tensor sits
-/// at a value (0, 1) that would hide a read from the wrong place.
+/// A supernet whose every tensor is redrawn from `seed`.
 fn redrawn_supernet(gpu: &Arc<Gpu>, seed: u64) -> Nb201Supernet {
     let mut rng = nasgpu::util::seeded_rng(seed);
     let input = [SHAPE[1], SHAPE[2], SHAPE[3]];
     let net = Nb201Supernet::new(gpu, &shape(2, 4), input, CLASSES, &mut rng).unwrap();
-    let mut r = common::rng(seed);
-    for p in net.parameters() {
-        p.tensor
-            .write_f32(&to_f32(&uniform_in(&mut r, p.tensor.numel(), -0.6, 0.6)));
-    }
-    for bn in net.norms() {
-        for (_, t) in bn.running_state() {
-            t.write_f32(&to_f32(&uniform_in(&mut r, t.numel(), 0.5, 1.5)));
-        }
-    }
+    common::supernet::redraw(&net, seed);
     net
 }
 
-/// The logits of one forward pass on `x`, its output poisoned with NaN before the run.
 fn logits(
     gpu: &Arc<Gpu>,
     x: &[f64],
     forward: impl FnOnce(&mut Graph, &mut Binder, Value) -> Value,
 ) -> Vec<f32> {
-    let mut g = Graph::new(gpu);
-    let xt = upload(gpu, &SHAPE, x);
-    let xv = g.input(&xt, "images");
-    let mut b = Binder::new();
-    let out = forward(&mut g, &mut b, xv);
-    let plan = Plan::compile(&g, &[out]).unwrap();
-    let y = plan.tensor(out).unwrap();
-    y.write_f32(&vec![f32::NAN; y.numel()]);
-    plan.run_all().unwrap();
-    download(y)
+    common::supernet::logits(gpu, &SHAPE, x, forward)
 }
 
 /// Whether some node of the cell has only `none` inputs (it is then exactly zero on a path, but

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use nasgpu::search::ChildRecord;
 use search_common::*;
 
 fn table() -> PathBuf {
@@ -42,17 +41,6 @@ fn table_args<'a>(
         "--out",
         out.to_str().unwrap(),
     ]
-}
-
-/// A record without what a rerun measures anew.
-fn stripped(h: &[ChildRecord]) -> Vec<ChildRecord> {
-    h.iter()
-        .map(|r| ChildRecord {
-            train_seconds: 0.0,
-            latency: None,
-            ..r.clone()
-        })
-        .collect()
 }
 
 /// Runs `strategy` whole, and again killed with SIGKILL once `kill_at` children are recorded,
@@ -325,16 +313,9 @@ fn killed_before_the_first_state_update(dir: &Path, strategy: &str, m: usize, bu
     std::fs::write(&config_path, config.to_string()).unwrap();
 }
 
-/// What must be bit for bit the same after a resume: the state without its timings, and the
-/// controller checkpoint it names.
+/// The state and controller checkpoint that must survive a resume bit for bit.
 fn exact_state(dir: &Path) -> (serde_json::Value, Option<Vec<u8>>) {
-    let mut state: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("state.json")).unwrap()).unwrap();
-    state.as_object_mut().unwrap().remove("cost");
-    let checkpoint = state["strategy"]["checkpoint"]
-        .as_str()
-        .map(|name| std::fs::read(dir.join(name)).unwrap());
-    (state, checkpoint)
+    search_common::exact_state(dir, "strategy")
 }
 
 /// A kill between the first recorded children and the first `state.json` update, resumed,

@@ -8,7 +8,7 @@ mod search_common;
 
 use std::path::{Path, PathBuf};
 
-use nasgpu::search::{ChildRecord, ChildStatus, SearchConfig, SpaceKind, StrategyKind};
+use nasgpu::search::{ChildStatus, SearchConfig, SpaceKind, StrategyKind};
 use search_common::*;
 
 /// A supernet small enough for lavapipe in seconds: one cell per stage at 4 channels, a
@@ -52,26 +52,13 @@ fn search_args<'a>(config: &'a Path, out: &'a Path) -> Vec<&'a str> {
     ]
 }
 
-/// Records without what a rerun measures anew (seconds).
-fn stripped(h: &[ChildRecord]) -> Vec<ChildRecord> {
-    h.iter()
-        .map(|r| ChildRecord {
-            train_seconds: 0.0,
-            ..r.clone()
-        })
-        .collect()
-}
-
 /// The state without its timings, and the bytes of the supernet checkpoint it names.
 fn exact_state(dir: &Path) -> (serde_json::Value, Vec<u8>) {
-    let mut state: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("state.json")).unwrap()).unwrap();
-    state.as_object_mut().unwrap().remove("cost");
-    let name = state["evaluator"]["checkpoint"]
-        .as_str()
-        .expect("state.json names the supernet checkpoint")
-        .to_string();
-    (state, std::fs::read(dir.join(name)).unwrap())
+    let (state, checkpoint) = search_common::exact_state(dir, "evaluator");
+    (
+        state,
+        checkpoint.expect("state.json names the supernet checkpoint"),
+    )
 }
 
 fn checkpoints(dir: &Path) -> Vec<String> {

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use common::*;
-use nasgpu::autograd::{Graph, Plan};
+use nasgpu::autograd::Graph;
 use nasgpu::data::{self, DeviceDataset};
 use nasgpu::device::Gpu;
 use nasgpu::nn::supernet::Nb201Supernet;
@@ -52,22 +52,12 @@ fn arch(genotype: &Nb201Genotype) -> Architecture {
     }
 }
 
-/// A supernet whose every tensor is redrawn, batch-norm statistics included, so that no tensor
-/// sits at a value (0, 1) that would hide one read from the wrong place.
+/// A supernet whose every tensor is redrawn from `seed`.
 fn supernet(gpu: &Arc<Gpu>, seed: u64) -> Nb201Supernet {
     let mut rng = nasgpu::util::seeded_rng(seed);
     let net =
         Nb201Supernet::new(gpu, &shape(), [SHAPE[1], SHAPE[2], SHAPE[3]], 7, &mut rng).unwrap();
-    let mut r = common::rng(seed);
-    for p in net.parameters() {
-        p.tensor
-            .write_f32(&to_f32(&uniform_in(&mut r, p.tensor.numel(), -0.6, 0.6)));
-    }
-    for bn in net.norms() {
-        for (_, t) in bn.running_state() {
-            t.write_f32(&to_f32(&uniform_in(&mut r, t.numel(), 0.5, 1.5)));
-        }
-    }
+    common::supernet::redraw(&net, seed);
     net
 }
 
@@ -76,14 +66,7 @@ fn logits(
     x: &[f64],
     forward: impl FnOnce(&mut Graph, &mut Binder, nasgpu::autograd::Value) -> nasgpu::autograd::Value,
 ) -> Vec<f32> {
-    let mut g = Graph::new(gpu);
-    let xt = upload(gpu, &SHAPE, x);
-    let xv = g.input(&xt, "images");
-    let mut b = Binder::new();
-    let out = forward(&mut g, &mut b, xv);
-    let plan = Plan::compile(&g, &[out]).unwrap();
-    plan.run_all().unwrap();
-    download(plan.tensor(out).unwrap())
+    common::supernet::logits(gpu, &SHAPE, x, forward)
 }
 
 #[test]

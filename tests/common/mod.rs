@@ -5,6 +5,7 @@
 pub mod gradcheck;
 pub mod grouped_check;
 pub mod reference;
+pub mod supernet;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};

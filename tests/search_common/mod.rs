@@ -53,6 +53,29 @@ pub fn kill_once_recorded(args: &[&str], run: &Path, n: usize) -> usize {
     lines(&file)
 }
 
+/// History records without what a rerun measures anew (seconds, latency).
+pub fn stripped(h: &[ChildRecord]) -> Vec<ChildRecord> {
+    h.iter()
+        .map(|r| ChildRecord {
+            train_seconds: 0.0,
+            latency: None,
+            ..r.clone()
+        })
+        .collect()
+}
+
+/// What must be bit for bit the same after a resume: the state without its timings, and the
+/// bytes of the checkpoint that its `part` section (`strategy`, `evaluator`) names, if any.
+pub fn exact_state(dir: &Path, part: &str) -> (serde_json::Value, Option<Vec<u8>>) {
+    let mut state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("state.json")).unwrap()).unwrap();
+    state.as_object_mut().unwrap().remove("cost");
+    let checkpoint = state[part]["checkpoint"]
+        .as_str()
+        .map(|name| std::fs::read(dir.join(name)).unwrap());
+    (state, checkpoint)
+}
+
 /// A fresh (removed) temporary path for this test and process.
 pub fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("nasgpu-st-{name}-{}", std::process::id()));
