@@ -53,16 +53,19 @@ impl UpdateRule for PpoRule {
         })?;
         let old: Vec<f64> = sample.log_prob.iter().map(|&v| v as f64).collect();
         let lr = policy.config.learning_rate;
-        let mut first_loss = 0.0;
-        let mut last_loss = 0.0;
+        let (first_loss, mut last_loss);
         let mut cut = 0;
-        for epoch in 0..config.epochs {
+        // Epoch 0 is REINFORCE's step on the sampling pass's own activations: the weights have
+        // not moved since sampling, so every ratio is 1, nothing is clipped and the weights are
+        // the advantages. This saves the forced forward pass of one epoch in `epochs`.
+        let w: Vec<f32> = advantages.iter().map(|&a| a as f32).collect();
+        policy.controller.update(&w, lr)?;
+        first_loss = -advantages.iter().sum::<f64>() / advantages.len() as f64;
+        last_loss = first_loss;
+        for _ in 1..config.epochs {
             let (new, _) = policy.controller.evaluate(&schema, &sample.rollouts)?;
             let new: Vec<f64> = new.iter().map(|&v| v as f64).collect();
             let (weights, loss) = surrogate_weights(&new, &old, &advantages, config.clip);
-            if epoch == 0 {
-                first_loss = loss;
-            }
             last_loss = loss;
             cut = weights
                 .iter()
