@@ -281,7 +281,7 @@ fn grad_or_zero(g: &mut Graph, w: Value) -> Result<Value, AutogradError> {
     if let Some(grad) = g.grad(w) {
         return Ok(grad);
     }
-    let zeros = Tensor::zeros(g.gpu(), &g.shape(w).to_vec())?;
+    let zeros = Tensor::zeros(g.gpu(), g.shape(w))?;
     Ok(g.input(&zeros, "zero gradient"))
 }
 
