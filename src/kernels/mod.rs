@@ -8,6 +8,7 @@ pub mod concat;
 pub mod conv2d;
 pub mod conv2d_grouped;
 pub mod copy;
+pub mod darts_unrolled;
 pub mod elementwise;
 pub mod embedding;
 mod error;

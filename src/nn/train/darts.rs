@@ -7,11 +7,13 @@
 //!   (the shared weights are inputs, so no weight gradient is computed) and Adam on alpha.
 //!
 //! First order means alpha follows dL_val/dalpha at the current weights, the DARTS paper's
-//! xi = 0 variant, not the unrolled gradient through one weight step.
+//! xi = 0 variant; `ArchOrder::Second` takes the unrolled gradient through one virtual weight
+//! step instead (`darts_unrolled.rs`).
 
 use std::sync::Arc;
 
 use super::batch::gather;
+use super::darts_unrolled::{UnrolledArch, UnrolledInputs};
 use super::feed::StepFeed;
 use super::metrics::Metrics;
 use super::schedule::Schedule;
@@ -35,6 +37,19 @@ pub struct ArchConfig {
     pub beta2: f32,
     /// L2 on alpha, added to its gradient (torch's Adam `weight_decay`, as DARTS uses it).
     pub weight_decay: f32,
+    /// First-order (alpha gradient at the current weights) or second-order (unrolled) DARTS.
+    pub order: ArchOrder,
+}
+
+/// Which architecture gradient DARTS follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ArchOrder {
+    /// dL_val(w, alpha)/dalpha (DARTS's xi = 0).
+    #[default]
+    First,
+    /// The gradient of L_val(w', alpha) through one virtual SGD step w' of the weights at the
+    /// weight step's rate, with a finite-difference Hessian-vector product (DARTS's xi = lr).
+    Second,
 }
 
 impl Default for ArchConfig {
@@ -44,6 +59,7 @@ impl Default for ArchConfig {
             beta1: 0.5,
             beta2: 0.999,
             weight_decay: 1e-3,
+            order: ArchOrder::First,
         }
     }
 }
@@ -67,6 +83,9 @@ pub struct DartsTrainer {
     arch_plan: Plan,
     /// The architecture step's mean validation loss and its gradient to alpha.
     arch_probe: [Value; 2],
+    /// The second-order step, when `ArchConfig::order` asks for it (then `arch_plan` is the
+    /// first-order step, compiled but not run).
+    unrolled: Option<UnrolledArch>,
 }
 
 impl DartsTrainer {
@@ -134,6 +153,20 @@ impl DartsTrainer {
             Update::Adam { m, v, spec },
         );
         let arch_plan = Plan::compile(&g, &arch_probe)?;
+        let unrolled = match arch.order {
+            ArchOrder::First => None,
+            ArchOrder::Second => Some(UnrolledArch::new(
+                gpu,
+                UnrolledInputs {
+                    supernet: &supernet,
+                    alpha: &alpha,
+                    train_feed: &train_feed,
+                    valid_feed: &valid_feed,
+                    velocities: &velocities,
+                    adam: (adam.0.clone(), adam.1.clone(), spec),
+                },
+            )?),
+        };
         Ok(DartsTrainer {
             supernet,
             alpha,
@@ -144,6 +177,7 @@ impl DartsTrainer {
             weight_plan,
             arch_plan,
             arch_probe,
+            unrolled,
         })
     }
 
@@ -161,8 +195,14 @@ impl DartsTrainer {
     }
 
     /// Step `index` of the epoch: a weight step on training batch `index`, then an
-    /// architecture step on validation batch `index` (two submits).
+    /// architecture step on validation batch `index` (two submits). Second order takes the
+    /// architecture step first, as DARTS's search loop does, so its virtual step is the weight
+    /// step that follows (same batch, rate and momentum).
     pub fn step(&mut self, index: usize) -> Result<(), DeviceError> {
+        if self.unrolled.is_some() {
+            self.arch_step(index)?;
+            return self.weight_step(index);
+        }
         self.weight_step(index)?;
         self.arch_step(index)
     }
@@ -175,24 +215,44 @@ impl DartsTrainer {
 
     /// The architecture step on validation batch `index` of the epoch (weights unchanged,
     /// batch-norm running statistics updated as in every training-mode forward).
+    /// Second order also reads training batch `index` at the coming weight step's rate (the
+    /// training feed's schedule does not advance) and submits its three plans at once.
     pub fn arch_step(&mut self, index: usize) -> Result<(), DeviceError> {
         self.valid_feed.prepare_step(index);
-        self.arch_plan.run_all()
+        match &self.unrolled {
+            None => self.arch_plan.run_all(),
+            Some(u) => {
+                self.train_feed.peek_step(index);
+                u.run()
+            }
+        }
     }
 
     /// The last architecture step's gradient to alpha, before weight decay (its planned
-    /// buffer: a test may poison it before the step).
+    /// buffer: a test may poison it before the step); second order: the unrolled gradient.
     pub fn alpha_grad(&self) -> &Tensor {
+        if let Some(u) = &self.unrolled {
+            return u.grad();
+        }
         self.arch_plan
             .tensor(self.arch_probe[1])
             .expect("probe values are kept")
     }
 
-    /// The last architecture step's mean validation loss (its planned buffer).
+    /// The last architecture step's mean validation loss (its planned buffer); second order:
+    /// at the virtual weights w'.
     pub fn arch_loss(&self) -> &Tensor {
+        if let Some(u) = &self.unrolled {
+            return u.valid_loss();
+        }
         self.arch_plan
             .tensor(self.arch_probe[0])
             .expect("probe values are kept")
+    }
+
+    /// The second-order step's buffers (None in first order).
+    pub fn unrolled(&self) -> Option<&UnrolledArch> {
+        self.unrolled.as_ref()
     }
 
     /// Alpha read back, one row per edge (waits for the GPU).

@@ -85,6 +85,14 @@ impl StepFeed {
 
     /// Writes the cursor and learning rate of step `index` of the epoch.
     pub fn prepare_step(&mut self, index: usize) {
+        self.peek_step(index);
+        self.step += 1;
+    }
+
+    /// Writes what `prepare_step(index)` writes (cursor, augmentation seed, rate, step count)
+    /// without counting a step: a plan that looks at the coming step's batch first (DARTS's
+    /// unrolled architecture step) leaves the schedule where it was.
+    pub fn peek_step(&self, index: usize) {
         let b = self.config.batch;
         let seed = (self.config.seed as u32) ^ (self.step as u32).wrapping_mul(0x85EB_CA6B);
         self.source.cursor.set((index * b) as u32, b as u32, seed);
@@ -100,7 +108,6 @@ impl StepFeed {
                 _pad: [0; 2],
             },
         );
-        self.step += 1;
     }
 
     /// Steps taken so far over the whole run.

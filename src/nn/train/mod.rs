@@ -2,6 +2,7 @@
 
 mod batch;
 mod darts;
+mod darts_unrolled;
 mod evaluator;
 mod feed;
 mod metrics;
@@ -10,7 +11,8 @@ mod shared;
 mod trainer;
 
 pub use batch::{BatchSource, gather};
-pub use darts::{ArchConfig, DartsTrainer};
+pub use darts::{ArchConfig, ArchOrder, DartsTrainer};
+pub use darts_unrolled::{HVP_RADIUS, UnrolledArch};
 pub use evaluator::Evaluator;
 pub use feed::StepFeed;
 pub use metrics::{Metrics, MetricsTensor};
