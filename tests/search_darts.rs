@@ -71,6 +71,35 @@ fn exact_state(dir: &Path) -> (serde_json::Value, Vec<u8>, String) {
     )
 }
 
+/// An IDX folder of 100 training and 20 test images of 28x28, 10 classes.
+fn tiny_idx(dir: &Path) -> PathBuf {
+    let images = |n: u32| {
+        let mut b = vec![0, 0, 8, 3];
+        for d in [n, 28, 28] {
+            b.extend_from_slice(&d.to_be_bytes());
+        }
+        b.extend((0..n * 28 * 28).map(|i| (i % 251) as u8));
+        b
+    };
+    let labels = |n: u32| {
+        let mut b = vec![0, 0, 8, 1];
+        b.extend_from_slice(&n.to_be_bytes());
+        b.extend((0..n).map(|i| (i % 10) as u8));
+        b
+    };
+    let data = dir.join("idx");
+    std::fs::create_dir_all(&data).unwrap();
+    for (file, bytes) in [
+        ("train-images-idx3-ubyte", images(100)),
+        ("train-labels-idx1-ubyte", labels(100)),
+        ("t10k-images-idx3-ubyte", images(20)),
+        ("t10k-labels-idx1-ubyte", labels(20)),
+    ] {
+        std::fs::write(data.join(file), bytes).unwrap();
+    }
+    data
+}
+
 #[test]
 fn a_darts_search_derives_cells_writes_the_last_as_its_answer_and_resumes_after_sigkill() {
     let base = temp_dir("darts-search");
@@ -122,18 +151,23 @@ fn a_darts_search_derives_cells_writes_the_last_as_its_answer_and_resumes_after_
     }
     assert_eq!(d[3]["beta"], 0.0, "DARTS-'s beta reaches 0 at the end");
     assert_eq!(checkpoints(&whole).len(), 1, "{:?}", checkpoints(&whole));
-    // `nasgpu train --arch best.json` trains the derived cell from scratch.
+    // `nasgpu train --arch best.json` trains the derived cell from scratch (on 100 images of
+    // Fashion-MNIST's shape, to keep the test short).
     let trained = base.join("trained");
+    let data = tiny_idx(&base);
     let o = nasgpu(&[
         "train",
         "--arch",
         whole.join("best.json").to_str().unwrap(),
         "--epochs",
         "1",
+        "--data",
+        data.to_str().unwrap(),
         "--out",
         trained.to_str().unwrap(),
     ]);
     ok(&o);
+    assert!(stderr(&o).contains("test accuracy"), "{}", stderr(&o));
 
     // SIGKILL once a child is recorded, then resume: the same history bit for bit (timings
     // aside), the same state, alpha log and checkpoint bytes.
