@@ -47,7 +47,7 @@ PY
     fi
     if [ "$RETRAIN_EPOCHS" -gt 0 ] && [ ! -f "$run.train.log" ]; then
       "$BIN" train --arch "$run/best.json" --epochs "$RETRAIN_EPOCHS" --seed 0 \
-        --out "$run-trained" --force "${DATA[@]}" 2> "$run.train.log" || true
+        --out "$run-trained" --force "${DATA[@]}" > "$run.train.log" 2>&1 || true
     fi
   done
 done
