@@ -31,6 +31,7 @@ fn config() -> SearchConfig {
     c.supernet.batch_size = 16;
     c.supernet.eval_images = 32;
     c.darts.steps_per_derivation = 3;
+    c.darts.remedy = nasgpu::search::config::DartsRemedy::DartsMinus;
     c
 }
 
