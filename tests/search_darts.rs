@@ -168,7 +168,8 @@ fn a_darts_search_derives_cells_writes_the_last_as_its_answer_and_resumes_after_
         trained.to_str().unwrap(),
     ]);
     ok(&o);
-    assert!(stderr(&o).contains("test accuracy"), "{}", stderr(&o));
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(said.contains("test accuracy"), "{said}");
 
     // SIGKILL once a child is recorded, then resume: the same history bit for bit (timings
     // aside), the same state, alpha log and checkpoint bytes.
