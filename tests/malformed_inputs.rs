@@ -713,6 +713,41 @@ fn cases() -> Vec<Case> {
         r#""supernet": {"batch_size": 4096}, "run": {"space": "nb201", "evaluator": "supernet"}"#,
     ));
     c.push(cfg(
+        "cfg-darts-macro-space",
+        &["config.json", "run.space", "--space nb201"],
+        r#""run": {"strategy": "darts", "evaluator": "supernet"}"#,
+    ));
+    c.push(cfg(
+        "cfg-darts-train-evaluator",
+        &["config.json", "run.evaluator", "--evaluator supernet"],
+        r#""run": {"space": "nb201", "strategy": "darts"}"#,
+    ));
+    c.push(cfg(
+        "cfg-darts-order-2",
+        &["config.json", "darts.order", "not yet"],
+        r#""darts": {"order": 2}, "run": {"space": "nb201", "strategy": "darts", "evaluator": "supernet"}"#,
+    ));
+    c.push(cfg(
+        "cfg-darts-unknown-field",
+        &["config.json", "darts.arch_lr"],
+        r#""darts": {"arch_lr": 0.1}, "run": {"space": "nb201", "strategy": "darts", "evaluator": "supernet"}"#,
+    ));
+    c.push(cfg(
+        "cfg-darts-remedy-unknown",
+        &["config.json", "darts.remedy", "darts-minus"],
+        r#""darts": {"remedy": "pc-darts"}, "run": {"space": "nb201", "strategy": "darts", "evaluator": "supernet"}"#,
+    ));
+    c.push(cfg(
+        "cfg-darts-steps-0",
+        &["config.json", "darts.steps_per_derivation", "0"],
+        r#""darts": {"steps_per_derivation": 0}, "run": {"space": "nb201", "strategy": "darts", "evaluator": "supernet"}"#,
+    ));
+    c.push(cfg(
+        "cfg-darts-beta1-1",
+        &["config.json", "darts.beta1", "1"],
+        r#""darts": {"beta1": 1.0}, "run": {"space": "nb201", "strategy": "darts", "evaluator": "supernet"}"#,
+    ));
+    c.push(cfg(
         "cfg-budget-0",
         &["config.json", "run.budget", "0"],
         r#""run": {"budget": 0}"#,

@@ -278,5 +278,38 @@ pub fn run(args: &ReportArgs) -> Result<(), CliError> {
             )
         );
     }
+    for dir in &args.runs {
+        print_alpha(dir);
+    }
     invalid_outcome(runs.iter().map(|r| r.invalid).sum())
+}
+
+/// For a DARTS run: softmax(alpha) of its last derivation, one row per edge, from `darts.json`.
+fn print_alpha(dir: &std::path::Path) {
+    use crate::search::strategy::darts::{ALPHA_FILE, AlphaLog};
+    let Ok(text) = std::fs::read_to_string(dir.join(ALPHA_FILE)) else {
+        return;
+    };
+    let Ok(log) = serde_json::from_str::<AlphaLog>(&text) else {
+        eprintln!("{}: not a DARTS alpha log", dir.join(ALPHA_FILE).display());
+        return;
+    };
+    let Some(last) = log.derivations.last() else {
+        return;
+    };
+    println!();
+    println!(
+        "DARTS {} (remedy {}): softmax(alpha) after {} steps, derived `{}`",
+        dir.display(),
+        log.remedy,
+        last.steps,
+        last.derived
+    );
+    println!();
+    println!("| edge | {} |", log.operations.join(" | "));
+    println!("|---|{}", "---|".repeat(log.operations.len()));
+    for (row, (from, to)) in last.softmax.iter().zip(crate::nn::NB201_EDGES) {
+        let cells: Vec<String> = row.iter().map(|v| format!("{v:.3}")).collect();
+        println!("| {from}->{to} | {} |", cells.join(" | "));
+    }
 }

@@ -43,7 +43,8 @@ pub struct SearchArgs {
     /// Search space: macro (NAS-RL) or nb201 (NAS-Bench-201 cells).
     #[arg(long, value_enum)]
     pub space: Option<SpaceKind>,
-    /// random, reinforce, ppo or evolution.
+    /// random, reinforce, ppo, evolution or darts (gradient-based: space nb201, implies
+    /// --evaluator supernet, the `darts` section).
     #[arg(long, value_enum)]
     pub strategy: Option<StrategyKind>,
     /// train (children from scratch), table (look them up in --table) or supernet (measure
@@ -112,6 +113,10 @@ fn configure(args: &SearchArgs) -> Result<SearchConfig, CliError> {
     }
     if let Some(e) = args.evaluator {
         config.run.evaluator = e;
+    }
+    // DARTS has one evaluator: its strategy trains inside the supernet.
+    if args.strategy == Some(StrategyKind::Darts) && args.evaluator.is_none() {
+        config.run.evaluator = EvaluatorKind::Supernet;
     }
     if let Some(o) = args.objective {
         config.objective.kind = o;

@@ -118,11 +118,14 @@ pub(crate) enum EdgeOp<'a> {
     Conv(&'a ReluConvBn),
     AvgPool,
     /// DARTS's mixed operation (Liu et al. 2019): every operation of `Nb201Op::ALL` on these
-    /// weights, summed with coefficients softmax(`alpha`), alpha `[5]` in that order.
+    /// weights, summed with coefficients softmax(`alpha`), alpha `[5]` in that order; with
+    /// `aux_skip` (DARTS-, Chu et al. 2021) plus `beta * x`, the input tensor `[2]` holding
+    /// the logits of (beta, 1 - beta).
     Mixed {
         conv1x1: &'a ReluConvBn,
         conv3x3: &'a ReluConvBn,
         alpha: Value,
+        aux_skip: Option<Value>,
     },
 }
 
@@ -159,13 +162,23 @@ impl<'a> EdgeOp<'a> {
                 conv1x1,
                 conv3x3,
                 alpha,
+                aux_skip,
             } => {
                 let mut outs = Vec::with_capacity(Nb201Op::ALL.len());
                 for op in Nb201Op::ALL {
                     let edge = EdgeOp::single(op, conv1x1, conv3x3);
                     outs.push(edge.forward(g, b, x, train)?);
                 }
-                Some(ops::softmax_weighted_sum(g, &outs, alpha)?)
+                let mixed = ops::softmax_weighted_sum(g, &outs, alpha)?;
+                Some(match aux_skip {
+                    None => mixed,
+                    Some(beta) => {
+                        // softmax(ln beta, ln(1 - beta))[0] * x = beta * x, through the same
+                        // kernel, with beta read on the device (one plan serves the schedule).
+                        let skip = ops::softmax_weighted_sum(g, &[Some(x), None], beta)?;
+                        ops::add(g, mixed, skip)?
+                    }
+                })
             }
         })
     }

@@ -318,6 +318,129 @@ impl SupernetConfig {
     }
 }
 
+/// A remedy for DARTS's collapse to `skip_connect` (the `darts.remedy` field).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DartsRemedy {
+    /// Plain first-order DARTS.
+    None,
+    /// DARTS- (Chu et al., ICLR 2021): an auxiliary skip connection `beta * x` on every mixed
+    /// edge, beta decaying linearly from 1 to 0 over the search, so `skip_connect` no longer
+    /// has to win alpha to carry the residual path; derivation ignores it.
+    DartsMinus,
+}
+
+impl DartsRemedy {
+    /// The name in the configuration and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            DartsRemedy::None => "none",
+            DartsRemedy::DartsMinus => "darts-minus",
+        }
+    }
+}
+
+/// DARTS (`--strategy darts`, Liu et al. 2019): the architecture weights alpha and their
+/// optimiser. The shared weights train as the `supernet` section says (batch, SGD rate,
+/// momentum, decay; `eval_images` measures each derived cell); its `warmup_steps` and
+/// `steps_per_update` are not used: DARTS alternates one weight step and one architecture step
+/// from the start, `steps_per_derivation` pairs before each derived child.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DartsConfig {
+    /// Adam's rate on alpha (DARTS: 3e-4).
+    pub learning_rate: f32,
+    pub beta1: f32,
+    pub beta2: f32,
+    /// L2 on alpha (DARTS: 1e-3).
+    pub weight_decay: f32,
+    /// Alternating (weight, architecture) step pairs before each derived child.
+    pub steps_per_derivation: usize,
+    /// 1: first-order DARTS (xi = 0). 2 (the unrolled step) is not yet supported.
+    pub order: u32,
+    /// Skip-collapse remedy: `none` (default) or `darts-minus`.
+    pub remedy: DartsRemedy,
+}
+
+impl Default for DartsConfig {
+    fn default() -> Self {
+        DartsConfig {
+            learning_rate: 3e-4,
+            beta1: 0.5,
+            beta2: 0.999,
+            weight_decay: 1e-3,
+            steps_per_derivation: 20,
+            order: 1,
+            // Off: at the sizes measured so far (scripts/darts-remedy.sh, README) DARTS- made
+            // the derived cell all avg_pool_3x3 and retrain worse; plain DARTS did not collapse.
+            remedy: DartsRemedy::None,
+        }
+    }
+}
+
+impl DartsConfig {
+    /// Alternating step pairs of a whole search of `budget` children.
+    pub fn total_steps(&self, budget: usize) -> usize {
+        self.steps_per_derivation * budget
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.order == 2 {
+            return Err(ConfigError::field(
+                "darts.order",
+                "2 (second-order DARTS, the unrolled architecture step) is not yet supported; use 1",
+            ));
+        }
+        if self.order != 1 {
+            return Err(ConfigError::field(
+                "darts.order",
+                format!(
+                    "{} (must be 1, first order, or 2, second order)",
+                    self.order
+                ),
+            ));
+        }
+        if self.steps_per_derivation == 0 {
+            return Err(ConfigError::field(
+                "darts.steps_per_derivation",
+                "0 (must be at least 1)",
+            ));
+        }
+        if self.steps_per_derivation > 1_000_000 {
+            return Err(ConfigError::field(
+                "darts.steps_per_derivation",
+                format!(
+                    "{} is more than the limit of 1000000",
+                    self.steps_per_derivation
+                ),
+            ));
+        }
+        let lr = self.learning_rate as f64;
+        if !(lr.is_finite() && lr > 0.0 && lr <= 1.0) {
+            return Err(ConfigError::field(
+                "darts.learning_rate",
+                format!("{lr} (must be in (0, 1]: Adam steps beyond 1 diverge)"),
+            ));
+        }
+        for (field, value) in [("darts.beta1", self.beta1), ("darts.beta2", self.beta2)] {
+            if !(0.0..1.0).contains(&value) {
+                return Err(ConfigError::field(
+                    field,
+                    format!("{value} (must be in [0, 1))"),
+                ));
+            }
+        }
+        let wd = self.weight_decay as f64;
+        if !(wd.is_finite() && (0.0..=1.0).contains(&wd)) {
+            return Err(ConfigError::field(
+                "darts.weight_decay",
+                format!("{wd} (must be in [0, 1])"),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// The tabular evaluator's file and columns.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -355,6 +478,9 @@ pub enum StrategyKind {
     Ppo,
     /// Regularized (aging) evolution (Real et al. 2019).
     Evolution,
+    /// DARTS (Liu et al. 2019): architecture weights trained by gradient inside the supernet
+    /// (the `darts` section; space nb201, evaluator supernet).
+    Darts,
 }
 
 impl StrategyKind {
@@ -365,7 +491,14 @@ impl StrategyKind {
             StrategyKind::Random => "random",
             StrategyKind::Ppo => "ppo",
             StrategyKind::Evolution => "evolution",
+            StrategyKind::Darts => "darts",
         }
+    }
+
+    /// Whether the search's answer is its last child (DARTS: the cell derived at the end)
+    /// rather than the child of highest reward; `best.json` then holds the last child.
+    pub fn answer_is_last(self) -> bool {
+        self == StrategyKind::Darts
     }
 }
 
@@ -455,6 +588,7 @@ pub struct SearchConfig {
     pub child: ChildConfig,
     pub halving: HalvingConfig,
     pub supernet: SupernetConfig,
+    pub darts: DartsConfig,
     pub table: TableConfig,
     pub objective: ObjectiveConfig,
     pub run: RunConfig,
@@ -486,6 +620,7 @@ pub const SECTIONS: &[&str] = &[
     "child",
     "halving",
     "supernet",
+    "darts",
     "table",
     "objective",
     "run",
@@ -531,6 +666,7 @@ impl SearchConfig {
                 "child" => config.child = section("child", value).map_err(with_source)?,
                 "halving" => config.halving = section("halving", value).map_err(with_source)?,
                 "supernet" => config.supernet = section("supernet", value).map_err(with_source)?,
+                "darts" => config.darts = section("darts", value).map_err(with_source)?,
                 "table" => config.table = section("table", value).map_err(with_source)?,
                 "objective" => {
                     config.objective = section("objective", value).map_err(with_source)?
@@ -601,6 +737,7 @@ impl SearchConfig {
         self.space.validate()?;
         self.nb201.validate()?;
         self.objective.validate()?;
+        self.darts.validate()?;
         self.validate_parts()?;
         let positive = [
             ("controller.hidden", self.controller.hidden),
@@ -783,6 +920,26 @@ impl SearchConfig {
                         "a table is only read by the table evaluator (--evaluator table)",
                     ));
                 }
+            }
+        }
+        if self.run.strategy == StrategyKind::Darts {
+            if self.run.space != SpaceKind::Nb201 {
+                return Err(ConfigError::field(
+                    "run.space",
+                    format!(
+                        "--strategy darts mixes the operations of the NAS-Bench-201 cell: it needs --space nb201, not {}",
+                        self.run.space.name()
+                    ),
+                ));
+            }
+            if self.run.evaluator != EvaluatorKind::Supernet {
+                return Err(ConfigError::field(
+                    "run.evaluator",
+                    format!(
+                        "--strategy darts trains its architecture weights inside the supernet: it needs --evaluator supernet, not {}",
+                        self.run.evaluator.name()
+                    ),
+                ));
             }
         }
         if self.run.evaluator == EvaluatorKind::Supernet {

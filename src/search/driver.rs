@@ -78,6 +78,7 @@ impl Parts {
         task: Option<ProxyTask>,
     ) -> Result<(Parts, [usize; 3], usize), SearchError> {
         let space = super::space::build(config);
+        let mut paired = None;
         let (evaluator, input, classes): (Box<dyn Evaluator>, _, _) = match config.run.evaluator {
             EvaluatorKind::Train => {
                 let (gpu, task) = device_and_data(gpu, task, "train")?;
@@ -93,7 +94,15 @@ impl Parts {
             EvaluatorKind::Supernet => {
                 let (gpu, task) = device_and_data(gpu, task, "supernet")?;
                 let (input, classes) = task.shape();
-                (supernet_evaluator(config, gpu, task)?, input, classes)
+                // A strategy trained inside the supernet's graph comes with its evaluator.
+                let evaluator = match super::strategy::paired(config, gpu, &task)? {
+                    Some((strategy, evaluator)) => {
+                        paired = Some(strategy);
+                        evaluator
+                    }
+                    None => supernet_evaluator(config, gpu, task)?,
+                };
+                (evaluator, input, classes)
             }
             EvaluatorKind::Table => {
                 let table = Table::open(config)?;
@@ -104,7 +113,10 @@ impl Parts {
                 )
             }
         };
-        let strategy = super::strategy::build(gpu, config, space.as_ref())?;
+        let strategy = match paired {
+            Some(strategy) => strategy,
+            None => super::strategy::build(gpu, config, space.as_ref())?,
+        };
         let parts = Parts {
             space,
             strategy,

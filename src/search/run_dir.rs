@@ -35,6 +35,9 @@ pub struct RunDir {
     invalid: Vec<InvalidLine>,
     /// What `best.json` says of the data its network is trained on (none for a table).
     best_meta: Option<BestMeta>,
+    /// Whether the run's answer is its last child rather than its best (DARTS's final derived
+    /// cell: `StrategyKind::answer_is_last`).
+    answer_last: bool,
 }
 
 /// The data a search trains its children on, as `best.json`'s `meta` records it: the input
@@ -197,8 +200,16 @@ struct Repair {
 pub fn is_run_file(name: &str) -> bool {
     matches!(
         name,
-        CONFIG_FILE | HISTORY_FILE | BEST_FILE | STATE_FILE | "data.json" | "summary.json"
-    ) || ((name.starts_with("controller-") || name.starts_with("supernet-"))
+        CONFIG_FILE
+            | HISTORY_FILE
+            | BEST_FILE
+            | STATE_FILE
+            | "data.json"
+            | "summary.json"
+            | "darts.json"
+    ) || ((name.starts_with("controller-")
+        || name.starts_with("supernet-")
+        || name.starts_with("darts-"))
         && name.ends_with(".safetensors"))
         || name.starts_with("model.")
 }
@@ -244,6 +255,7 @@ impl RunDir {
             repair: None,
             invalid: Vec::new(),
             best_meta: None,
+            answer_last: config.run.strategy.answer_is_last(),
         })
     }
 
@@ -263,6 +275,7 @@ impl RunDir {
             }),
             invalid: Vec::new(),
             best_meta: None,
+            answer_last: config.run.strategy.answer_is_last(),
         };
         Ok((run, config, state))
     }
@@ -299,6 +312,7 @@ impl RunDir {
             repair: None,
             invalid: history.invalid,
             best_meta: None,
+            answer_last: config.run.strategy.answer_is_last(),
         };
         Ok((run, config, state))
     }
@@ -396,7 +410,7 @@ impl RunDir {
     /// best, replaces `best.json`.
     pub fn record(&mut self, record: ChildRecord) -> Result<(), SearchError> {
         self.begin()?;
-        let is_best = self.best().is_none_or(|b| record.reward > b.reward);
+        let is_best = self.answer_last || self.best().is_none_or(|b| record.reward > b.reward);
         let mut line = serde_json::to_string(&record).expect("record serialises");
         line.push('\n');
         append_with(&self.path.join(HISTORY_FILE), line.as_bytes(), self.durable)?;
@@ -424,8 +438,12 @@ impl RunDir {
         architecture_file_json(arch, meta.as_ref())
     }
 
-    /// The child with the highest reward so far (the first of equals).
+    /// The run's answer so far: the child with the highest reward (the first of equals), or
+    /// the last child for a strategy whose answer is its last (DARTS).
     pub fn best(&self) -> Option<&ChildRecord> {
+        if self.answer_last {
+            return self.history.last();
+        }
         self.history
             .iter()
             .fold(None, |best: Option<&ChildRecord>, r| match best {

@@ -8,7 +8,7 @@ pub mod arch_weights;
 pub mod nb201;
 
 pub use arch_weights::{ALPHA_SHAPE, AlphaRow, ArchWeights, derive_genotype};
-pub use nb201::Nb201Supernet;
+pub use nb201::{AuxSkip, Nb201Supernet};
 
 use crate::autograd::{AutogradError, Graph, Value};
 use crate::nn::Architecture;

@@ -34,12 +34,14 @@ impl SuperEdge {
         EdgeOp::single(op, &self.conv1x1, &self.conv3x3)
     }
 
-    /// Every operation on these weights, mixed by softmax(`alpha`) (`[5]`, `Nb201Op::ALL` order).
-    fn mixed(&self, alpha: Value) -> EdgeOp<'_> {
+    /// Every operation on these weights, mixed by softmax(`alpha`) (`[5]`, `Nb201Op::ALL` order),
+    /// plus DARTS-'s auxiliary skip when `aux_skip` is given.
+    fn mixed(&self, alpha: Value, aux_skip: Option<Value>) -> EdgeOp<'_> {
         EdgeOp::Mixed {
             conv1x1: &self.conv1x1,
             conv3x3: &self.conv3x3,
             alpha,
+            aux_skip,
         }
     }
 
@@ -103,9 +105,11 @@ impl SuperCell {
         b: &mut Binder,
         x: Value,
         rows: &[Value],
+        aux_skip: Option<Value>,
         train: bool,
     ) -> Result<Value, AutogradError> {
-        let edges: [EdgeOp<'_>; 6] = std::array::from_fn(|k| self.edges[k].mixed(rows[k]));
+        let edges: [EdgeOp<'_>; 6] =
+            std::array::from_fn(|k| self.edges[k].mixed(rows[k], aux_skip));
         cell_forward(g, b, x, train, &edges)
     }
 
@@ -123,6 +127,38 @@ pub struct Nb201Supernet {
     pub classes: usize,
     pub skeleton: Skeleton,
     pub stages: Stages<SuperCell>,
+    /// DARTS- (Chu et al. 2021): when set, `forward_mixed` adds `beta * x` to every mixed edge,
+    /// the tensor `[2]` holding the logits of (beta, 1 - beta) (`AuxSkip` writes them).
+    pub aux_skip: Option<AuxSkip>,
+}
+
+/// The coefficient of DARTS-'s auxiliary skip connection, on the device: written between steps
+/// as beta decays, read by the compiled mixed forward.
+#[derive(Clone)]
+pub struct AuxSkip {
+    pub tensor: Tensor,
+}
+
+impl AuxSkip {
+    /// A coefficient starting at `beta`.
+    pub fn new(gpu: &Arc<Gpu>, beta: f32) -> Result<AuxSkip, DeviceError> {
+        Ok(AuxSkip {
+            tensor: Tensor::from_f32(gpu, &[2], &AuxSkip::logits(beta))?,
+        })
+    }
+
+    /// Softmax logits that give (beta, 1 - beta) exactly at the ends: a weight of 0 is a logit
+    /// whose exponential underflows to 0.
+    pub fn logits(beta: f32) -> [f32; 2] {
+        let ln = |w: f32| if w <= 0.0 { -1e4 } else { w.ln() };
+        let beta = beta.clamp(0.0, 1.0);
+        [ln(beta), ln(1.0 - beta)]
+    }
+
+    /// Sets beta for the next steps.
+    pub fn set(&self, beta: f32) {
+        self.tensor.write_f32(&AuxSkip::logits(beta));
+    }
 }
 
 impl Nb201Supernet {
@@ -145,6 +181,7 @@ impl Nb201Supernet {
             classes,
             skeleton,
             stages,
+            aux_skip: None,
         })
     }
 
@@ -188,9 +225,13 @@ impl Nb201Supernet {
             ));
         }
         let rows = ops::rows(g, alpha)?;
+        let aux = self
+            .aux_skip
+            .as_ref()
+            .map(|a| g.input(&a.tensor, "darts_minus_beta"));
         self.skeleton
             .forward(g, b, x, train, &self.stages, |cell, g, b, y| {
-                cell.forward_mixed(g, b, y, &rows, train)
+                cell.forward_mixed(g, b, y, &rows, aux, train)
             })
     }
 

@@ -3,11 +3,13 @@
 //! supernet are evaluators; the supernet's `update` trains the shared weights between
 //! proposals (the driver loop is "update, propose, evaluate, observe", aw_nas's trainer loop).
 
+mod darts;
 mod latency;
 mod scratch;
 mod supernet;
 mod table;
 
+pub use darts::{DartsCore, DartsEvaluator, SharedCore};
 pub use latency::{LATENCY_PASSES, measure as measure_latency};
 pub use scratch::{ProxyTask, ScratchEvaluator};
 pub use supernet::{SupernetEvaluator, SupernetSettings};

@@ -26,6 +26,7 @@ use crate::search::objective::Measurement;
 use crate::search::record::ChildStatus;
 
 /// The proxy task children are trained on: subsets of one device-resident training set.
+#[derive(Clone)]
 pub struct ProxyTask {
     pub data: Arc<DeviceDataset>,
     pub train_ids: Vec<u32>,

@@ -3,6 +3,7 @@
 //! opaquely in `state.json`). Adding a strategy is one file here plus one line in `build`.
 
 pub mod controller;
+pub mod darts;
 mod evolution;
 pub mod policy;
 mod ppo;
@@ -20,6 +21,7 @@ pub use reinforce::{Reinforce, ReinforceRule};
 use super::config::{SearchConfig, StrategyKind};
 use super::cost::SearchCost;
 use super::error::SearchError;
+use super::evaluator::{Evaluator, ProxyTask};
 use super::record::ChildRecord;
 use super::run_dir::RunDir;
 use super::space::{Rollout, Space};
@@ -100,7 +102,7 @@ pub trait Strategy {
 }
 
 /// Strategies by name, for `--strategy` and `run.strategy`.
-pub const STRATEGIES: &[&str] = &["random", "reinforce", "ppo", "evolution"];
+pub const STRATEGIES: &[&str] = &["random", "reinforce", "ppo", "evolution", "darts"];
 
 /// The strategy the configuration names, for `space` (refused when it cannot work there).
 /// Controller strategies run on `gpu`; the others need none.
@@ -135,5 +137,28 @@ pub fn build(
             &mut rng,
         )?),
         StrategyKind::Evolution => Box::new(Evolution::new(&config.evolution)),
+        StrategyKind::Darts => {
+            return Err(SearchError::Other(
+                "--strategy darts trains inside the supernet: it comes with --evaluator supernet"
+                    .into(),
+            ));
+        }
     })
+}
+
+/// A strategy with the evaluator it trains inside.
+pub type Paired = (Box<dyn Strategy>, Box<dyn Evaluator>);
+
+/// The strategy and evaluator of a strategy whose parameters are trained by gradient inside
+/// the evaluator's graph (DARTS, which shares the supernet with its evaluator), built together
+/// on `task`; None for strategies that only propose and observe.
+pub fn paired(
+    config: &SearchConfig,
+    gpu: &std::sync::Arc<Gpu>,
+    task: &ProxyTask,
+) -> Result<Option<Paired>, SearchError> {
+    match config.run.strategy {
+        StrategyKind::Darts => Ok(Some(darts::pair(config, gpu, task.clone())?)),
+        _ => Ok(None),
+    }
 }

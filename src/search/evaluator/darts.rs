@@ -1,0 +1,450 @@
+//! The evaluator half of DARTS (Liu et al. 2019) on the NAS-Bench-201 supernet. DARTS's
+//! strategy (`strategy/darts.rs`) owns the architecture weights alpha, but they are trained by
+//! gradient inside the supernet's graph, so both halves share one `DartsCore`: the compiled
+//! weight step and architecture step of `DartsTrainer` over the same shared weights.
+//!
+//! The update phase before each child runs `darts.steps_per_derivation` alternating pairs (a
+//! weight step on a training batch, then an architecture step on a validation batch), as
+//! DARTS alternates them; the strategy then derives the cell alpha stands for and this
+//! evaluator measures it as the supernet evaluator measures a path: its accuracy on the shared
+//! weights over `supernet.eval_images` validation images, batch statistics in batch norm.
+//!
+//! With the DARTS- remedy (Chu et al., ICLR 2021) every mixed edge also carries `beta * x`,
+//! beta decaying linearly from 1 to 0 over the search's steps; derivation and measurement
+//! ignore it (the derived cell is a plain NAS-Bench-201 cell).
+//!
+//! For `--resume`, the state after each update phase is one checkpoint
+//! (`darts-NNNNNN.safetensors`: shared weights and their momentum, alpha and its Adam moments)
+//! named in `state.json` with the step count, written before the child it measures is, so a
+//! killed search continues bit for bit: both feeds (their shuffles, cursors, learning-rate
+//! schedule and Adam's step count) are functions of the step count.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+use super::{EvalEvent, Evaluator, Job, OnEvent, ProxyTask};
+use crate::device::Gpu;
+use crate::nn::nb201::Nb201Genotype;
+use crate::nn::supernet::{AlphaRow, ArchWeights, AuxSkip, Nb201Supernet, Supernet};
+use crate::nn::train::{ArchConfig, DartsTrainer, Evaluator as Validator, Schedule, TrainConfig};
+use crate::nn::weights::{self, NamedTensor};
+use crate::search::config::{DartsConfig, DartsRemedy, SearchConfig, SupernetConfig};
+use crate::search::error::SearchError;
+use crate::search::objective::Measurement;
+use crate::search::record::ChildStatus;
+use crate::search::run_dir::RunDir;
+use crate::search::strategy::Saved;
+
+fn darts_error(message: String) -> SearchError {
+    SearchError::Other(format!("darts: {message}"))
+}
+
+/// Suffixes and names of the non-weight tensors in the checkpoint.
+const MOMENTUM: &str = ".momentum";
+const ALPHA: &str = "darts.alpha";
+const ADAM_M: &str = "darts.alpha.adam_m";
+const ADAM_V: &str = "darts.alpha.adam_v";
+
+fn checkpoint_name(step: usize) -> String {
+    format!("darts-{step:06}.safetensors")
+}
+
+/// What `state.json` keeps of the evaluator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct SavedState {
+    /// The checkpoint of the shared weights, their momentum, alpha and its Adam moments.
+    checkpoint: String,
+    /// Alternating step pairs taken.
+    steps: usize,
+}
+
+/// The supernet and alpha DARTS trains, shared by its strategy and its evaluator.
+pub struct DartsCore {
+    pub trainer: DartsTrainer,
+    /// DARTS-'s auxiliary skip coefficient (None without the remedy).
+    aux: Option<AuxSkip>,
+    task: ProxyTask,
+    supernet: SupernetConfig,
+    pub darts: DartsConfig,
+    /// Alternating step pairs of the whole search (the schedules' horizon).
+    total_steps: usize,
+    /// Alternating step pairs taken.
+    steps: usize,
+}
+
+/// The shared handle both halves hold.
+pub type SharedCore = Rc<RefCell<DartsCore>>;
+
+impl DartsCore {
+    /// A fresh supernet and alpha for `config`'s search on `task`: the shared weights seeded as
+    /// the supernet evaluator seeds them, alpha from its own seed.
+    pub fn new(
+        config: &SearchConfig,
+        gpu: &Arc<Gpu>,
+        task: ProxyTask,
+    ) -> Result<DartsCore, SearchError> {
+        use crate::nn::{Nb201Network, Nb201Op};
+        let (input, classes) = task.shape();
+        let s = &config.supernet;
+        let batch = s.batch_size;
+        if task.val_ids.len() < batch || s.eval_images < batch {
+            return Err(darts_error(format!(
+                "{} validation images ({} to measure on) cannot fill one batch of {batch}",
+                task.val_ids.len(),
+                s.eval_images
+            )));
+        }
+        let shape = Nb201Network {
+            genotype: Nb201Genotype([Nb201Op::None; 6]),
+            cells_per_stage: config.nb201.cells_per_stage,
+            channels: config.nb201.channels,
+        };
+        let mut rng = crate::util::seeded_rng(config.run.seed ^ 0x5afe_c0de);
+        let mut supernet = Nb201Supernet::new(gpu, &shape, input, classes, &mut rng)
+            .map_err(|e| darts_error(format!("supernet: {e}")))?;
+        let mut alpha_rng = crate::util::seeded_rng(config.run.seed ^ 0xa1fa_da27);
+        let alpha = ArchWeights::new(gpu, &mut alpha_rng)
+            .map_err(|e| darts_error(format!("alpha: {e}")))?;
+        let aux = match config.darts.remedy {
+            DartsRemedy::None => None,
+            DartsRemedy::DartsMinus => {
+                Some(AuxSkip::new(gpu, 1.0).map_err(|e| darts_error(e.to_string()))?)
+            }
+        };
+        supernet.aux_skip = aux.clone();
+        let total_steps = config.darts.total_steps(config.run.budget);
+        let per_epoch = (task.train_ids.len() / batch)
+            .min(task.val_ids.len() / batch)
+            .max(1);
+        let train = TrainConfig {
+            epochs: total_steps.div_ceil(per_epoch).max(1),
+            batch,
+            learning_rate: s.learning_rate,
+            momentum: s.momentum,
+            nesterov: true,
+            weight_decay: s.weight_decay,
+            schedule: Schedule::Cosine,
+            seed: config.run.seed,
+            augment: task.augment,
+        };
+        let d = &config.darts;
+        let arch = ArchConfig {
+            learning_rate: d.learning_rate,
+            beta1: d.beta1,
+            beta2: d.beta2,
+            weight_decay: d.weight_decay,
+        };
+        let ids = (task.train_ids.clone(), task.val_ids.clone());
+        let trainer = DartsTrainer::new(gpu, supernet, alpha, &task.data, ids, train, arch)
+            .map_err(|e| darts_error(e.to_string()))?;
+        Ok(DartsCore {
+            trainer,
+            aux,
+            task,
+            supernet: config.supernet.clone(),
+            darts: config.darts.clone(),
+            total_steps,
+            steps: 0,
+        })
+    }
+
+    /// Alternating step pairs taken.
+    pub fn steps(&self) -> usize {
+        self.steps
+    }
+
+    /// DARTS-'s beta at step pair `t`: 1 at the start, 0 at the end of the search.
+    pub fn beta(&self, t: usize) -> Option<f32> {
+        self.aux.as_ref()?;
+        let total = self.total_steps.max(1) as f64;
+        Some((1.0 - (t as f64 / total).min(1.0)) as f32)
+    }
+
+    /// Alpha read back (waits for the GPU).
+    pub fn alpha_rows(&self) -> Result<[AlphaRow; 6], SearchError> {
+        self.trainer
+            .read_alpha()
+            .map_err(|e| darts_error(e.to_string()))
+    }
+
+    /// One alternating pair: a weight step, then an architecture step.
+    fn step(&mut self) -> Result<(), SearchError> {
+        let per_epoch = self.trainer.steps_per_epoch().max(1);
+        let index = self.steps % per_epoch;
+        if index == 0 {
+            self.trainer.begin_epoch(self.steps / per_epoch);
+        }
+        if let (Some(aux), Some(beta)) = (&self.aux, self.beta(self.steps)) {
+            aux.set(beta);
+        }
+        self.trainer
+            .step(index)
+            .map_err(|e| darts_error(format!("step {}: {e}", self.steps)))?;
+        self.steps += 1;
+        Ok(())
+    }
+
+    /// Validation accuracy of `genotype`'s path on the shared weights (no auxiliary skip).
+    fn path_accuracy(&self, genotype: &Nb201Genotype) -> Result<f64, SearchError> {
+        let batch = self.supernet.batch_size;
+        let n = self.supernet.eval_images.min(self.task.val_ids.len()) / batch * batch;
+        let supernet = &self.trainer.supernet;
+        let validator = Validator::with_forward(
+            &self.task.data,
+            &self.task.val_ids[..n],
+            batch,
+            |g, b, x| supernet.forward_path(g, b, x, genotype, true),
+        )
+        .map_err(|e| darts_error(e.to_string()))?;
+        Ok(validator
+            .evaluate()
+            .map_err(|e| darts_error(e.to_string()))?
+            .accuracy)
+    }
+
+    /// Everything the next steps depend on, as a checkpoint's tensors.
+    fn checkpoint_tensors(&self) -> Result<Vec<NamedTensor>, SearchError> {
+        let read = |name: String, t: &crate::tensor::Tensor| -> Result<NamedTensor, SearchError> {
+            Ok(NamedTensor {
+                name,
+                shape: t.shape().to_vec(),
+                data: t.to_f32().map_err(|e| darts_error(e.to_string()))?,
+            })
+        };
+        let tr = &self.trainer;
+        let mut out = Vec::new();
+        for p in tr.supernet.parameters() {
+            out.push(read(p.name.clone(), &p.tensor)?);
+        }
+        for (name, t) in tr.momentum_buffers() {
+            out.push(read(format!("{name}{MOMENTUM}"), t)?);
+        }
+        let (m, v) = tr.adam_moments();
+        out.push(read(ALPHA.into(), &tr.alpha.tensor)?);
+        out.push(read(ADAM_M.into(), m)?);
+        out.push(read(ADAM_V.into(), v)?);
+        Ok(out)
+    }
+
+    /// Loads what `checkpoint_tensors` wrote; every tensor must be there, shaped and finite.
+    fn load_checkpoint(&mut self, tensors: &[NamedTensor]) -> Result<(), String> {
+        let by_name: BTreeMap<&str, &NamedTensor> =
+            tensors.iter().map(|t| (t.name.as_str(), t)).collect();
+        let tr = &self.trainer;
+        let (m, v) = tr.adam_moments();
+        let mut targets: Vec<(String, &crate::tensor::Tensor)> = tr
+            .supernet
+            .parameters()
+            .into_iter()
+            .map(|p| (p.name.clone(), &p.tensor))
+            .collect();
+        for (name, t) in tr.momentum_buffers() {
+            targets.push((format!("{name}{MOMENTUM}"), t));
+        }
+        targets.push((ALPHA.into(), &tr.alpha.tensor));
+        targets.push((ADAM_M.into(), m));
+        targets.push((ADAM_V.into(), v));
+        if tensors.len() != targets.len() {
+            return Err(format!(
+                "holds {} tensors, a DARTS checkpoint of this supernet has {}",
+                tensors.len(),
+                targets.len()
+            ));
+        }
+        for (name, t) in &targets {
+            let saved = by_name
+                .get(name.as_str())
+                .ok_or_else(|| format!("lacks the tensor '{name}'"))?;
+            if saved.shape != t.shape() {
+                return Err(format!(
+                    "'{name}' is {:?}, expected {:?}",
+                    saved.shape,
+                    t.shape()
+                ));
+            }
+            if let Some(i) = saved.data.iter().position(|x| !x.is_finite()) {
+                return Err(format!(
+                    "'{name}'[{i}] is {}, not finite (a search that diverged is never saved, so \
+                     this file was damaged)",
+                    saved.data[i]
+                ));
+            }
+        }
+        for (name, t) in &targets {
+            t.write_f32(&by_name[name.as_str()].data);
+        }
+        Ok(())
+    }
+}
+
+/// Measures DARTS's derived cells on the shared weights, after training them and alpha.
+pub struct DartsEvaluator {
+    core: SharedCore,
+    /// The checkpoint `state.json` names (None before the first).
+    checkpoint: Option<String>,
+    description: String,
+}
+
+impl DartsEvaluator {
+    pub fn new(core: SharedCore) -> DartsEvaluator {
+        let description = {
+            let c = core.borrow();
+            let s = &c.trainer.supernet.shape;
+            let shared: usize = c
+                .trainer
+                .supernet
+                .parameters()
+                .iter()
+                .map(|p| p.tensor.shape().iter().product::<usize>())
+                .sum();
+            format!(
+                "DARTS, first order, N = {}, C = {}: {shared} shared parameters, alpha [6, 5]; {} alternating steps per derived cell ({} in all), batch {}; remedy {}",
+                s.cells_per_stage,
+                s.channels,
+                c.darts.steps_per_derivation,
+                c.total_steps,
+                c.supernet.batch_size,
+                match c.darts.remedy {
+                    DartsRemedy::None => "none".to_string(),
+                    DartsRemedy::DartsMinus =>
+                        "DARTS- (auxiliary skip, beta 1 -> 0; Chu et al. 2021)".to_string(),
+                }
+            )
+        };
+        DartsEvaluator {
+            core,
+            checkpoint: None,
+            description,
+        }
+    }
+}
+
+impl Evaluator for DartsEvaluator {
+    fn name(&self) -> &'static str {
+        "supernet"
+    }
+
+    fn epochs(&self) -> usize {
+        0
+    }
+
+    fn update(&mut self, stop: &dyn Fn() -> bool) -> Result<bool, SearchError> {
+        let mut core = self.core.borrow_mut();
+        // Phases end at multiples of the block, so a restored run continues its block.
+        let block = core.darts.steps_per_derivation;
+        let target = (core.steps / block + 1) * block;
+        while core.steps < target {
+            if stop() {
+                return Ok(false);
+            }
+            core.step()?;
+        }
+        Ok(true)
+    }
+
+    fn save(&mut self, run: &RunDir, step: usize) -> Result<Saved, SearchError> {
+        let core = self.core.borrow();
+        let tensors = core.checkpoint_tensors()?;
+        for t in &tensors {
+            if let Some(i) = t.data.iter().position(|v| !v.is_finite()) {
+                return Err(darts_error(format!(
+                    "after {} steps '{}'[{i}] is {}: the search diverged (try a lower \
+                     supernet.learning_rate or darts.learning_rate); the run directory is kept \
+                     as of the child before",
+                    core.steps, t.name, t.data[i]
+                )));
+            }
+        }
+        let name = checkpoint_name(step);
+        let meta = BTreeMap::from([("steps".to_string(), core.steps.to_string())]);
+        run.write_file(&name, &weights::to_bytes(&tensors, &meta))?;
+        let mut obsolete = Vec::new();
+        if let Some(old) = self.checkpoint.replace(name.clone())
+            && old != name
+        {
+            obsolete.push(old);
+        }
+        let state = SavedState {
+            checkpoint: name,
+            steps: core.steps,
+        };
+        Ok(Saved {
+            state: serde_json::to_value(&state).expect("darts state"),
+            obsolete,
+        })
+    }
+
+    fn restore(&mut self, saved: &Json, run: &RunDir) -> Result<(), SearchError> {
+        if saved.is_null() {
+            return Ok(());
+        }
+        let state_file = run.path().join(crate::search::run_dir::STATE_FILE);
+        let state: SavedState = serde_json::from_value(saved.clone())
+            .map_err(|e| crate::search::run_dir_error(&state_file, format!("evaluator: {e}")))?;
+        let path = run.path().join(&state.checkpoint);
+        let (tensors, _) = weights::load(&path).map_err(SearchError::Other)?;
+        let mut core = self.core.borrow_mut();
+        core.load_checkpoint(&tensors)
+            .map_err(|e| SearchError::Other(format!("{}: {e}", path.display())))?;
+        let tr = &mut core.trainer;
+        tr.train_feed.resume_at(state.steps);
+        tr.valid_feed.resume_at(state.steps);
+        // Both halves shuffled for the epoch in progress, as the uninterrupted run has them.
+        let per_epoch = tr.steps_per_epoch().max(1);
+        tr.begin_epoch(state.steps / per_epoch);
+        core.steps = state.steps;
+        self.checkpoint = Some(state.checkpoint);
+        Ok(())
+    }
+
+    fn describe(&self) -> Option<String> {
+        Some(self.description.clone())
+    }
+
+    fn evaluate(
+        &mut self,
+        jobs: &[Job],
+        stop: &dyn Fn() -> bool,
+        on_event: &mut OnEvent<'_>,
+    ) -> Result<bool, SearchError> {
+        for (slot, job) in jobs.iter().enumerate() {
+            if stop() {
+                return Ok(false);
+            }
+            let started = Instant::now();
+            let path = self
+                .core
+                .borrow()
+                .trainer
+                .supernet
+                .path_of(&job.architecture);
+            let measurement = match path {
+                Err(e) => Measurement {
+                    status: ChildStatus::Invalid,
+                    val_accuracy: Vec::new(),
+                    train_seconds: 0.0,
+                    latency: None,
+                    error: Some(e),
+                },
+                Ok(genotype) => {
+                    let accuracy = self.core.borrow().path_accuracy(&genotype)?;
+                    Measurement {
+                        status: ChildStatus::Ok,
+                        val_accuracy: vec![accuracy],
+                        train_seconds: started.elapsed().as_secs_f64(),
+                        latency: None,
+                        error: None,
+                    }
+                }
+            };
+            on_event(EvalEvent::Done { slot, measurement })?;
+        }
+        Ok(true)
+    }
+}
