@@ -723,9 +723,9 @@ fn cases() -> Vec<Case> {
         r#""run": {"space": "nb201", "strategy": "darts"}"#,
     ));
     c.push(cfg(
-        "cfg-darts-order-2",
-        &["config.json", "darts.order", "not yet"],
-        r#""darts": {"order": 2}, "run": {"space": "nb201", "strategy": "darts", "evaluator": "supernet"}"#,
+        "cfg-darts-order-3",
+        &["config.json", "darts.order", "must be 1, first order, or 2"],
+        r#""darts": {"order": 3}, "run": {"space": "nb201", "strategy": "darts", "evaluator": "supernet"}"#,
     ));
     c.push(cfg(
         "cfg-darts-unknown-field",

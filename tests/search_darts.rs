@@ -254,9 +254,13 @@ fn combinations_darts_cannot_run_are_refused_naming_the_option() {
         &["--evaluator", "train"],
         &["run.evaluator", "--evaluator supernet"],
     );
-    let mut second = c.clone();
-    second.darts.order = 2;
-    refused(&second, &[], &["darts.order", "not yet"]);
+    let mut third = c.clone();
+    third.darts.order = 3;
+    refused(
+        &third,
+        &[],
+        &["darts.order", "must be 1, first order, or 2"],
+    );
     // `--strategy darts` alone implies the supernet evaluator; on the macro space it is refused
     // for the space, not the evaluator.
     let mut quick = SearchConfig::quick();
@@ -339,4 +343,36 @@ fn the_darts_minus_skip_adds_beta_times_the_input_to_every_mixed_edge() {
         .map(|(a, b)| (a - b).abs())
         .fold(0.0f32, f32::max);
     assert!(moved > 1e-3, "beta 0.5 moved the logits by {moved} only");
+}
+
+/// `darts.order: 2` runs the unrolled (second-order) architecture step through the CLI: the
+/// opening line says so, and alpha moves differently from first order on the same seed.
+#[test]
+fn a_second_order_darts_search_runs_and_differs_from_first_order() {
+    let base = temp_dir("darts-second-order");
+    let mut first = config();
+    first.run.budget = 2;
+    first.darts.remedy = nasgpu::search::config::DartsRemedy::None;
+    let mut second = first.clone();
+    second.darts.order = 2;
+    let mut alphas = Vec::new();
+    for (name, c) in [("first", &first), ("second", &second)] {
+        let dir = base.join(name);
+        let cfg = write_config(&base.join(format!("cfg-{name}")), c);
+        let o = nasgpu(&search_args(&cfg, &dir));
+        ok(&o);
+        let log = stderr(&o);
+        assert!(
+            log.contains(&format!("DARTS, {name} order")),
+            "the opening line names the order:\n{log}"
+        );
+        assert_eq!(history(&dir).len(), 2);
+        assert!(dir.join("best.json").exists());
+        alphas.push(std::fs::read_to_string(dir.join("darts.json")).unwrap());
+    }
+    assert_ne!(
+        alphas[0], alphas[1],
+        "second order must change alpha's path"
+    );
+    let _ = std::fs::remove_dir_all(&base);
 }

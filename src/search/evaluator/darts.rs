@@ -32,7 +32,9 @@ use super::{EvalEvent, Evaluator, Job, OnEvent, ProxyTask};
 use crate::device::Gpu;
 use crate::nn::nb201::Nb201Genotype;
 use crate::nn::supernet::{AlphaRow, ArchWeights, AuxSkip, Nb201Supernet, Supernet};
-use crate::nn::train::{ArchConfig, DartsTrainer, Evaluator as Validator, Schedule, TrainConfig};
+use crate::nn::train::{
+    ArchConfig, ArchOrder, DartsTrainer, Evaluator as Validator, Schedule, TrainConfig,
+};
 use crate::nn::weights::{self, NamedTensor};
 use crate::search::config::{DartsConfig, DartsRemedy, SearchConfig, SupernetConfig};
 use crate::search::error::SearchError;
@@ -139,6 +141,11 @@ impl DartsCore {
             beta1: d.beta1,
             beta2: d.beta2,
             weight_decay: d.weight_decay,
+            order: if d.order == 2 {
+                ArchOrder::Second
+            } else {
+                ArchOrder::First
+            },
         };
         let ids = (task.train_ids.clone(), task.val_ids.clone());
         let trainer = DartsTrainer::new(gpu, supernet, alpha, &task.data, ids, train, arch)
@@ -173,7 +180,8 @@ impl DartsCore {
             .map_err(|e| darts_error(e.to_string()))
     }
 
-    /// One alternating pair: a weight step, then an architecture step.
+    /// One alternating pair: a weight step, then an architecture step (second order: the
+    /// architecture step first, unrolled through the weight step that follows, as DARTS does).
     fn step(&mut self) -> Result<(), SearchError> {
         let per_epoch = self.trainer.steps_per_epoch().max(1);
         let index = self.steps % per_epoch;
@@ -304,7 +312,12 @@ impl DartsEvaluator {
                 .map(|p| p.tensor.shape().iter().product::<usize>())
                 .sum();
             format!(
-                "DARTS, first order, N = {}, C = {}: {shared} shared parameters, alpha [6, 5]; {} alternating steps per derived cell ({} in all), batch {}; remedy {}",
+                "DARTS, {} order, N = {}, C = {}: {shared} shared parameters, alpha [6, 5]; {} alternating steps per derived cell ({} in all), batch {}; remedy {}",
+                if c.darts.order == 2 {
+                    "second"
+                } else {
+                    "first"
+                },
                 s.cells_per_stage,
                 s.channels,
                 c.darts.steps_per_derivation,
