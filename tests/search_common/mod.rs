@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use nasgpu::nn::Nb201Op;
-use nasgpu::search::ChildRecord;
+use nasgpu::search::{ChildRecord, SearchConfig};
 
 /// `nasgpu` with `args` (software Vulkan needs a runtime directory).
 pub fn nasgpu(args: &[&str]) -> Output {
@@ -211,4 +211,45 @@ pub fn table_search(
     let h = history(out);
     let _ = std::fs::remove_dir_all(out);
     h
+}
+
+/// Writes `c` as `DIR/config.json` and returns its path.
+pub fn write_config(dir: &Path, c: &SearchConfig) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join("config.json");
+    std::fs::write(&path, serde_json::to_string(c).unwrap()).unwrap();
+    path
+}
+
+/// `search --config CONFIG --out OUT`.
+pub fn search_args<'a>(config: &'a Path, out: &'a Path) -> Vec<&'a str> {
+    vec![
+        "search",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]
+}
+
+/// A search of `config` with `extra` options must be refused, without a panic, with every one
+/// of `words` in its error, and leave no run directory.
+pub fn refused(config: &SearchConfig, extra: &[&str], words: &[&str]) {
+    // One directory per call: tests of one binary may refuse at the same time.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let base = temp_dir(&format!("refused-{call}"));
+    let cfg = write_config(&base, config);
+    let out = base.join("run");
+    let mut args = search_args(&cfg, &out);
+    args.extend_from_slice(extra);
+    let o = nasgpu(&args);
+    let e = stderr(&o);
+    assert!(!o.status.success(), "accepted: {args:?}");
+    assert!(!e.contains("panicked"), "{e}");
+    for w in words {
+        assert!(e.contains(w), "'{w}' missing from: {e}");
+    }
+    assert!(!out.exists(), "a refused search left its run directory");
+    let _ = std::fs::remove_dir_all(&base);
 }

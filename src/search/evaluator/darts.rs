@@ -28,14 +28,14 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use super::{EvalEvent, Evaluator, Job, OnEvent, ProxyTask};
+use super::{EvalEvent, Evaluator, Job, OnEvent, ProxyTask, checkpoint};
 use crate::device::Gpu;
 use crate::nn::nb201::Nb201Genotype;
 use crate::nn::supernet::{AlphaRow, ArchWeights, AuxSkip, Nb201Supernet, Supernet};
 use crate::nn::train::{
     ArchConfig, ArchOrder, DartsTrainer, Evaluator as Validator, Schedule, TrainConfig,
 };
-use crate::nn::weights::{self, NamedTensor};
+use crate::nn::weights::NamedTensor;
 use crate::search::config::{DartsConfig, DartsRemedy, SearchConfig, SupernetConfig};
 use crate::search::error::SearchError;
 use crate::search::objective::Measurement;
@@ -364,27 +364,23 @@ impl Evaluator for DartsEvaluator {
     fn save(&mut self, run: &RunDir, step: usize) -> Result<Saved, SearchError> {
         let core = self.core.borrow();
         let tensors = core.checkpoint_tensors()?;
-        for t in &tensors {
-            if let Some(i) = t.data.iter().position(|v| !v.is_finite()) {
-                return Err(darts_error(format!(
+        let obsolete = checkpoint::write(
+            run,
+            checkpoint_name(step),
+            &tensors,
+            core.steps,
+            &mut self.checkpoint,
+            |t, i| {
+                darts_error(format!(
                     "after {} steps '{}'[{i}] is {}: the search diverged (try a lower \
                      supernet.learning_rate or darts.learning_rate); the run directory is kept \
                      as of the child before",
                     core.steps, t.name, t.data[i]
-                )));
-            }
-        }
-        let name = checkpoint_name(step);
-        let meta = BTreeMap::from([("steps".to_string(), core.steps.to_string())]);
-        run.write_file(&name, &weights::to_bytes(&tensors, &meta))?;
-        let mut obsolete = Vec::new();
-        if let Some(old) = self.checkpoint.replace(name.clone())
-            && old != name
-        {
-            obsolete.push(old);
-        }
+                ))
+            },
+        )?;
         let state = SavedState {
-            checkpoint: name,
+            checkpoint: self.checkpoint.clone().expect("just written"),
             steps: core.steps,
         };
         Ok(Saved {
@@ -394,14 +390,11 @@ impl Evaluator for DartsEvaluator {
     }
 
     fn restore(&mut self, saved: &Json, run: &RunDir) -> Result<(), SearchError> {
-        if saved.is_null() {
+        let Some((state, path, tensors)) =
+            checkpoint::read(saved, run, |s: &SavedState| &s.checkpoint)?
+        else {
             return Ok(());
-        }
-        let state_file = run.path().join(crate::search::run_dir::STATE_FILE);
-        let state: SavedState = serde_json::from_value(saved.clone())
-            .map_err(|e| crate::search::run_dir_error(&state_file, format!("evaluator: {e}")))?;
-        let path = run.path().join(&state.checkpoint);
-        let (tensors, _) = weights::load(&path).map_err(SearchError::Other)?;
+        };
         let mut core = self.core.borrow_mut();
         core.load_checkpoint(&tensors)
             .map_err(|e| SearchError::Other(format!("{}: {e}", path.display())))?;

@@ -3,6 +3,7 @@
 //! supernet are evaluators; the supernet's `update` trains the shared weights between
 //! proposals (the driver loop is "update, propose, evaluate, observe", aw_nas's trainer loop).
 
+mod checkpoint;
 mod darts;
 mod latency;
 mod scratch;

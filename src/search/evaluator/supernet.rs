@@ -23,12 +23,12 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use super::{EvalEvent, Evaluator, Job, OnEvent, ProxyTask};
+use super::{EvalEvent, Evaluator, Job, OnEvent, ProxyTask, checkpoint};
 use crate::autograd::AutogradError;
 use crate::device::Gpu;
 use crate::nn::supernet::Supernet;
 use crate::nn::train::{Evaluator as Validator, Schedule, SharedTrainer, TrainConfig};
-use crate::nn::weights::{self, NamedTensor};
+use crate::nn::weights::NamedTensor;
 use crate::search::config::{SearchConfig, SupernetConfig};
 use crate::search::error::SearchError;
 use crate::search::objective::Measurement;
@@ -307,30 +307,25 @@ impl<S: Supernet> Evaluator for SupernetEvaluator<S> {
     }
 
     fn save(&mut self, run: &RunDir, step: usize) -> Result<Saved, SearchError> {
-        let name = checkpoint_name(step);
         let tensors = self.checkpoint_tensors()?;
-        // Shared weights that diverged must not become the run's: stop before a checkpoint and
-        // state.json name them, so the run resumes from the phase before.
-        for t in &tensors {
-            if let Some(i) = t.data.iter().position(|v| !v.is_finite()) {
-                return Err(shape_error(format!(
-                    "after {} shared-weight steps '{}'[{i}] is {}: the shared weights diverged \
-                     (try a lower supernet.learning_rate); the run directory is kept as of the \
-                     batch before",
-                    self.steps, t.name, t.data[i]
-                )));
-            }
-        }
-        let meta = BTreeMap::from([("steps".to_string(), self.steps.to_string())]);
-        run.write_file(&name, &weights::to_bytes(&tensors, &meta))?;
-        let mut obsolete = Vec::new();
-        if let Some(old) = self.checkpoint.replace(name.clone())
-            && old != name
-        {
-            obsolete.push(old);
-        }
+        let steps = self.steps;
+        let obsolete = checkpoint::write(
+            run,
+            checkpoint_name(step),
+            &tensors,
+            steps,
+            &mut self.checkpoint,
+            |t, i| {
+                shape_error(format!(
+                    "after {steps} shared-weight steps '{}'[{i}] is {}: the shared weights \
+                     diverged (try a lower supernet.learning_rate); the run directory is kept \
+                     as of the batch before",
+                    t.name, t.data[i]
+                ))
+            },
+        )?;
         let state = SavedState {
-            checkpoint: name,
+            checkpoint: self.checkpoint.clone().expect("just written"),
             steps: self.steps,
             updates: self.updates,
             rng: self.rng.clone(),
@@ -342,14 +337,11 @@ impl<S: Supernet> Evaluator for SupernetEvaluator<S> {
     }
 
     fn restore(&mut self, saved: &Json, run: &RunDir) -> Result<(), SearchError> {
-        if saved.is_null() {
+        let Some((state, path, tensors)) =
+            checkpoint::read(saved, run, |s: &SavedState| &s.checkpoint)?
+        else {
             return Ok(());
-        }
-        let state_file = run.path().join(crate::search::run_dir::STATE_FILE);
-        let state: SavedState = serde_json::from_value(saved.clone())
-            .map_err(|e| crate::search::run_dir_error(&state_file, format!("evaluator: {e}")))?;
-        let path = run.path().join(&state.checkpoint);
-        let (tensors, _) = weights::load(&path).map_err(SearchError::Other)?;
+        };
         self.load_checkpoint(&tensors)
             .map_err(|e| SearchError::Other(format!("{}: {e}", path.display())))?;
         self.trainer.feed.resume_at(state.steps);
