@@ -23,12 +23,11 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use super::{EvalEvent, Evaluator, Job, OnEvent, ProxyTask, checkpoint};
+use super::{EvalEvent, Evaluator, Job, OnEvent, ProxyTask, checkpoint, measure_path};
 use crate::device::Gpu;
 use crate::nn::nb201::Nb201Genotype;
 use crate::nn::supernet::{AlphaRow, ArchWeights, AuxSkip, Nb201Supernet, Supernet};
@@ -38,8 +37,6 @@ use crate::nn::train::{
 use crate::nn::weights::NamedTensor;
 use crate::search::config::{DartsConfig, DartsRemedy, SearchConfig, SupernetConfig};
 use crate::search::error::SearchError;
-use crate::search::objective::Measurement;
-use crate::search::record::ChildStatus;
 use crate::search::run_dir::RunDir;
 use crate::search::strategy::Saved;
 
@@ -423,32 +420,14 @@ impl Evaluator for DartsEvaluator {
             if stop() {
                 return Ok(false);
             }
-            let started = Instant::now();
             let path = self
                 .core
                 .borrow()
                 .trainer
                 .supernet
                 .path_of(&job.architecture);
-            let measurement = match path {
-                Err(e) => Measurement {
-                    status: ChildStatus::Invalid,
-                    val_accuracy: Vec::new(),
-                    train_seconds: 0.0,
-                    latency: None,
-                    error: Some(e),
-                },
-                Ok(genotype) => {
-                    let accuracy = self.core.borrow().path_accuracy(&genotype)?;
-                    Measurement {
-                        status: ChildStatus::Ok,
-                        val_accuracy: vec![accuracy],
-                        train_seconds: started.elapsed().as_secs_f64(),
-                        latency: None,
-                        error: None,
-                    }
-                }
-            };
+            let measurement =
+                measure_path(path, |genotype| self.core.borrow().path_accuracy(genotype))?;
             on_event(EvalEvent::Done { slot, measurement })?;
         }
         Ok(true)

@@ -99,3 +99,31 @@ pub trait Evaluator {
         on_event: &mut OnEvent<'_>,
     ) -> Result<bool, SearchError>;
 }
+
+/// The measurement of a child on shared weights: `accuracy` of its path, timed, or `Invalid`
+/// with the reason when the supernet cannot hold it (`path` is an error).
+fn measure_path<P>(
+    path: Result<P, String>,
+    accuracy: impl FnOnce(&P) -> Result<f64, SearchError>,
+) -> Result<Measurement, SearchError> {
+    let started = std::time::Instant::now();
+    Ok(match path {
+        Err(e) => Measurement {
+            status: super::record::ChildStatus::Invalid,
+            val_accuracy: Vec::new(),
+            train_seconds: 0.0,
+            latency: None,
+            error: Some(e),
+        },
+        Ok(path) => {
+            let accuracy = accuracy(&path)?;
+            Measurement {
+                status: super::record::ChildStatus::Ok,
+                val_accuracy: vec![accuracy],
+                train_seconds: started.elapsed().as_secs_f64(),
+                latency: None,
+                error: None,
+            }
+        }
+    })
+}

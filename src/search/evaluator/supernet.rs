@@ -18,12 +18,11 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use super::{EvalEvent, Evaluator, Job, OnEvent, ProxyTask, checkpoint};
+use super::{EvalEvent, Evaluator, Job, OnEvent, ProxyTask, checkpoint, measure_path};
 use crate::autograd::AutogradError;
 use crate::device::Gpu;
 use crate::nn::supernet::Supernet;
@@ -31,8 +30,6 @@ use crate::nn::train::{Evaluator as Validator, Schedule, SharedTrainer, TrainCon
 use crate::nn::weights::NamedTensor;
 use crate::search::config::{SearchConfig, SupernetConfig};
 use crate::search::error::SearchError;
-use crate::search::objective::Measurement;
-use crate::search::record::ChildStatus;
 use crate::search::run_dir::RunDir;
 use crate::search::strategy::Saved;
 use crate::util::SeededRng;
@@ -366,28 +363,11 @@ impl<S: Supernet> Evaluator for SupernetEvaluator<S> {
             if stop() {
                 return Ok(false);
             }
-            let started = Instant::now();
-            let measurement = match self.trainer.supernet.path_of(&job.architecture) {
-                Err(e) => Measurement {
-                    status: ChildStatus::Invalid,
-                    val_accuracy: Vec::new(),
-                    train_seconds: 0.0,
-                    latency: None,
-                    error: Some(e),
-                },
-                Ok(path) => {
-                    let accuracy = self
-                        .path_accuracy(&path)
-                        .map_err(|e| shape_error(format!("measuring child {}: {e}", job.index)))?;
-                    Measurement {
-                        status: ChildStatus::Ok,
-                        val_accuracy: vec![accuracy],
-                        train_seconds: started.elapsed().as_secs_f64(),
-                        latency: None,
-                        error: None,
-                    }
-                }
-            };
+            let measurement =
+                measure_path(self.trainer.supernet.path_of(&job.architecture), |path| {
+                    self.path_accuracy(path)
+                        .map_err(|e| shape_error(format!("measuring child {}: {e}", job.index)))
+                })?;
             on_event(EvalEvent::Done { slot, measurement })?;
         }
         Ok(true)
