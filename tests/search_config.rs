@@ -118,6 +118,40 @@ fn quick_profile_is_valid_and_small() {
     assert!(q.run.budget <= 16 && q.child.epochs <= 2);
 }
 
+/// The demo's 5-minute wall time rests on its space holding no slow child: every sample is
+/// cheaper than the hand-designed `small-cnn` (20.3 MFLOP/image), the largest (all 5x5, 64
+/// filters) included.
+#[test]
+fn demo_profile_is_valid_and_every_child_is_cheaper_than_small_cnn() {
+    let d = SearchConfig::demo();
+    d.validate().unwrap();
+    let input = [1, 28, 28];
+    let small = nasgpu::nn::preset::preset("small-cnn", input, 10)
+        .unwrap()
+        .forward_flops();
+    let mut rng = seeded_rng(5);
+    let mut largest = 0.0f64;
+    for _ in 0..500 {
+        let r = d.space.sample(0, &mut rng);
+        d.space.check(&r).unwrap();
+        let flops = d.space.architecture(&r, input, 10).forward_flops();
+        largest = largest.max(flops);
+    }
+    assert!(
+        largest < small,
+        "a demo child takes {largest} FLOPs, small-cnn {small}"
+    );
+    assert!(
+        largest > 0.5 * small,
+        "500 samples missed the large children"
+    );
+    assert_eq!(
+        d.run.budget * d.child.epochs,
+        96,
+        "the measured demo trains 96 child-epochs"
+    );
+}
+
 #[test]
 fn decoding_and_random_sampling_respect_the_space() {
     let space = MacroSpace {

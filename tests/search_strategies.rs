@@ -26,7 +26,8 @@ fn table() -> PathBuf {
 /// Every history line of a table search looks like a trained child's, with the table's
 /// figures (as the CSV wrote them).
 fn check_table_lines(h: &[ChildRecord], budget: usize) {
-    let power = SearchConfig::quick().reinforce.reward_power;
+    // The CLI's settings without --config: the built-in demo's.
+    let power = SearchConfig::demo().reinforce.reward_power;
     assert_eq!(h.len(), budget);
     for (i, r) in h.iter().enumerate() {
         assert_eq!(r.index, i);
@@ -102,7 +103,7 @@ fn evolution_beats_random_search_and_mutates_its_population() {
         );
         // After them: each child is one mutation of a member of the population it was
         // proposed from (the last P children before it, allowing for a batch in flight).
-        let m = SearchConfig::quick().reinforce.children_per_step;
+        let m = SearchConfig::demo().reinforce.children_per_step;
         for k in population..budget {
             let window = k.saturating_sub(population + m)..k;
             assert!(
@@ -131,7 +132,7 @@ fn controllers_run_a_table_search_end_to_end() {
     for strategy in ["reinforce", "ppo"] {
         let h = table_search(&t, &temp_dir(strategy), strategy, 24, 3);
         check_table_lines(&h, 24);
-        let m = SearchConfig::quick().reinforce.children_per_step;
+        let m = SearchConfig::demo().reinforce.children_per_step;
         for (i, r) in h.iter().enumerate() {
             assert_eq!(r.controller_step, i / m, "{strategy}: child {i}'s step");
         }
@@ -170,7 +171,7 @@ fn search_json_prints_the_summary_on_stdout() {
     assert_eq!(doc["children"], 12);
     assert_eq!(doc["run_directory"], serde_json::json!(dir));
     assert!(
-        stderr(&out).contains("finished 12 children"),
+        stderr(&out).contains("finished: 12 architectures evaluated"),
         "{}",
         stderr(&out)
     );

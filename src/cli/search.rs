@@ -103,7 +103,7 @@ fn err(e: impl std::fmt::Display) -> CliError {
 fn configure(args: &SearchArgs) -> Result<SearchConfig, CliError> {
     let mut config = match &args.config {
         Some(path) => SearchConfig::load(path).map_err(err)?,
-        None => SearchConfig::quick(),
+        None => SearchConfig::demo(),
     };
     if let Some(s) = args.strategy {
         config.run.strategy = s;
@@ -310,8 +310,14 @@ fn new_run(args: &SearchArgs, device: &DeviceArgs) -> Result<Opened, CliError> {
     let plan = RunDir::plan_create(&out, args.force).map_err(err)?;
     if args.config.is_none() && config.run.space == SpaceKind::Macro {
         eprintln!(
-            "config    built-in quick demo (no --config): {} layers, filters {:?}, {} children; assets/configs/ has the paper's space",
-            config.space.layers, config.space.filter_counts, config.run.budget
+            "config    built-in quick demo (no --config): {} layers, filter sizes {:?}x{:?}, filters {:?}, strides {:?}, {} children of {} epochs; assets/configs/ has the paper's space",
+            config.space.layers,
+            config.space.filter_heights,
+            config.space.filter_widths,
+            config.space.filter_counts,
+            config.space.strides,
+            config.run.budget,
+            config.child.epochs
         );
     }
     let loaded = if config.run.evaluator.reads_data() {
@@ -731,10 +737,12 @@ pub fn run(device: &DeviceArgs, args: &SearchArgs) -> Result<(), CliError> {
         SearchEnd::Finished => {
             let best = search.run_dir().best();
             eprintln!(
-                "finished {} children; best reward {:.4} (child {}); architecture in {}",
+                "finished: {} architectures evaluated ({:.0} s this session); best child {}: validation accuracy {:.2}%, reward {:.4}; architecture in {}",
                 search.run_dir().history().len(),
-                best.map_or(0.0, |b| b.reward),
+                started.elapsed().as_secs_f64(),
                 best.map_or(0, |b| b.index),
+                100.0 * best.map_or(0.0, |b| b.best_accuracy()),
+                best.map_or(0.0, |b| b.reward),
                 path.join("best.json").display()
             );
             Ok(())
