@@ -93,8 +93,12 @@ fn a_darts_search_derives_cells_writes_the_last_as_its_answer_and_resumes_after_
     ok(&o);
     let log = stderr(&o);
     assert!(
-        log.contains("strategy darts") && log.contains("DARTS-") && log.contains("alpha after"),
-        "the opening and progress lines name DARTS, its remedy and alpha:\n{log}"
+        log.contains("strategy darts")
+            && log.contains("one derived cell per update phase")
+            && !log.contains("m = ")
+            && log.contains("DARTS-")
+            && log.contains("alpha after"),
+        "the opening and progress lines name DARTS, one cell per phase, its remedy and alpha:\n{log}"
     );
     let reference = history(&whole);
     assert_eq!(reference.len(), 4, "one derived cell per block");

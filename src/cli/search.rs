@@ -625,12 +625,17 @@ pub fn run(device: &DeviceArgs, args: &SearchArgs) -> Result<(), CliError> {
     }
     eprintln!("data      {summary}");
     eprintln!(
-        "search    space {}, strategy {}, evaluator {}, budget {}, m = {}{}, run directory {}{}",
+        "search    space {}, strategy {}, evaluator {}, budget {}, {}{}, run directory {}{}",
         search.parts().space.name(),
         search.parts().strategy.name(),
         search.parts().evaluator.name(),
         config.run.budget,
-        config.reinforce.children_per_step,
+        // DARTS derives one cell per update phase whatever reinforce.children_per_step says.
+        if config.run.strategy == StrategyKind::Darts {
+            "one derived cell per update phase".to_string()
+        } else {
+            format!("m = {}", config.reinforce.children_per_step)
+        },
         match search.parts().evaluator.epochs() {
             0 => String::new(),
             e => format!(", child epochs {e}"),
