@@ -501,7 +501,7 @@ fn write_summary(
         "children": history.len(),
         "best_reward": best.map(|b| b.reward),
         "best_child": best.map(|b| b.index),
-        "best_val_accuracy": best.map(|b| b.val_accuracy.iter().copied().fold(0.0, f64::max)),
+        "best_val_accuracy": best.map(|b| b.best_accuracy()),
         "mean_top5_reward": top5.iter().sum::<f64>() / top5.len().max(1) as f64,
         "failed_children": history.iter().filter(|r| r.status != crate::search::ChildStatus::Ok).count(),
         "cost_total": total,
