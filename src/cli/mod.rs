@@ -47,6 +47,7 @@ impl DeviceArgs {
         DeviceOptions {
             adapter: self.adapter.clone(),
             checked: self.checked,
+            autotune: true,
         }
     }
 }

@@ -11,6 +11,8 @@ use super::{DeviceError, Launch};
 
 /// Environment variable that turns on checked shader modules (runtime bounds checks).
 pub const CHECKED_ENV: &str = "NASGPU_CHECKED";
+/// Environment variable: `0` or `1` turns measured conv algorithm choice off or on.
+pub const AUTOTUNE_ENV: &str = "NASGPU_AUTOTUNE";
 
 /// How to open the device.
 #[derive(Debug, Clone, Default)]
@@ -20,6 +22,9 @@ pub struct DeviceOptions {
     /// Shader runtime bounds checks on (slower; for debugging). Also on when `NASGPU_CHECKED=1`
     /// or in debug builds.
     pub checked: bool,
+    /// Measure the conv variants per shape and cache the fastest on disk (the CLI's default);
+    /// `NASGPU_AUTOTUNE=0` or `1` overrides it.
+    pub autotune: bool,
 }
 
 /// An open GPU device with everything the kernels need. Shared as `Arc<Gpu>`.
@@ -36,6 +41,8 @@ pub struct Gpu {
     pub has_int64: bool,
     /// Shader modules keep runtime bounds checks.
     pub checked: bool,
+    /// Conv algorithms are chosen by measuring them (`kernels::conv2d`'s autotune).
+    pub autotune: bool,
     pipelines: PipelineCache,
     pool: Arc<BufferPool>,
     first_error: Arc<Mutex<Option<String>>>,
@@ -112,6 +119,11 @@ impl Gpu {
         let checked = options.checked
             || cfg!(debug_assertions)
             || std::env::var(CHECKED_ENV).is_ok_and(|v| v != "0" && !v.is_empty());
+        let autotune = match std::env::var(AUTOTUNE_ENV).as_deref() {
+            Ok("0") => false,
+            Ok("1") => true,
+            _ => options.autotune,
+        };
         Ok(Arc::new(Gpu {
             device,
             queue,
@@ -121,6 +133,7 @@ impl Gpu {
             has_subgroups,
             has_int64,
             checked,
+            autotune,
             pipelines: PipelineCache::default(),
             pool: Arc::default(),
             first_error,

@@ -5,10 +5,12 @@
 //! with channels in vec4 groups, weights as vec4 tiles), then runs the algorithm `select` picks
 //! for the shape and device (and remembers per shape): on lavapipe the subgroup kernels, which
 //! share each storage load across 8 lanes, else register-blocked direct convs; on GPUs direct
-//! convs for narrow layers and a workgroup-tiled implicit GEMM for wide ones. The weight
+//! convs for narrow layers and a workgroup-tiled implicit GEMM for wide ones; where the device
+//! autotunes (the CLI's default), the spatial passes' variant is measured instead. The weight
 //! gradient is a split reduction summed in a fixed order. The `*_with` functions force a variant
 //! (tests, benchmarks).
 
+mod autotune;
 mod geometry;
 mod pack;
 mod reduce;
@@ -17,7 +19,7 @@ mod spatial;
 mod wgrad;
 
 pub use geometry::{Conv2dShape, Conv2dSpec, conv2d_flops};
-pub use select::{Pass, backward_weights_algo, spatial_algo};
+pub use select::{Pass, backward_weights_algo, estimated_spatial_algo, spatial_algo};
 pub use spatial::{SpatialAlgo, has_subgroups_of_8};
 pub use wgrad::WgradAlgo;
 
@@ -39,7 +41,7 @@ pub fn conv2d_forward(
     spec: Conv2dSpec,
 ) -> Result<Vec<Launch>, KernelError> {
     let shape = check_forward(x, w, bias, y, spec)?;
-    let algo = spatial_algo(gpu, Pass::Forward, &shape);
+    let algo = spatial_algo(x.gpu(), Pass::Forward, &shape);
     conv2d_forward_with(gpu, x, w, bias, y, spec, algo)
 }
 
@@ -95,7 +97,7 @@ pub fn conv2d_forward_packing(
     spec: Conv2dSpec,
 ) -> Result<Vec<Launch>, KernelError> {
     let shape = check_forward(x, w, bias, y, spec)?;
-    let algo = spatial_algo(gpu, Pass::Forward, &shape);
+    let algo = spatial_algo(x.gpu(), Pass::Forward, &shape);
     let pass = SpatialPass::forward(&shape);
     spatial::launches(gpu, &pass, x, Packing::Into(x4), w, bias, y, algo)
 }
@@ -111,7 +113,7 @@ pub fn conv2d_backward_data_packed(
     spec: Conv2dSpec,
 ) -> Result<Vec<Launch>, KernelError> {
     let shape = check_data_grad(dy, w, dx, spec)?;
-    let algo = spatial_algo(gpu, Pass::BackwardData, &shape);
+    let algo = spatial_algo(dy.gpu(), Pass::BackwardData, &shape);
     let pass = SpatialPass::backward_data(&shape);
     spatial::launches(gpu, &pass, dy, Packing::Ready(dy4), w, None, dx, algo)
 }
@@ -163,7 +165,7 @@ pub fn conv2d_backward_data(
     spec: Conv2dSpec,
 ) -> Result<Vec<Launch>, KernelError> {
     let shape = check_data_grad(dy, w, dx, spec)?;
-    let algo = spatial_algo(gpu, Pass::BackwardData, &shape);
+    let algo = spatial_algo(dy.gpu(), Pass::BackwardData, &shape);
     conv2d_backward_data_with(gpu, dy, w, dx, spec, algo)
 }
 

@@ -1,4 +1,6 @@
-//! Algorithm choice per shape and device class, remembered per shape key.
+//! Algorithm choice per shape and device class, remembered per shape key. Where the device
+//! autotunes, the spatial passes are measured instead (`autotune`); what follows is the
+//! estimate used otherwise and for the weight gradient.
 //!
 //! On lavapipe (device type Cpu) loads cost far more than FMAs (every storage load is a per-lane
 //! loop), so the choice minimises estimated loads per FMA, padding waste included: the subgroup
@@ -8,7 +10,7 @@
 //! implicit GEMM.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::device::Gpu;
 
@@ -61,8 +63,19 @@ fn remembered(key: Key, choose: impl FnOnce() -> Choice) -> Choice {
         .or_insert_with(choose)
 }
 
-/// The forward or backward-to-input algorithm for `shape` on `gpu`.
-pub fn spatial_algo(gpu: &Gpu, pass: Pass, shape: &Conv2dShape) -> SpatialAlgo {
+/// The forward or backward-to-input algorithm for `shape` on `gpu`: measured where the device
+/// autotunes (`autotune`), else estimated.
+pub fn spatial_algo(gpu: &Arc<Gpu>, pass: Pass, shape: &Conv2dShape) -> SpatialAlgo {
+    if gpu.autotune
+        && let Some(algo) = super::autotune::measured_spatial(gpu, pass, shape)
+    {
+        return algo;
+    }
+    estimated_spatial_algo(gpu, pass, shape)
+}
+
+/// The forward or backward-to-input algorithm the cost estimate picks for `shape` on `gpu`.
+pub fn estimated_spatial_algo(gpu: &Gpu, pass: Pass, shape: &Conv2dShape) -> SpatialAlgo {
     let class = DeviceClass::of(gpu);
     match remembered(Key::Spatial(class, pass, *shape), || {
         Choice::Spatial(choose_spatial(class, pass, shape))

@@ -53,6 +53,17 @@ static TILED: KernelDef = KernelDef {
     bindings: BINDINGS,
 };
 
+/// FNV-1a of the spatial kernels' sources: measured choices are only reused for the kernels
+/// they were measured on.
+pub(super) fn sources_hash() -> u64 {
+    [&DIRECT, &SUBGROUP, &TILED]
+        .iter()
+        .flat_map(|k| k.source.bytes())
+        .fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+        })
+}
+
 /// How a forward or backward-to-input pass runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SpatialAlgo {
