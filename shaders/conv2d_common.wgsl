@@ -1,5 +1,7 @@
-// Shared by the spatial conv kernels (conv2d_direct, conv2d_subgroup, conv2d_tiled), prepended to
-// each: the parameters, the bindings and the forward/transposed phase mapping of one axis.
+// Shared by the spatial conv kernels (conv2d_direct, conv2d_subgroup, conv2d_tiled,
+// conv2d_subgroup64), prepended to each: the parameters, the bias and dst bindings and the
+// forward/transposed phase mapping of one axis. The src and weight bindings come from
+// conv2d_vec4.wgsl (vec4<f32> elements) or the kernel itself.
 // Data layouts: src NHWC4-packed (four channels per vec4), weights [kh][kw][red4][dst_cp] vec4.
 
 struct Params {
@@ -26,8 +28,6 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> src: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> wts: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dst: array<f32>;
 

@@ -13,7 +13,7 @@ struct Params {
     taps: u32,       // pack_weights: KH * KW
     stride_out: u32, // pack_weights: source stride of one output channel
     stride_red: u32, // pack_weights: source stride of one reduction channel
-    _pad: u32,
+    pairs: u32,      // pack_weights: 1 for blocks of 8 reduction channels (conv2d_subgroup64)
 }
 
 const WG: u32 = 64u;

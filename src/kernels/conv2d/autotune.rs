@@ -83,7 +83,14 @@ fn fastest(gpu: &Arc<Gpu>, pass: Pass, shape: &Conv2dShape) -> Result<SpatialAlg
     };
     let mut timed: Vec<(f64, SpatialAlgo, Vec<Launch>)> = Vec::new();
     let mut best = f64::INFINITY;
-    for algo in candidates(gpu) {
+    let src_channels = match pass {
+        Pass::Forward => shape.cin,
+        Pass::BackwardData => shape.cout,
+    };
+    for algo in candidates(gpu)
+        .into_iter()
+        .filter(|a| a.accepts(src_channels))
+    {
         let launches = spatial::launches(
             gpu,
             &spatial,
@@ -170,6 +177,7 @@ fn algo_name(a: &SpatialAlgo) -> String {
     match *a {
         SpatialAlgo::Direct { px, rc } => format!("direct {px}x{rc}"),
         SpatialAlgo::Subgroup { px, rc } => format!("subgroup {px}x{rc}"),
+        SpatialAlgo::Subgroup64 { px, rc } => format!("subgroup64 {px}x{rc}"),
         SpatialAlgo::Tiled { .. } => "tiled".into(),
     }
 }

@@ -51,7 +51,7 @@ struct Params {
     taps: u32,
     stride_out: u32,
     stride_red: u32,
-    _pad: u32,
+    pairs: u32,
 }
 
 /// A packed operand in a scratch buffer.
@@ -143,6 +143,9 @@ pub(super) struct WeightLayout {
     pub red4: usize,
     /// Source stride of one output channel and of one reduction channel.
     pub strides: [usize; 2],
+    /// Blocks of 8 reduction channels, `[taps][red4 / 2][out_pad]` (red4 even), for the
+    /// 64-bit loads of conv2d_subgroup64.
+    pub pairs: bool,
 }
 
 /// Packs conv weights per `layout`.
@@ -165,6 +168,7 @@ pub(super) fn weights(
         taps: taps as u32,
         stride_out: layout.strides[0] as u32,
         stride_red: layout.strides[1] as u32,
+        pairs: layout.pairs as u32,
         ..Default::default()
     };
     let launch = Launch::new(

@@ -29,6 +29,7 @@ static DIRECT: KernelDef = KernelDef {
     name: "conv2d_direct",
     source: concat!(
         include_str!("../../../shaders/conv2d_common.wgsl"),
+        include_str!("../../../shaders/conv2d_vec4.wgsl"),
         include_str!("../../../shaders/conv2d_direct.wgsl")
     ),
     entry: "conv2d_direct",
@@ -38,15 +39,26 @@ static SUBGROUP: KernelDef = KernelDef {
     name: "conv2d_subgroup",
     source: concat!(
         include_str!("../../../shaders/conv2d_common.wgsl"),
+        include_str!("../../../shaders/conv2d_vec4.wgsl"),
         include_str!("../../../shaders/conv2d_subgroup.wgsl")
     ),
     entry: "conv2d_subgroup",
+    bindings: BINDINGS,
+};
+static SUBGROUP64: KernelDef = KernelDef {
+    name: "conv2d_subgroup64",
+    source: concat!(
+        include_str!("../../../shaders/conv2d_common.wgsl"),
+        include_str!("../../../shaders/conv2d_subgroup64.wgsl")
+    ),
+    entry: "conv2d_subgroup64",
     bindings: BINDINGS,
 };
 static TILED: KernelDef = KernelDef {
     name: "conv2d_tiled",
     source: concat!(
         include_str!("../../../shaders/conv2d_common.wgsl"),
+        include_str!("../../../shaders/conv2d_vec4.wgsl"),
         include_str!("../../../shaders/conv2d_tiled.wgsl")
     ),
     entry: "conv2d_tiled",
@@ -56,7 +68,7 @@ static TILED: KernelDef = KernelDef {
 /// FNV-1a of the spatial kernels' sources: measured choices are only reused for the kernels
 /// they were measured on.
 pub(super) fn sources_hash() -> u64 {
-    [&DIRECT, &SUBGROUP, &TILED]
+    [&DIRECT, &SUBGROUP, &SUBGROUP64, &TILED]
         .iter()
         .flat_map(|k| k.source.bytes())
         .fold(0xcbf2_9ce4_8422_2325, |h, b| {
@@ -73,6 +85,9 @@ pub enum SpatialAlgo {
     /// Direct conv for 8-wide subgroups (lavapipe): each subgroup computes `px` flattened pixels
     /// for `8 * rc` channels, `rc` per lane, loading the pixels cooperatively.
     Subgroup { px: u32, rc: u32 },
+    /// `Subgroup` reading 8 channels per load as 64-bit integers (lavapipe with 64-bit
+    /// integers), for sources whose channels fill an even number of vec4 groups.
+    Subgroup64 { px: u32, rc: u32 },
     /// Workgroup-tiled implicit GEMM: `bm` pixels x `bn` channels per workgroup staged in
     /// workgroup memory `bk4` vec4 channel groups at a time, `tm` x `tn` per invocation.
     Tiled {
@@ -89,7 +104,7 @@ impl SpatialAlgo {
     /// 16x16 tile already takes ~2 s of CPU to compile once, and tiles beyond ~256 accumulators
     /// per invocation are no longer unrolled and run 10x slower). The subgroup `rc` values fit
     /// 16, 24, 32, 40, 48 and 64 channels exactly.
-    pub const ALL: [SpatialAlgo; 13] = [
+    pub const ALL: [SpatialAlgo; 17] = [
         SpatialAlgo::Direct { px: 16, rc: 16 },
         SpatialAlgo::Direct { px: 16, rc: 12 },
         SpatialAlgo::Direct { px: 16, rc: 8 },
@@ -103,6 +118,10 @@ impl SpatialAlgo {
         SpatialAlgo::Subgroup { px: 32, rc: 5 },
         SpatialAlgo::Subgroup { px: 32, rc: 6 },
         SpatialAlgo::Subgroup { px: 32, rc: 8 },
+        SpatialAlgo::Subgroup64 { px: 32, rc: 2 },
+        SpatialAlgo::Subgroup64 { px: 32, rc: 3 },
+        SpatialAlgo::Subgroup64 { px: 32, rc: 4 },
+        SpatialAlgo::Subgroup64 { px: 32, rc: 6 },
     ];
 
     /// The tiled variant: 64 x 64 per workgroup of 256, 4 x 4 per invocation.
@@ -114,10 +133,21 @@ impl SpatialAlgo {
         bk4: 4,
     };
 
-    /// Whether `gpu` can run this variant (the subgroup kernels need 8-wide subgroups).
+    /// Whether `gpu` can run this variant (the subgroup kernels need 8-wide subgroups, the
+    /// 64-bit one also 64-bit integers).
     pub fn runs_on(&self, gpu: &Gpu) -> bool {
         match self {
             SpatialAlgo::Subgroup { .. } => has_subgroups_of_8(gpu),
+            SpatialAlgo::Subgroup64 { .. } => has_subgroups_of_8(gpu) && gpu.has_int64,
+            _ => true,
+        }
+    }
+
+    /// Whether this variant takes a pass reducing over `src_channels` (the 64-bit one needs
+    /// them to fill an even number of vec4 groups).
+    pub fn accepts(&self, src_channels: usize) -> bool {
+        match self {
+            SpatialAlgo::Subgroup64 { .. } => src_channels.div_ceil(4).is_multiple_of(2),
             _ => true,
         }
     }
@@ -126,7 +156,9 @@ impl SpatialAlgo {
     fn channel_block(&self) -> usize {
         match *self {
             SpatialAlgo::Direct { rc, .. } => rc as usize,
-            SpatialAlgo::Subgroup { rc, .. } => 8 * rc as usize,
+            SpatialAlgo::Subgroup { rc, .. } | SpatialAlgo::Subgroup64 { rc, .. } => {
+                8 * rc as usize
+            }
             SpatialAlgo::Tiled { bn, .. } => bn as usize,
         }
     }
@@ -271,6 +303,17 @@ pub(super) fn launches(
             ),
         ));
     }
+    if !algo.accepts(pass.src_c) {
+        return Err(argument_error(
+            pass.kernel,
+            format!(
+                "{algo:?} needs the reduced channels to fill an even number of vec4 groups; \
+                 {} channels fill {}",
+                pass.src_c,
+                pass.src_c.div_ceil(4)
+            ),
+        ));
+    }
     let red4 = pass.src_c.div_ceil(4);
     let block = algo.channel_block();
     let dst_cp = pass.dst_c.next_multiple_of(block);
@@ -303,6 +346,7 @@ pub(super) fn launches(
         red_real: pass.src_c,
         red4,
         strides: pass.weight_strides,
+        pairs: matches!(algo, SpatialAlgo::Subgroup64 { .. }),
     };
     let (pack_w, w4) = pack::weights(gpu, pass.kernel, w, &layout)?;
 
@@ -318,6 +362,11 @@ pub(super) fn launches(
             let tasks = (pass.n * rows * cols).div_ceil(px as usize) * blocks_c;
             let spec = vec![("PX", px.to_string()), ("RC", rc.to_string())];
             (&SUBGROUP, spec, tasks, 8)
+        }
+        SpatialAlgo::Subgroup64 { px, rc } => {
+            let tasks = (pass.n * rows * cols).div_ceil(px as usize) * blocks_c;
+            let spec = vec![("PX", px.to_string()), ("RC", rc.to_string())];
+            (&SUBGROUP64, spec, tasks, 8)
         }
         SpatialAlgo::Tiled {
             bm,
