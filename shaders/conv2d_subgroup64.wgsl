@@ -1,5 +1,5 @@
 // conv2d_subgroup reading eight channels per load (lavapipe with 64-bit integers): the same
-// tasks, staging and broadcasts, but src pixels and weights are read as vec4<u64>, 8 floats per
+// tasks, staging and store (conv2d_subgroup_tile.wgsl) and broadcasts, but src pixels and weights are read as vec4<u64>, 8 floats per
 // lane per load where a storage load costs the same per lane for 32- and 64-bit components, and
 // each accumulator is written once per 8 channels instead of per 4 (llvmpipe blends a
 // loop-carried variable with the loop mask on every write). Half the loads and writes.
@@ -42,33 +42,13 @@ fn conv2d_subgroup64(
     @builtin(local_invocation_index) li: u32,
     @builtin(subgroup_invocation_id) lane: u32,
 ) {
-    // As in conv2d_subgroup: subgroup k is invocations 8k..8k+7, and every lane must reach the
-    // broadcasts.
-    let task = (wid.x + wid.y * nwg.x) * 8u + li / 8u;
-    let live = task < p.items;
-    let tk = select(0u, task, live);
-    let tr = p.transposed != 0u;
-    let ah = axis(wid.z / p.s_w, p.k_h, p.s_h, p.pad_h, tr);
-    let aw = axis(wid.z % p.s_w, p.k_w, p.s_w, p.pad_w, tr);
-    let per_img = p.rows * p.cols;
-    let pixels = p.n * per_img;
-    let m0 = (tk / p.blocks_c) * PX;
-    let c0 = ((tk % p.blocks_c) * 8u + lane) * RC;
+    // No early return: every lane must reach the broadcasts.
+    let task = subgroup_task(wid, nwg, li, lane);
+    let ah = task.ah;
+    let aw = task.aw;
+    let c0 = task.c0;
+    let st = staged(task, lane);
     let red8 = p.red4 / 2u;
-
-    var st_n: array<u32, PX8>;
-    var st_a: array<u32, PX8>;
-    var st_b: array<u32, PX8>;
-    var st_ok: array<bool, PX8>;
-    for (var k = 0u; k < PX8; k++) {
-        let m = m0 + 8u * k + lane;
-        st_ok[k] = live && m < pixels;
-        let mm = select(0u, m, st_ok[k]);
-        st_n[k] = mm / per_img;
-        let rest = mm - st_n[k] * per_img;
-        st_a[k] = rest / p.cols;
-        st_b[k] = rest - st_a[k] * p.cols;
-    }
 
     var acc: array<array<f32, RC>, PX>;
     for (var i = 0u; i < PX; i++) {
@@ -79,15 +59,10 @@ fn conv2d_subgroup64(
         let kh = ah.k0 + t * ah.k_step;
         for (var u = 0u; u < aw.taps; u++) {
             let kw = aw.k0 + u * aw.k_step;
+            let src_at = tap_sources(st, ah, aw, t, u);
             var at: array<u32, PX8>;
-            var ok: array<bool, PX8>;
-            for (var k = 0u; k < PX8; k++) {
-                let sr = i32(st_a[k] * ah.a_mul) + ah.base + ah.dir * i32(t);
-                let sc = i32(st_b[k] * aw.a_mul) + aw.base + aw.dir * i32(u);
-                ok[k] = st_ok[k] && sr >= 0 && sr < i32(p.src_h) && sc >= 0 && sc < i32(p.src_w);
-                let pix = (st_n[k] * p.src_h + u32(sr)) * p.src_w + u32(sc);
-                at[k] = select(0u, pix, ok[k]) * red8;
-            }
+            for (var k = 0u; k < PX8; k++) { at[k] = src_at.pixel[k] * red8; }
+            let ok = src_at.ok;
             var wi = (kh * p.k_w + kw) * red8 * p.dst_cp + c0;
             for (var g = 0u; g < red8; g++) {
                 var x0: array<vec4<f32>, PX>;
@@ -125,22 +100,5 @@ fn conv2d_subgroup64(
         }
     }
 
-    let plane = p.dst_h * p.dst_w;
-    for (var i = 0u; i < PX; i++) {
-        let m = m0 + i;
-        if !live || m >= pixels { break; }
-        let n = m / per_img;
-        let rest = m - n * per_img;
-        let a = rest / p.cols;
-        let row = ah.dst_off + a * ah.dst_step;
-        let col = aw.dst_off + (rest - a * p.cols) * aw.dst_step;
-        if row >= p.dst_h || col >= p.dst_w { continue; }
-        for (var c = 0u; c < RC; c++) {
-            let co = c0 + c;
-            if co >= p.dst_c { break; }
-            var b = 0.0;
-            if p.has_bias != 0u { b = bias[co]; }
-            dst[(n * p.dst_c + co) * plane + row * p.dst_w + col] = acc[i][c] + b;
-        }
-    }
+    store_tile(task, &acc);
 }

@@ -40,6 +40,7 @@ static SUBGROUP: KernelDef = KernelDef {
     source: concat!(
         include_str!("../../../shaders/conv2d_common.wgsl"),
         include_str!("../../../shaders/conv2d_vec4.wgsl"),
+        include_str!("../../../shaders/conv2d_subgroup_tile.wgsl"),
         include_str!("../../../shaders/conv2d_subgroup.wgsl")
     ),
     entry: "conv2d_subgroup",
@@ -49,6 +50,7 @@ static SUBGROUP64: KernelDef = KernelDef {
     name: "conv2d_subgroup64",
     source: concat!(
         include_str!("../../../shaders/conv2d_common.wgsl"),
+        include_str!("../../../shaders/conv2d_subgroup_tile.wgsl"),
         include_str!("../../../shaders/conv2d_subgroup64.wgsl")
     ),
     entry: "conv2d_subgroup64",
