@@ -221,6 +221,22 @@ fn cli_measures_each_shape_once_and_reuses_the_cache_file() {
         );
     }
 
+    // `nasgpu devices` reports them for the adapter that measured them.
+    let devices = Command::new(env!("CARGO_BIN_EXE_nasgpu"))
+        .arg("devices")
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .env("NASGPU_CACHE_DIR", &dir)
+        .output()
+        .expect("nasgpu devices runs");
+    let listing = String::from_utf8_lossy(&devices.stdout);
+    let want = format!("3 shapes measured, in {}", file.display());
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.contains("conv autotune") && l.contains(&want)),
+        "{listing}"
+    );
+
     let second = bench_step(&dir, None);
     assert_eq!(
         measured(&second),

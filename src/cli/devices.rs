@@ -57,6 +57,17 @@ pub struct DeviceEntry {
     pub adapter: AdapterSummary,
     pub timestamp_queries: bool,
     pub limits: ComputeLimits,
+    /// Conv variant choices measured on this adapter and kept in the autotune cache file.
+    pub conv_autotune: ConvAutotune,
+}
+
+/// What the autotune cache holds for one adapter.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ConvAutotune {
+    /// The cache file (`NASGPU_CACHE_DIR`, `XDG_CACHE_HOME`, `HOME`), when there is a place.
+    pub cache_file: Option<String>,
+    /// Pass shapes with a measured choice for this adapter, driver and build.
+    pub shapes: usize,
 }
 
 /// Lists every adapter; an empty list or an `--adapter` matching none is an error (non-zero exit).
@@ -73,6 +84,13 @@ pub fn run(device: &DeviceArgs, args: &DevicesArgs) -> Result<(), CliError> {
             adapter: AdapterSummary::from_info(&a.get_info()),
             timestamp_queries: a.features().contains(wgpu::Features::TIMESTAMP_QUERY),
             limits: ComputeLimits::from_limits(&a.limits()),
+            conv_autotune: {
+                let (file, shapes) = crate::kernels::conv2d::autotune_cached_shapes(&a.get_info());
+                ConvAutotune {
+                    cache_file: file.map(|f| f.display().to_string()),
+                    shapes,
+                }
+            },
         })
         .collect();
     if args.json {
@@ -153,6 +171,14 @@ fn render(e: &DeviceEntry, why: &str) -> String {
     line(
         "uniform buffer binding",
         human_bytes(l.max_uniform_buffer_binding_size),
+    );
+    let t = &e.conv_autotune;
+    line(
+        "conv autotune",
+        match &t.cache_file {
+            Some(f) => format!("{} shapes measured, in {f}", t.shapes),
+            None => "no cache folder (set NASGPU_CACHE_DIR); measured per run".into(),
+        },
     );
     s
 }

@@ -42,7 +42,7 @@ pub(super) fn measured_spatial(
     pass: Pass,
     shape: &Conv2dShape,
 ) -> Option<SpatialAlgo> {
-    let key = format!("{}|{}", device_key(gpu), shape_key(pass, shape));
+    let key = format!("{}|{}", device_key(&gpu.info), shape_key(pass, shape));
     let mut cache = cache().lock().unwrap_or_else(|p| p.into_inner());
     if let Some(name) = cache.choices.get(&key)
         && let Some(algo) = parse_algo(name)
@@ -144,8 +144,7 @@ fn candidates(gpu: &Gpu) -> Vec<SpatialAlgo> {
 
 /// What a measured choice depends on besides the shape: the adapter, its driver and the
 /// kernels' own sources.
-fn device_key(gpu: &Gpu) -> String {
-    let i = &gpu.info;
+fn device_key(i: &wgpu::AdapterInfo) -> String {
     format!(
         "v{FORMAT} {} {} {:?} {} {} {:016x}",
         env!("CARGO_PKG_VERSION"),
@@ -170,6 +169,19 @@ fn shape_key(pass: Pass, s: &Conv2dShape) -> String {
         s.spec.stride[0],
         s.spec.stride[1]
     )
+}
+
+/// The cache file and how many pass shapes it holds choices for on the adapter `info` (for
+/// `nasgpu devices`).
+pub fn cached_shapes(info: &wgpu::AdapterInfo) -> (Option<PathBuf>, usize) {
+    let cache = cache().lock().unwrap_or_else(|p| p.into_inner());
+    let prefix = format!("{}|", device_key(info));
+    let count = cache
+        .choices
+        .keys()
+        .filter(|k| k.starts_with(&prefix))
+        .count();
+    (cache.path.clone(), count)
 }
 
 /// A variant's name in the cache file, e.g. `subgroup 32x4`.
