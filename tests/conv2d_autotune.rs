@@ -257,3 +257,23 @@ fn cli_measures_each_shape_once_and_reuses_the_cache_file() {
     assert!(!off.join("autotune.json").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_bad_autotune_setting_is_refused_naming_it() {
+    let out = Command::new(env!("CARGO_BIN_EXE_nasgpu"))
+        .args(["bench-step", "--preset", "tiny-cnn", "--batch", "4"])
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .env("NASGPU_AUTOTUNE", "yes")
+        .output()
+        .expect("nasgpu runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "accepted NASGPU_AUTOTUNE=yes: {stderr}"
+    );
+    assert!(
+        stderr.contains("NASGPU_AUTOTUNE=\"yes\"") && stderr.contains("expected 0"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

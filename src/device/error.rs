@@ -30,6 +30,12 @@ pub enum DeviceError {
     Lost { reason: String },
     /// Mapping a buffer for readback failed.
     Readback { reason: String },
+    /// An environment variable that steers the device holds a value it does not take.
+    Setting {
+        name: &'static str,
+        value: String,
+        expected: &'static str,
+    },
 }
 
 impl fmt::Display for DeviceError {
@@ -73,6 +79,11 @@ impl fmt::Display for DeviceError {
             DeviceError::WontFit { message } => write!(f, "does not fit: {message}"),
             DeviceError::Backend { message } => write!(f, "GPU error: {message}"),
             DeviceError::Lost { reason } => write!(f, "GPU device lost: {reason}"),
+            DeviceError::Setting {
+                name,
+                value,
+                expected,
+            } => write!(f, "{name}={value:?} is not a setting; expected {expected}"),
             DeviceError::Readback { reason } => write!(f, "reading results back failed: {reason}"),
         }
     }

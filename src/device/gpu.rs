@@ -70,6 +70,22 @@ fn wanted_limits(adapter: &wgpu::Adapter) -> wgpu::Limits {
 impl Gpu {
     /// Opens the chosen adapter with its own limits and, where present, timestamp queries.
     pub fn open(options: &DeviceOptions) -> Result<Arc<Gpu>, DeviceError> {
+        // Settings first: a bad one is refused before any adapter is touched.
+        let autotune = match std::env::var(AUTOTUNE_ENV) {
+            Err(_) => options.autotune,
+            Ok(v) => match v.trim() {
+                "" => options.autotune,
+                "0" => false,
+                "1" => true,
+                _ => {
+                    return Err(DeviceError::Setting {
+                        name: AUTOTUNE_ENV,
+                        value: v,
+                        expected: "0 (the built-in estimate) or 1 (measure each conv shape)",
+                    });
+                }
+            },
+        };
         let instance = create_instance();
         let adapter = choose_adapter(&instance, options.adapter.as_deref())?;
         let info = adapter.get_info();
@@ -119,11 +135,6 @@ impl Gpu {
         let checked = options.checked
             || cfg!(debug_assertions)
             || std::env::var(CHECKED_ENV).is_ok_and(|v| v != "0" && !v.is_empty());
-        let autotune = match std::env::var(AUTOTUNE_ENV).as_deref() {
-            Ok("0") => false,
-            Ok("1") => true,
-            _ => options.autotune,
-        };
         Ok(Arc::new(Gpu {
             device,
             queue,
