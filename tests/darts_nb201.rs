@@ -200,11 +200,34 @@ fn trainer(
 /// larger h crosses ReLU kinks (at h = 1e-2 entries were 5-25% off, converging to the gradient
 /// as h shrank), smaller h meets the f32 loss noise (~1e-6 over 2h). Tolerance: per entry
 /// 1.5e-2 max|fd| + 2e-2 |fd|, and relative L2 error below 3e-2 (worst seen ~1e-3 absolute
-/// with max |fd| 0.14).
+/// with max |fd| 0.14). A kink can still fall within h on a draw (seen once in CI: one entry
+/// 1.5e-3 off, tolerance 1.1e-3, relative L2 1.9e-2), so a draw that misses is redrawn with the
+/// next seed, up to `ATTEMPTS` times; a wrong gradient misses on every draw.
 #[test]
 fn the_alpha_gradient_is_the_derivative_of_the_validation_loss() {
+    let first = fresh_seed();
+    let mut misses = Vec::new();
+    for attempt in 0..ATTEMPTS {
+        match alpha_gradient_misses_fd(first.wrapping_add(attempt)) {
+            None => return,
+            Some(why) => {
+                eprintln!("{why}: a kink within the FD step, redrawing");
+                misses.push(why);
+            }
+        }
+    }
+    panic!(
+        "dalpha missed the FD at {ATTEMPTS} draws from seed {first}:\n{}",
+        misses.join("\n")
+    );
+}
+
+/// Draws the check above may take before one agrees.
+const ATTEMPTS: u64 = 4;
+
+/// The check of the test above for one draw: why dalpha misses the FD, or None when it agrees.
+fn alpha_gradient_misses_fd(seed: u64) -> Option<String> {
     let gpu = gpu();
-    let seed = fresh_seed();
     eprintln!("seed {seed}");
     let (data, input, classes) = bundled(&gpu);
     let batch = 4;
@@ -277,11 +300,22 @@ fn the_alpha_gradient_is_the_derivative_of_the_validation_loss() {
     let norm: f64 = fd.iter().map(|f| f * f).sum();
     let relative = (diff / norm).sqrt();
     eprintln!("dalpha vs FD: relative L2 error {relative:e}");
-    assert!(
-        relative < 3e-2,
-        "dalpha vs FD (seed {seed}): relative L2 error {relative}"
-    );
-    assert_close("dalpha vs FD", seed, &grad, &fd, 1.5e-2 * scale, 2e-2);
+    if relative >= 3e-2 {
+        return Some(format!(
+            "dalpha vs FD (seed {seed}): relative L2 error {relative}"
+        ));
+    }
+    let atol = 1.5e-2 * scale;
+    grad.iter()
+        .zip(&fd)
+        .enumerate()
+        .find(|(_, (g, f))| (**g as f64 - **f).abs() > atol + 2e-2 * f.abs())
+        .map(|(i, (g, f))| {
+            format!(
+                "dalpha vs FD (seed {seed}): entry {i} gpu {g} fd {f}, tolerance {}",
+                atol + 2e-2 * f.abs()
+            )
+        })
 }
 
 fn bits(rows: &[AlphaRow; 6]) -> Vec<u32> {
