@@ -20,7 +20,7 @@ mod wgrad;
 
 pub use autotune::cached_shapes as autotune_cached_shapes;
 pub use geometry::{Conv2dShape, Conv2dSpec, conv2d_flops};
-pub use select::{Pass, backward_weights_algo, estimated_spatial_algo, spatial_algo};
+pub use select::{Pass, backward_weights_algo, spatial_algo};
 pub use spatial::{SpatialAlgo, has_subgroups_of_8};
 pub use wgrad::WgradAlgo;
 

@@ -75,7 +75,7 @@ pub fn spatial_algo(gpu: &Arc<Gpu>, pass: Pass, shape: &Conv2dShape) -> SpatialA
 }
 
 /// The forward or backward-to-input algorithm the cost estimate picks for `shape` on `gpu`.
-pub fn estimated_spatial_algo(gpu: &Gpu, pass: Pass, shape: &Conv2dShape) -> SpatialAlgo {
+fn estimated_spatial_algo(gpu: &Gpu, pass: Pass, shape: &Conv2dShape) -> SpatialAlgo {
     let class = DeviceClass::of(gpu);
     match remembered(Key::Spatial(class, pass, *shape), || {
         Choice::Spatial(choose_spatial(class, pass, shape))

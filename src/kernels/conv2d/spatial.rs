@@ -360,15 +360,14 @@ pub(super) fn launches(
             let spec = vec![("PX", px.to_string()), ("RC", rc.to_string())];
             (&DIRECT, spec, lanes, 64)
         }
-        SpatialAlgo::Subgroup { px, rc } => {
+        SpatialAlgo::Subgroup { px, rc } | SpatialAlgo::Subgroup64 { px, rc } => {
             let tasks = (pass.n * rows * cols).div_ceil(px as usize) * blocks_c;
             let spec = vec![("PX", px.to_string()), ("RC", rc.to_string())];
-            (&SUBGROUP, spec, tasks, 8)
-        }
-        SpatialAlgo::Subgroup64 { px, rc } => {
-            let tasks = (pass.n * rows * cols).div_ceil(px as usize) * blocks_c;
-            let spec = vec![("PX", px.to_string()), ("RC", rc.to_string())];
-            (&SUBGROUP64, spec, tasks, 8)
+            let def = match algo {
+                SpatialAlgo::Subgroup64 { .. } => &SUBGROUP64,
+                _ => &SUBGROUP,
+            };
+            (def, spec, tasks, 8)
         }
         SpatialAlgo::Tiled {
             bm,
