@@ -195,3 +195,50 @@ fn compile_refuses_phases_recorded_out_of_order() {
         .to_string();
     assert!(err.contains("record the phases in order"), "{err}");
 }
+
+/// A value used k times gets k gradient terms, summed a few per launch (`sum_n`) rather than by
+/// a chain of adds. They must come out as the chain's sequential f32 sum, bit for bit, for k on
+/// both sides of the batching (4 terms per launch): here x used k times as `x * c_j`, so
+/// dL/dx = sum_j c_j (dL/dy = 1 per element), and also with the terms reaching x out of order.
+#[test]
+fn gradients_of_a_value_used_k_times_are_the_sequential_sum_of_its_terms() {
+    let gpu = gpu();
+    let seed = fresh_seed();
+    let mut r = rng(seed);
+    let n = 37;
+    for k in 1..=10 {
+        let x_t = Tensor::from_f32(&gpu, &[n], &to_f32(&uniform(&mut r, n))).unwrap();
+        let coefs: Vec<Vec<f32>> = (0..k).map(|_| to_f32(&uniform(&mut r, n))).collect();
+        let coef_tensors: Vec<Tensor> = coefs
+            .iter()
+            .map(|c| Tensor::from_f32(&gpu, &[n], c).unwrap())
+            .collect();
+        let mut g = Graph::new(&gpu);
+        let x = g.param(&x_t, "x");
+        let mut products = Vec::new();
+        for c_t in &coef_tensors {
+            let c = g.input(c_t, "c");
+            products.push(ops::mul(&mut g, x, c).unwrap());
+        }
+        let total = ops::sum_n(&mut g, &products).unwrap();
+        let loss = ops::sum_all(&mut g, total).unwrap();
+        g.backward(loss).unwrap();
+        let dx = g.grad(x).unwrap();
+        let plan = Plan::compile(&g, &[dx]).unwrap();
+        plan.run_all().unwrap();
+        let got = download(plan.tensor(dx).unwrap());
+        // The backward walk meets the products last to first.
+        for i in 0..n {
+            let mut want = coefs[k - 1][i];
+            for c in coefs[..k - 1].iter().rev() {
+                want += c[i];
+            }
+            assert_eq!(
+                got[i].to_bits(),
+                want.to_bits(),
+                "seed {seed}, k {k}, element {i}: {} vs {want}",
+                got[i]
+            );
+        }
+    }
+}

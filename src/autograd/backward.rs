@@ -1,12 +1,47 @@
 //! Reverse-mode differentiation: walk the forward tape backwards, let each op record its
 //! gradient computation, and sum gradients of values used more than once.
+//!
+//! A value used k times gets k gradient terms. They are kept pending and summed by `sum_n`
+//! only when needed (when the walk reaches the value's producer, at the end for leaves), or
+//! when `PER_LAUNCH` of them are waiting: one launch per few terms instead of k - 1 adds, for
+//! at most `PER_LAUNCH` live terms per value. The terms are added in the order they arrive,
+//! one after another, exactly as a chain of adds would, so the gradients keep their bits.
 
 use std::collections::HashMap;
 
 use super::graph::Phase;
 use super::op::BackwardCtx;
 use super::{AutogradError, Graph, Value, ops};
+use crate::kernels::weighted_sum::PER_LAUNCH;
 use crate::tensor::DType;
+
+/// Gradient terms of each value, in arrival order, not yet summed.
+#[derive(Default)]
+struct Pending(HashMap<Value, Vec<Value>>);
+
+impl Pending {
+    fn push(&mut self, g: &mut Graph, value: Value, term: Value) -> Result<(), AutogradError> {
+        let terms = self.0.entry(value).or_default();
+        terms.push(term);
+        if terms.len() == PER_LAUNCH {
+            let sum = ops::sum_n(g, terms)?;
+            *terms = vec![sum];
+        }
+        Ok(())
+    }
+
+    /// The summed gradient of `value` (None when nothing reached it).
+    fn total(&mut self, g: &mut Graph, value: Value) -> Result<Option<Value>, AutogradError> {
+        let Some(terms) = self.0.get_mut(&value) else {
+            return Ok(None);
+        };
+        if terms.len() > 1 {
+            let sum = ops::sum_n(g, terms)?;
+            *terms = vec![sum];
+        }
+        Ok(Some(terms[0]))
+    }
+}
 
 impl Graph {
     /// Records the gradient of the scalar `loss` with respect to every value that requires one
@@ -29,22 +64,25 @@ impl Graph {
         let shape = info.shape.clone();
         self.set_phase(Phase::Backward);
         let seed = self.constant(&shape, 1.0, "d loss / d loss")?;
-        let mut grads: HashMap<Value, Value> = HashMap::from([(loss, seed)]);
+        let mut pending = Pending::default();
+        pending.push(self, loss, seed)?;
         let forward_nodes = self.nodes.len();
         for index in (0..forward_nodes).rev() {
             let node = &self.nodes[index];
             if node.phase != Phase::Forward || !node.op.differentiable() {
                 continue;
             }
-            let out_grads: Vec<Option<Value>> =
-                node.outputs.iter().map(|o| grads.get(o).copied()).collect();
-            if out_grads.iter().all(Option::is_none)
+            if !node.outputs.iter().any(|o| pending.0.contains_key(o))
                 || !node.inputs.iter().any(|&v| self.requires_grad(v))
             {
                 continue;
             }
             let (op, inputs, outputs) =
                 (node.op.clone(), node.inputs.clone(), node.outputs.clone());
+            let out_grads = outputs
+                .iter()
+                .map(|&o| pending.total(self, o))
+                .collect::<Result<Vec<_>, _>>()?;
             let mut ctx = BackwardCtx {
                 graph: self,
                 inputs: &inputs,
@@ -67,11 +105,16 @@ impl Graph {
                         ),
                     });
                 }
-                let total = match grads.get(&input) {
-                    Some(&previous) => ops::add(self, previous, grad)?,
-                    None => grad,
-                };
-                grads.insert(input, total);
+                pending.push(self, input, grad)?;
+            }
+        }
+        // In value order, so the graph (and its plan) is the same from run to run.
+        let mut values: Vec<Value> = pending.0.keys().copied().collect();
+        values.sort();
+        let mut grads = HashMap::with_capacity(values.len());
+        for value in values {
+            if let Some(total) = pending.total(self, value)? {
+                grads.insert(value, total);
             }
         }
         self.grads = grads;

@@ -206,16 +206,12 @@ impl Controller {
         let go_ids = g.input(&zero_ids, "go token");
         let mut state = self.lstm.zero_state(&mut g, m)?;
         let mut offset = 0;
-        let mut log_prob: Option<Value> = None;
-        let mut entropy: Option<Value> = None;
-        let add_to =
-            |g: &mut Graph, acc: &mut Option<Value>, x: Value| -> Result<(), AutogradError> {
-                *acc = Some(match *acc {
-                    Some(a) => ops::add(g, a, x)?,
-                    None => x,
-                });
-                Ok(())
-            };
+        // -log P and entropy of each decision, in decision order, summed once at the end: a few
+        // `sum_n` launches instead of a chain of adds, and one negation instead of one per
+        // categorical decision. The sums are taken in the same order as a chain would take
+        // them, and -(a + b) = (-a) + (-b) exactly, so the values keep their bits.
+        let mut neg_log_probs: Vec<Value> = Vec::new();
+        let mut entropies: Vec<Value> = Vec::new();
         let mut forced_inputs: Vec<Tensor> = Vec::new();
         // The ids of the next decision: drawn from the uniforms, or a forced input.
         let mut decide = |g: &mut Graph,
@@ -250,10 +246,8 @@ impl Controller {
                     ops::scale(&mut g, logits, 1.0 / t)
                 };
                 let (neg_logp, _) = ops::softmax_cross_entropy(&mut g, tempered, ids)?;
-                let logp = ops::scale(&mut g, neg_logp, -1.0);
-                add_to(&mut g, &mut log_prob, logp)?;
-                let h_k = ops::categorical_entropy(&mut g, tempered)?;
-                add_to(&mut g, &mut entropy, h_k)?;
+                neg_log_probs.push(neg_logp);
+                entropies.push(ops::categorical_entropy(&mut g, tempered)?);
                 x = self.embeddings[k].forward(&mut g, &mut b, ids)?;
             }
             if !block.anchor {
@@ -273,15 +267,16 @@ impl Controller {
                 })?;
                 offset += m;
                 let logp = ops::bernoulli_log_prob(&mut g, z, skip)?;
-                add_to(&mut g, &mut log_prob, logp)?;
-                let h_j = ops::bernoulli_entropy(&mut g, z)?;
-                add_to(&mut g, &mut entropy, h_j)?;
+                neg_log_probs.push(ops::scale(&mut g, logp, -1.0));
+                entropies.push(ops::bernoulli_entropy(&mut g, z)?);
             }
             anchors.push(self.w_prev.forward(&mut g, &mut b, h)?);
         }
         debug_assert_eq!(offset, n_draws);
-        let log_prob = log_prob.expect("at least one token");
-        let entropy = entropy.expect("at least one token");
+        assert!(!entropies.is_empty(), "at least one token");
+        let neg_log_prob = ops::sum_n(&mut g, &neg_log_probs)?;
+        let log_prob = ops::scale(&mut g, neg_log_prob, -1.0);
+        let entropy = ops::sum_n(&mut g, &entropies)?;
         Ok(Recorded {
             g,
             binder: b,
