@@ -22,6 +22,7 @@ fn sample() -> Architecture {
             layer(1, 7, 32, 1, &[0, 1]),
             layer(3, 3, 8, 3, &[]),
         ],
+        darts: None,
         nb201: None,
     }
 }

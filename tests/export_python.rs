@@ -259,6 +259,7 @@ fn nasrl_child_with_skips_and_odd_filters_exports_match_nasgpu() {
             layer(7, 7, 12, 1, &[3, 4]),
             layer(3, 5, 8, 3, &[0]),
         ],
+        darts: None,
         nb201: None,
     };
     arch.validate().unwrap();
@@ -281,6 +282,7 @@ fn nb201_cell_network_exports_match_nasgpu() {
         input: [1, 28, 28],
         classes: 10,
         layers: Vec::new(),
+        darts: None,
         nb201: Some(Nb201Network {
             genotype: genotype.parse().unwrap(),
             cells_per_stage: 1,

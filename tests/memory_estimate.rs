@@ -92,3 +92,13 @@ fn the_estimate_bounds_the_compiled_plan_of_a_cell_network() {
     let arch = Architecture::from_json(&text, "cell").unwrap();
     compare("nb201 N=2 C=8", &arch, 32);
 }
+
+#[test]
+fn the_estimate_bounds_the_compiled_plan_of_a_darts_network() {
+    let text = format!(
+        r#"{{"input": [1, 28, 28], "classes": 10, "darts": {{"genotype": "{}", "channels": 8, "cells": 5}}}}"#,
+        nasgpu::nn::darts_cell::DARTS_V2
+    );
+    let arch = Architecture::from_json(&text, "darts").unwrap();
+    compare("darts v2 cells=5 C=8", &arch, 32);
+}

@@ -45,6 +45,7 @@ fn arch(genotype: &Nb201Genotype) -> Architecture {
         input: [SHAPE[1], SHAPE[2], SHAPE[3]],
         classes: 7,
         layers: Vec::new(),
+        darts: None,
         nb201: Some(Nb201Network {
             genotype: *genotype,
             ..shape()
@@ -213,6 +214,7 @@ fn shared_steps_train_the_path_exactly_as_standalone_training_does() {
         input,
         classes,
         layers: Vec::new(),
+        darts: None,
         nb201: Some(Nb201Network {
             genotype: a,
             ..shape.clone()
@@ -390,6 +392,7 @@ fn the_supernet_evaluator_ranks_paths_on_shared_weights() {
             input,
             classes,
             layers: Vec::new(),
+            darts: None,
             nb201: Some(Nb201Network {
                 genotype: g.parse().unwrap(),
                 ..net

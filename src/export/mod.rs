@@ -121,12 +121,16 @@ impl Model {
             _ if self.weights.is_some() => "trained".to_string(),
             _ => "untrained".to_string(),
         };
-        let body = match &a.nb201 {
-            Some(net) => format!(
+        let body = match (&a.nb201, &a.darts) {
+            (Some(net), _) => format!(
                 "NAS-Bench-201 cell network {} (N = {}, C = {})",
                 net.genotype, net.cells_per_stage, net.channels
             ),
-            None => format!("{} conv layers", a.layers.len()),
+            (None, Some(net)) => format!(
+                "DARTS cell network {} ({} cells, C = {})",
+                net.genotype, net.cells, net.channels
+            ),
+            (None, None) => format!("{} conv layers", a.layers.len()),
         };
         format!(
             "nasgpu network: {body}, input {:?}, {} classes, {} parameters, {:.2} MFLOP/image; {trained}",
@@ -172,6 +176,18 @@ impl Model {
 
 /// The bytes of `model` in `format`.
 pub fn export(model: &Model, format: Format) -> Result<Vec<u8>, ExportError> {
+    if model.arch.darts.is_some() && matches!(format, Format::Onnx | Format::Pytorch) {
+        let name = if format == Format::Onnx {
+            "onnx"
+        } else {
+            "pytorch"
+        };
+        return Err(ExportError(format!(
+            "{}: a DARTS cell network cannot be exported as --format {name} yet (its cells have \
+             no lowering); --format json and safetensors work",
+            model.origin
+        )));
+    }
     if format.needs_weights() && model.weights.is_none() {
         return Err(ExportError(format!(
             "{}: has no trained weights, which --format {} needs; train the architecture with \
@@ -181,7 +197,9 @@ pub fn export(model: &Model, format: Format) -> Result<Vec<u8>, ExportError> {
             format.extension()
         )));
     }
-    if model.weights.is_some() {
+    // The lowered graph names every tensor; a DARTS network has none yet (refused above
+    // for the formats that need it).
+    if model.weights.is_some() && model.arch.darts.is_none() {
         model.check_weights()?;
     }
     Ok(match format {

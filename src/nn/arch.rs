@@ -23,6 +23,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::darts_cell::DartsNetwork;
 use super::nb201::Nb201Network;
 
 /// Largest filter side the conv kernels support.
@@ -59,6 +60,9 @@ pub struct Architecture {
     /// A NAS-Bench-201 cell network instead of conv layers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nb201: Option<Nb201Network>,
+    /// A DARTS cell network instead of conv layers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub darts: Option<DartsNetwork>,
 }
 
 /// A malformed or unreadable architecture, naming the file and the field.
@@ -174,6 +178,67 @@ fn validate_cell_network(net: &Nb201Network) -> Result<(), ArchError> {
     Ok(())
 }
 
+/// The error for an architecture giving more than one kind of network (conv layers, a
+/// NAS-Bench-201 or a DARTS cell network), naming the first field given and the second.
+fn one_kind_only(layers: bool, nb201: bool, darts: bool) -> Option<ArchError> {
+    let given: Vec<&str> = [("layers", layers), ("nb201", nb201), ("darts", darts)]
+        .iter()
+        .filter(|k| k.1)
+        .map(|k| k.0)
+        .collect();
+    (given.len() > 1).then(|| {
+        field_error(
+            given[0],
+            format!(
+                "given together with {} (an architecture is one of conv layers, a NAS-Bench-201 cell network or a DARTS cell network)",
+                given[1]
+            ),
+        )
+    })
+}
+
+/// Largest number of cells of a DARTS network (the paper's CIFAR-10 network has 20).
+pub const MAX_DARTS_CELLS: usize = 64;
+
+/// The `darts` object of a file, each field read on its own so errors name it.
+fn darts_network(raw: &serde_json::Value) -> Result<DartsNetwork, ArchError> {
+    let path = "darts.";
+    let map = object(raw, path, &["genotype", "channels", "cells"])?;
+    let genotype: String = required(map, path, "genotype")?;
+    let genotype = genotype
+        .parse()
+        .map_err(|e: String| field_error("darts.genotype", e))?;
+    let defaults = DartsNetwork::new(genotype);
+    let optional = |key: &str, default: usize| match map.get(key) {
+        None => Ok(default),
+        Some(_) => required(map, path, key),
+    };
+    Ok(DartsNetwork {
+        genotype,
+        channels: optional("channels", defaults.channels)?,
+        cells: optional("cells", defaults.cells)?,
+    })
+}
+
+fn validate_darts_network(net: &DartsNetwork) -> Result<(), ArchError> {
+    if !(3..=MAX_DARTS_CELLS).contains(&net.cells) {
+        return Err(field_error(
+            "darts.cells",
+            format!(
+                "{} is not in 3..={MAX_DARTS_CELLS} (two of the cells are reduction cells)",
+                net.cells
+            ),
+        ));
+    }
+    if !(1..=MAX_CELL_CHANNELS).contains(&net.channels) {
+        return Err(field_error(
+            "darts.channels",
+            format!("{} is not in 1..={MAX_CELL_CHANNELS}", net.channels),
+        ));
+    }
+    Ok(())
+}
+
 impl Architecture {
     /// A NAS-RL macro network of conv layers.
     pub fn layered(input: [usize; 3], classes: usize, layers: Vec<LayerSpec>) -> Architecture {
@@ -182,6 +247,7 @@ impl Architecture {
             classes,
             layers,
             nb201: None,
+            darts: None,
         }
     }
 
@@ -192,6 +258,18 @@ impl Architecture {
             classes,
             layers: Vec::new(),
             nb201: Some(net),
+            darts: None,
+        }
+    }
+
+    /// A DARTS cell network.
+    pub fn darts_cells(input: [usize; 3], classes: usize, net: DartsNetwork) -> Architecture {
+        Architecture {
+            input,
+            classes,
+            layers: Vec::new(),
+            nb201: None,
+            darts: Some(net),
         }
     }
 
@@ -211,28 +289,35 @@ impl Architecture {
             ))
         })?;
         // "meta" (input normalisation, class names: `nn::meta`) is read by `load_architecture_file`.
-        let top = object(&root, "", &["input", "classes", "layers", "nb201", "meta"])
-            .map_err(with_source)?;
+        let top = object(
+            &root,
+            "",
+            &["input", "classes", "layers", "nb201", "darts", "meta"],
+        )
+        .map_err(with_source)?;
         let input: [usize; 3] = required(top, "", "input").map_err(with_source)?;
         let classes: usize = required(top, "", "classes").map_err(with_source)?;
         let nb201 = match top.get("nb201") {
             None => None,
             Some(raw) => Some(cell_network(raw).map_err(with_source)?),
         };
-        if nb201.is_some() && top.contains_key("layers") {
-            return Err(with_source(field_error(
-                "layers",
-                "given together with nb201 (an architecture is either conv layers or a NAS-Bench-201 cell network)",
-            )));
+        let darts = match top.get("darts") {
+            None => None,
+            Some(raw) => Some(darts_network(raw).map_err(with_source)?),
+        };
+        if let Some(field) =
+            one_kind_only(top.contains_key("layers"), nb201.is_some(), darts.is_some())
+        {
+            return Err(with_source(field));
         }
-        let raw_layers: Vec<serde_json::Value> = if nb201.is_some() {
+        let raw_layers: Vec<serde_json::Value> = if nb201.is_some() || darts.is_some() {
             Vec::new()
         } else if top.contains_key("layers") {
             required(top, "", "layers").map_err(with_source)?
         } else {
             return Err(with_source(field_error(
                 "layers",
-                "missing (give conv layers, or nb201 for a NAS-Bench-201 cell network)",
+                "missing (give conv layers, nb201 for a NAS-Bench-201 cell network or darts for a DARTS cell network)",
             )));
         };
         let mut layers = Vec::with_capacity(raw_layers.len());
@@ -262,6 +347,7 @@ impl Architecture {
             classes,
             layers,
             nb201,
+            darts,
         };
         arch.validate().map_err(with_source)?;
         Ok(arch)
@@ -280,6 +366,12 @@ impl Architecture {
 
     /// A one-line description for logs: `12 layers`, or the cell's genotype with N and C.
     pub fn describe(&self) -> String {
+        if let Some(net) = &self.darts {
+            return format!(
+                "DARTS cells {} ({} cells, C={})",
+                net.genotype, net.cells, net.channels
+            );
+        }
         match &self.nb201 {
             Some(net) => format!(
                 "NAS-Bench-201 cell {} (N={}, C={})",
@@ -309,14 +401,18 @@ impl Architecture {
                 format!("{} (need at least 2)", self.classes),
             ));
         }
+        if let Some(field) = one_kind_only(
+            !self.layers.is_empty(),
+            self.nb201.is_some(),
+            self.darts.is_some(),
+        ) {
+            return Err(field);
+        }
         if let Some(net) = &self.nb201 {
-            if !self.layers.is_empty() {
-                return Err(field_error(
-                    "layers",
-                    "given together with nb201 (an architecture is either conv layers or a NAS-Bench-201 cell network)",
-                ));
-            }
             return validate_cell_network(net);
+        }
+        if let Some(net) = &self.darts {
+            return validate_darts_network(net);
         }
         if self.layers.is_empty() {
             return Err(field_error("layers", "empty (need at least one layer)"));
@@ -418,6 +514,9 @@ impl Architecture {
         if let Some(net) = &self.nb201 {
             return net.parameter_count(self.input[0], self.classes);
         }
+        if let Some(net) = &self.darts {
+            return net.parameter_count(self.input[0], self.classes);
+        }
         let cin = self.input_channels();
         let convs: usize = self
             .layers
@@ -437,6 +536,9 @@ impl Architecture {
     /// for one image (normalisation, activations, pooling and sums are not counted).
     pub fn forward_flops(&self) -> f64 {
         if let Some(net) = &self.nb201 {
+            return net.forward_flops(self.input, self.classes);
+        }
+        if let Some(net) = &self.darts {
             return net.forward_flops(self.input, self.classes);
         }
         let cin = self.input_channels();

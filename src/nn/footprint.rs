@@ -10,6 +10,7 @@
 use crate::device::{Gpu, MemoryBudget, estimated_bytes};
 use crate::kernels::conv2d::{Conv2dShape, Conv2dSpec, training_scratch_bytes};
 use crate::nn::arch::Architecture;
+use crate::nn::darts_cell::{DARTS_NODES, DartsNetwork, DartsOp, STEM_MULTIPLIER};
 use crate::nn::nb201::{NB201_EDGES, Nb201Network, Nb201Op};
 
 /// Host bytes per recorded node (the node, its values, launches and bind groups), a generous
@@ -241,9 +242,10 @@ impl<'a> Tally<'a> {
 impl Footprint {
     /// The estimate for training `arch` at `batch` images per step on `gpu`.
     pub fn training(gpu: &Gpu, arch: &Architecture, batch: usize) -> Footprint {
-        match &arch.nb201 {
-            Some(net) => cells(gpu, arch, net, batch),
-            None => layers(gpu, arch, batch),
+        match (&arch.nb201, &arch.darts) {
+            (Some(net), _) => cells(gpu, arch, net, batch),
+            (None, Some(net)) => darts_cells(gpu, arch, net, batch),
+            (None, None) => layers(gpu, arch, batch),
         }
     }
 
@@ -419,6 +421,122 @@ fn cells(gpu: &Gpu, arch: &Architecture, net: &Nb201Network, batch: usize) -> Fo
             channels[2], arch.classes
         ),
         (channels[2] + 1.0) * arch.classes as f64,
+    );
+    t.finish(None)
+}
+
+/// A DARTS cell network: stem, cells (preprocessing, two operations per node, node sums, the
+/// concatenated output), classifier. A depthwise conv counts as its weights plus its ReLU input
+/// and output; each pointwise conv as a 1x1 conv block with batch norm.
+fn darts_cells(gpu: &Gpu, arch: &Architecture, net: &DartsNetwork, batch: usize) -> Footprint {
+    let mut t = Tally::new(gpu, batch);
+    let field = "darts.channels";
+    let describe = format!("{} (with {} cells)", net.channels, net.cells);
+    let [cin, h, w] = arch.input;
+    let size = |s: [usize; 2]| s.map(|d| d as f64);
+    let stem = (STEM_MULTIPLIER * net.channels) as f64;
+    t.conv(
+        field,
+        &describe,
+        "stem",
+        [cin as f64, stem],
+        [3, 3],
+        1,
+        size([h, w]),
+        2.0,
+    );
+    let mut s0_size = [h, w];
+    for (i, p) in net.places([h, w]).iter().enumerate() {
+        let name = format!("cell{i}");
+        let c = p.c as f64;
+        let [oh, ow] = size(p.size_out);
+        let pre0_stride = if p.reduction_prev { 2 } else { 1 };
+        let (cpp, cp) = (p.c_prev_prev as f64, p.c_prev as f64);
+        t.conv(
+            field,
+            &describe,
+            &name,
+            [cpp, c],
+            [1, 1],
+            pre0_stride,
+            size(s0_size),
+            3.0,
+        );
+        t.conv(
+            field,
+            &describe,
+            &name,
+            [cp, c],
+            [1, 1],
+            1,
+            size(p.size_in),
+            3.0,
+        );
+        let genotype = if p.reduction {
+            &net.genotype.reduce
+        } else {
+            &net.genotype.normal
+        };
+        for (_, e) in genotype.edges() {
+            let stride = if p.reduction && e.input < 2 { 2 } else { 1 };
+            let at = if e.input < 2 {
+                size(p.size_in)
+            } else {
+                [oh, ow]
+            };
+            let op = format!("{name}'s {}", e.op.name());
+            let units = match e.op {
+                DartsOp::SepConv3x3 | DartsOp::SepConv5x5 => 2,
+                DartsOp::DilConv3x3 | DartsOp::DilConv5x5 => 1,
+                DartsOp::SkipConnect if stride == 2 => {
+                    t.conv(field, &describe, &op, [c, c], [1, 1], 2, at, 3.0);
+                    0
+                }
+                DartsOp::MaxPool3x3 | DartsOp::AvgPool3x3 => {
+                    t.activations(field, &describe, op.clone(), c * oh * ow, 1.0);
+                    0
+                }
+                DartsOp::SkipConnect => 0,
+            };
+            let k = e.op.conv_kernel().unwrap_or(0) as f64;
+            for _ in 0..units {
+                t.parameter(
+                    field,
+                    &describe,
+                    format!("{op}'s depthwise weights"),
+                    c * k * k,
+                );
+                t.activations(field, &describe, op.clone(), c * at[0] * at[1], 1.0);
+                t.activations(field, &describe, op.clone(), c * oh * ow, 1.0);
+                t.conv(field, &describe, &op, [c, c], [1, 1], 1, [oh, ow], 2.0);
+            }
+        }
+        let nodes = DARTS_NODES as f64;
+        t.activations(
+            field,
+            &describe,
+            format!("{name}'s node sums"),
+            c * oh * ow,
+            nodes,
+        );
+        t.activations(
+            field,
+            &describe,
+            format!(
+                "{name}'s output [{batch}, {}, {oh}, {ow}] at batch {batch}",
+                nodes * c
+            ),
+            nodes * c * oh * ow,
+            1.0,
+        );
+        s0_size = p.size_in;
+    }
+    let features = net.features() as f64;
+    t.parameter(
+        "classes",
+        &format!("{}", arch.classes),
+        format!("the classifier's weights [{features}, {}]", arch.classes),
+        (features + 1.0) * arch.classes as f64,
     );
     t.finish(None)
 }

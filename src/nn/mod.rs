@@ -3,6 +3,8 @@
 
 pub mod arch;
 pub mod cell_net;
+pub mod darts_cell;
+pub mod darts_net;
 pub mod footprint;
 pub mod infer;
 pub mod init;
@@ -18,6 +20,7 @@ pub mod train;
 pub mod weights;
 
 pub use arch::{ArchError, Architecture, LayerSpec};
+pub use darts_cell::{DartsGenotype, DartsNetwork, DartsOp};
 pub use meta::{ModelMeta, Normalization};
 pub use nb201::{NB201_EDGES, Nb201Genotype, Nb201Network, Nb201Op};
 pub use network::{Body, Network};

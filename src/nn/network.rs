@@ -1,5 +1,6 @@
 //! A child network built from an architecture file: a NAS-RL macro network of conv layers
-//! (`layered_net.rs`) or a NAS-Bench-201 cell network (`cell_net.rs`), behind one interface the
+//! (`layered_net.rs`), a NAS-Bench-201 cell network (`cell_net.rs`) or a DARTS cell network
+//! (`darts_net.rs`), behind one interface the
 //! trainer, the evaluator and the weights file use.
 
 use std::sync::Arc;
@@ -8,6 +9,7 @@ use crate::autograd::{AutogradError, Graph, Value};
 use crate::device::{DeviceError, Gpu};
 use crate::nn::arch::Architecture;
 use crate::nn::cell_net::CellNet;
+use crate::nn::darts_net::DartsNet;
 use crate::nn::layered_net::LayeredNet;
 use crate::nn::layers::BatchNorm2d;
 use crate::nn::param::{Binder, Parameter};
@@ -23,21 +25,29 @@ pub struct Network {
 pub enum Body {
     Layered(Box<LayeredNet>),
     Cell(Box<CellNet>),
+    Darts(Box<DartsNet>),
 }
 
 impl Network {
     /// Fresh parameters for `arch`, drawn from `seed`.
     pub fn new(gpu: &Arc<Gpu>, arch: &Architecture, seed: u64) -> Result<Network, DeviceError> {
         let mut rng = crate::util::seeded_rng(seed);
-        let body = match &arch.nb201 {
-            Some(net) => Body::Cell(Box::new(CellNet::new(
+        let body = match (&arch.nb201, &arch.darts) {
+            (Some(net), _) => Body::Cell(Box::new(CellNet::new(
                 gpu,
                 net,
                 arch.input[0],
                 arch.classes,
                 &mut rng,
             )?)),
-            None => Body::Layered(Box::new(LayeredNet::new(gpu, arch, &mut rng)?)),
+            (None, Some(net)) => Body::Darts(Box::new(DartsNet::new(
+                gpu,
+                net,
+                arch.input[0],
+                arch.classes,
+                &mut rng,
+            )?)),
+            (None, None) => Body::Layered(Box::new(LayeredNet::new(gpu, arch, &mut rng)?)),
         };
         Ok(Network {
             arch: arch.clone(),
@@ -56,6 +66,7 @@ impl Network {
         match &self.body {
             Body::Layered(net) => net.forward(g, b, x, train),
             Body::Cell(net) => net.forward(g, b, x, train),
+            Body::Darts(net) => net.forward(g, b, x, train),
         }
     }
 
@@ -64,6 +75,7 @@ impl Network {
         match &self.body {
             Body::Layered(net) => net.parameters(),
             Body::Cell(net) => net.parameters(),
+            Body::Darts(net) => net.parameters(),
         }
     }
 
@@ -72,6 +84,7 @@ impl Network {
         match &self.body {
             Body::Layered(net) => net.norms(),
             Body::Cell(net) => net.norms(),
+            Body::Darts(net) => net.norms(),
         }
     }
 

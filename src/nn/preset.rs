@@ -36,5 +36,6 @@ pub fn preset(name: &str, input: [usize; 3], classes: usize) -> Option<Architect
         classes,
         layers,
         nb201: None,
+        darts: None,
     })
 }

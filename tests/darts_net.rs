@@ -1,0 +1,768 @@
+//! DARTS cell networks: the genotype's canonical and published forms, the architecture file's
+//! `darts` object and its validation, exact parameter and FLOP counts, the built network's
+//! forward pass against an f64 CPU reference written here from the published `model.py` /
+//! `operations.py` (not from `darts_net.rs`), its gradients against finite differences of that
+//! reference, and a few training steps. Tolerances as in `nb201_net.rs` (`TOLERANCES.md`).
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use common::reference::{batchnorm, concat, conv2d, elementwise as ew, grouped_conv::GConv, pool};
+use common::*;
+use nasgpu::autograd::{Graph, Plan, Value, ops};
+use nasgpu::data::{self, DeviceDataset};
+use nasgpu::device::Gpu;
+use nasgpu::nn::darts_cell::{CellPlace, DARTS_V2};
+use nasgpu::nn::train::{Schedule, TrainConfig, Trainer};
+use nasgpu::nn::{Architecture, Binder, DartsGenotype, DartsNetwork, DartsOp, Network};
+
+/// Every operation, in both cells, on inputs 0, 1 and intermediate nodes.
+const ALL_OPS: &str = "normal:sep_conv_3x3~0,dil_conv_5x5~1|max_pool_3x3~0,skip_connect~2|avg_pool_3x3~1,sep_conv_5x5~3|dil_conv_3x3~2,skip_connect~4;reduce:skip_connect~0,sep_conv_5x5~1|avg_pool_3x3~1,dil_conv_3x3~2|max_pool_3x3~0,sep_conv_3x3~3|dil_conv_5x5~1,skip_connect~3";
+/// Skips and pools only (no parameters inside the cells but the preprocessing and the
+/// stride-2 skips' factorized reductions).
+const NO_CONVS: &str = "normal:skip_connect~0,skip_connect~1|avg_pool_3x3~0,max_pool_3x3~2|skip_connect~2,skip_connect~3|max_pool_3x3~1,avg_pool_3x3~4;reduce:skip_connect~0,max_pool_3x3~1|skip_connect~1,skip_connect~2|avg_pool_3x3~0,skip_connect~3|max_pool_3x3~1,skip_connect~4";
+
+const EPS: f64 = 1e-5;
+
+fn genotype(s: &str) -> DartsGenotype {
+    s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
+}
+
+fn darts_arch(g: &str, cells: usize, c: usize, input: [usize; 3], classes: usize) -> Architecture {
+    Architecture::darts_cells(
+        input,
+        classes,
+        DartsNetwork {
+            genotype: genotype(g),
+            channels: c,
+            cells,
+        },
+    )
+}
+
+#[test]
+fn genotype_strings_round_trip_and_read_the_published_form() {
+    for s in [ALL_OPS, NO_CONVS] {
+        assert_eq!(genotype(s).to_string(), s);
+    }
+    // DARTS V2 as published; its canonical form lists each node's pair in input order.
+    let v2 = genotype(DARTS_V2);
+    let canonical = v2.to_string();
+    assert_eq!(
+        canonical,
+        "normal:sep_conv_3x3~0,sep_conv_3x3~1|sep_conv_3x3~0,sep_conv_3x3~1|skip_connect~0,sep_conv_3x3~1|skip_connect~0,dil_conv_3x3~2;reduce:max_pool_3x3~0,max_pool_3x3~1|max_pool_3x3~1,skip_connect~2|max_pool_3x3~0,skip_connect~2|max_pool_3x3~1,skip_connect~2"
+    );
+    assert_eq!(genotype(&canonical), v2);
+    // A pair written in the other order names the same cell.
+    let swapped = ALL_OPS.replacen(
+        "sep_conv_3x3~0,dil_conv_5x5~1",
+        "dil_conv_5x5~1,sep_conv_3x3~0",
+        1,
+    );
+    assert_eq!(genotype(&swapped), genotype(ALL_OPS));
+    // range(2, 6) is the published concat too.
+    let ranged = DARTS_V2
+        .replace("normal_concat=[2, 3, 4, 5]", "normal_concat=range(2, 6)")
+        .replace("reduce_concat=[2, 3, 4, 5]", "reduce_concat=range(2, 6)");
+    assert_eq!(genotype(&ranged), v2);
+}
+
+#[test]
+fn genotype_parse_errors_say_what_is_wrong() {
+    let cases = [
+        (
+            ALL_OPS.replacen("sep_conv_3x3~0", "conv_7x7~0", 1),
+            "unknown operation 'conv_7x7'",
+        ),
+        (
+            ALL_OPS.replacen("sep_conv_3x3~0", "none~0", 1),
+            "'none' is an operation of the search",
+        ),
+        (
+            ALL_OPS.replacen("dil_conv_5x5~1", "dil_conv_5x5~0", 1),
+            "reads node 0 twice",
+        ),
+        (
+            ALL_OPS.replacen("sep_conv_5x5~3", "sep_conv_5x5~4", 1),
+            "node 4 reads node 4",
+        ),
+        (
+            ALL_OPS.replacen("skip_connect~2|", "skip_connect~x|", 1),
+            "input 'x'",
+        ),
+        (
+            ALL_OPS.replacen("|dil_conv_3x3~2,skip_connect~4", "", 1),
+            "3 nodes, expected 4",
+        ),
+        (
+            ALL_OPS.replacen(",dil_conv_5x5~1", "", 1),
+            "expected two 'op~input'",
+        ),
+        ("normal:sep_conv_3x3~0".to_string(), "neither"),
+        (
+            DARTS_V2.replace("normal_concat=[2, 3, 4, 5]", "normal_concat=[3, 4, 5]"),
+            "normal_concat must be the four intermediate nodes",
+        ),
+        (
+            DARTS_V2.replace("('dil_conv_3x3', 2)", ""),
+            "7 operations, expected 8",
+        ),
+    ];
+    for (text, want) in cases {
+        let e = text.parse::<DartsGenotype>().expect_err(&text);
+        assert!(e.contains(want), "{text}: '{e}' does not say '{want}'");
+    }
+}
+
+#[test]
+fn darts_files_round_trip_and_errors_name_the_field() {
+    let arch = darts_arch(ALL_OPS, 5, 8, [3, 32, 32], 10);
+    let text = arch.to_json();
+    assert!(!text.contains("layers") && text.contains(ALL_OPS), "{text}");
+    assert_eq!(Architecture::from_json(&text, "test").unwrap(), arch);
+    // Defaults: the paper's search network, C = 16 and 8 cells.
+    let short = format!(r#"{{"input":[1,28,28],"classes":10,"darts":{{"genotype":"{ALL_OPS}"}}}}"#);
+    let a = Architecture::from_json(&short, "f").unwrap();
+    let net = a.darts.as_ref().unwrap();
+    assert_eq!((net.channels, net.cells), (16, 8));
+    assert!(a.describe().contains("DARTS cells") && a.describe().contains(ALL_OPS));
+
+    let with = |d: &str| format!(r#"{{"input":[1,28,28],"classes":10,"darts":{d}}}"#);
+    let g = format!(r#""genotype":"{ALL_OPS}""#);
+    let cases = [
+        (
+            with(r#"{"genotype":"normal:x"}"#),
+            "darts.genotype",
+            "neither",
+        ),
+        (with(r#"{"genotype":3}"#), "darts.genotype", "invalid type"),
+        (with(r#"{"cells":8}"#), "darts.genotype", "missing"),
+        (
+            with(&format!("{{{g},\"cells\":2}}")),
+            "darts.cells",
+            "2 is not in 3..=64",
+        ),
+        (
+            with(&format!("{{{g},\"channels\":0}}")),
+            "darts.channels",
+            "0 is not in 1..=1024",
+        ),
+        (
+            with(&format!("{{{g},\"layers\":3}}")),
+            "darts.layers",
+            "unknown field",
+        ),
+        (with("[]"), "darts", "expected a JSON object"),
+        (
+            format!(r#"{{"input":[1,28,28],"classes":10,"layers":[],"darts":{{{g}}}}}"#),
+            "layers",
+            "together with darts",
+        ),
+        (
+            format!(
+                r#"{{"input":[1,28,28],"classes":10,"nb201":{{"genotype":"|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"}},"darts":{{{g}}}}}"#
+            ),
+            "nb201",
+            "together with darts",
+        ),
+    ];
+    for (text, field, want) in cases {
+        let e = Architecture::from_json(&text, "cells.json").expect_err(&text);
+        assert_eq!(e.field, field, "{text}: {e}");
+        assert!(
+            e.message.contains(want),
+            "{text}: '{e}' does not say '{want}'"
+        );
+        assert!(e.to_string().starts_with("cells.json: "), "{e}");
+    }
+}
+
+/// DARTS V2 at the paper's CIFAR-10 size (C = 36, 20 cells) has 3.3M parameters (the paper:
+/// "3.3M"; the published code's count without the auxiliary head is 3,349,342).
+#[test]
+fn parameter_count_of_the_published_network() {
+    let arch = Architecture::darts_cells(
+        [3, 32, 32],
+        10,
+        DartsNetwork {
+            genotype: genotype(DARTS_V2),
+            channels: 36,
+            cells: 20,
+        },
+    );
+    assert_eq!(arch.parameter_count(), 3_349_342);
+}
+
+#[test]
+fn parameter_count_equals_the_built_parameters() {
+    let gpu = gpu();
+    for (g, cells, c, input) in [
+        (ALL_OPS, 3, 4, [1, 8, 8]),
+        (ALL_OPS, 5, 5, [3, 9, 7]),
+        (NO_CONVS, 4, 6, [2, 8, 8]),
+        (DARTS_V2, 6, 4, [1, 11, 11]),
+    ] {
+        let arch = darts_arch(g, cells, c, input, 7);
+        arch.validate().unwrap();
+        let net = Network::new(&gpu, &arch, 1).unwrap();
+        let built: usize = net.parameters().iter().map(|p| p.tensor.numel()).sum();
+        assert_eq!(arch.parameter_count(), built, "{g} cells={cells} C={c}");
+        let state = net.state();
+        let names: HashSet<&str> = state.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names.len(), state.len(), "duplicate names in {g}");
+        assert_eq!(state.len(), net.parameters().len() + 2 * net.norms().len());
+        for name in [
+            "stem.conv.weight",
+            "cell0.pre0.conv.weight",
+            "classifier.bias",
+        ] {
+            assert!(names.contains(name), "{name} missing from {names:?}");
+        }
+    }
+    // After the first reduction cell (cell 1 of 3), s0 is reduced by a factorized reduction.
+    let net = Network::new(&gpu, &darts_arch(ALL_OPS, 3, 4, [1, 8, 8], 7), 1).unwrap();
+    let names: Vec<String> = net.state().into_iter().map(|(n, _)| n).collect();
+    for name in [
+        "cell2.pre0.conv_even.weight",
+        "cell2.pre0.conv_shifted.weight",
+        "cell1.node2.op0.conv_even.weight",
+        "cell0.node2.op1.unit0.depthwise.weight",
+        "cell0.node5.op0.unit0.bn.running_var",
+        "cell1.node4.op1.unit1.pointwise.weight",
+    ] {
+        assert!(
+            names.contains(&name.to_string()),
+            "{name} missing from {names:?}"
+        );
+    }
+}
+
+/// A network whose batch-norm scales, shifts, running statistics and classifier bias are
+/// redrawn, so that no parameter sits at a neutral value; returns it and its state by name.
+fn randomised(
+    gpu: &Arc<Gpu>,
+    arch: &Architecture,
+    seed: u64,
+) -> (Network, HashMap<String, Vec<f64>>) {
+    let net = Network::new(gpu, arch, seed).unwrap();
+    let mut r = rng(seed);
+    let mut host = HashMap::new();
+    for (name, t) in net.state() {
+        let range = if name.ends_with(".gamma") || name.ends_with(".running_var") {
+            Some((0.5, 1.5))
+        } else if name.ends_with(".beta")
+            || name.ends_with(".running_mean")
+            || name.ends_with(".bias")
+        {
+            Some((-0.5, 0.5))
+        } else {
+            None
+        };
+        let data = match range {
+            Some((lo, hi)) => {
+                let v = to_f32(&uniform_in(&mut r, t.numel(), lo, hi));
+                t.write_f32(&v);
+                v
+            }
+            None => t.to_f32().unwrap(),
+        };
+        host.insert(name, to_f64(&data));
+    }
+    (net, host)
+}
+
+#[derive(Clone)]
+struct Act {
+    shape: [usize; 4],
+    data: Vec<f64>,
+}
+
+/// The published `NetworkCIFAR` in f64, from its description; counts conv and classifier MACs.
+struct Reference<'a> {
+    net: &'a DartsNetwork,
+    p: &'a HashMap<String, Vec<f64>>,
+    train: bool,
+    macs: usize,
+    /// Largest sum of |terms| of a logit (its f32 error scales with it).
+    logit_scale: f64,
+}
+
+impl Reference<'_> {
+    fn param(&self, name: &str) -> &[f64] {
+        self.p
+            .get(name)
+            .unwrap_or_else(|| panic!("no tensor named {name}"))
+    }
+
+    fn conv(&mut self, x: &Act, name: &str, cout: usize, k: usize, stride: usize) -> Act {
+        let [n, cin, h, w] = x.shape;
+        let c = conv2d::Conv {
+            n,
+            cin,
+            cout,
+            h,
+            w,
+            kh: k,
+            kw: k,
+            sh: stride,
+            sw: stride,
+        };
+        let (oh, ow) = c.out_hw();
+        self.macs += n * cout * oh * ow * cin * k * k;
+        Act {
+            shape: [n, cout, oh, ow],
+            data: c.forward(&x.data, self.param(name), None),
+        }
+    }
+
+    /// Depthwise (groups = channels) or shifted dense conv.
+    #[allow(clippy::too_many_arguments)]
+    fn gconv(
+        &mut self,
+        x: &Act,
+        name: &str,
+        cout: usize,
+        groups: usize,
+        k: usize,
+        stride: usize,
+        dilation: usize,
+        shift: usize,
+    ) -> Act {
+        let [n, cin, h, w] = x.shape;
+        let c = GConv {
+            n,
+            cin,
+            cout,
+            groups,
+            h,
+            w,
+            kh: k,
+            kw: k,
+            sh: stride,
+            sw: stride,
+            dh: dilation,
+            dw: dilation,
+            shift,
+        };
+        let (oh, ow) = c.out_hw();
+        self.macs += n * cout * oh * ow * (cin / groups) * k * k;
+        Act {
+            shape: [n, cout, oh, ow],
+            data: c.forward(&x.data, self.param(name), None),
+        }
+    }
+
+    fn bn(&self, x: &Act, name: &str) -> Act {
+        let [n, c, h, w] = x.shape;
+        let gamma = self.param(&format!("{name}.gamma"));
+        let beta = self.param(&format!("{name}.beta"));
+        let data = if self.train {
+            batchnorm::train_forward(&x.data, n, c, h * w, gamma, beta, EPS)
+        } else {
+            let mean = self.param(&format!("{name}.running_mean"));
+            let var = self.param(&format!("{name}.running_var"));
+            batchnorm::normalize(&x.data, c, h * w, mean, var, gamma, beta, EPS)
+        };
+        Act {
+            shape: x.shape,
+            data,
+        }
+    }
+
+    fn relu(x: &Act) -> Act {
+        Act {
+            shape: x.shape,
+            data: ew::relu(&x.data),
+        }
+    }
+
+    fn pool(x: &Act, max: bool, stride: usize) -> Act {
+        let p = pool::Pool {
+            max,
+            kernel: [3, 3],
+            stride: [stride; 2],
+            same: true,
+        };
+        let [n, c, h, w] = x.shape;
+        let ([oh, ow], _) = p.geometry([h, w]);
+        Act {
+            shape: [n, c, oh, ow],
+            data: p.forward(&x.data, x.shape).0,
+        }
+    }
+
+    fn concat(xs: &[Act]) -> Act {
+        let shapes: Vec<[usize; 4]> = xs.iter().map(|a| a.shape).collect();
+        let data: Vec<Vec<f64>> = xs.iter().map(|a| a.data.clone()).collect();
+        Act {
+            shape: concat::output_shape(&shapes),
+            data: concat::concat_padded(&data, &shapes),
+        }
+    }
+
+    /// ReLUConvBN with a 1x1 conv.
+    fn relu_conv_bn(&mut self, x: &Act, name: &str, cout: usize) -> Act {
+        let y = self.conv(&Self::relu(x), &format!("{name}.conv.weight"), cout, 1, 1);
+        self.bn(&y, &format!("{name}.bn"))
+    }
+
+    /// FactorizedReduce: ReLU, two stride-2 1x1 convs on grids offset by one pixel, concat, BN.
+    fn factorized_reduce(&mut self, x: &Act, name: &str, cout: usize) -> Act {
+        let y = Self::relu(x);
+        let a = self.conv(&y, &format!("{name}.conv_even.weight"), cout / 2, 1, 2);
+        let b = self.gconv(
+            &y,
+            &format!("{name}.conv_shifted.weight"),
+            cout - cout / 2,
+            1,
+            1,
+            2,
+            1,
+            1,
+        );
+        self.bn(&Self::concat(&[a, b]), &format!("{name}.bn"))
+    }
+
+    /// One ReLU -> depthwise -> pointwise -> BN unit.
+    fn sep_unit(&mut self, x: &Act, name: &str, k: usize, stride: usize, dilation: usize) -> Act {
+        let c = x.shape[1];
+        let y = self.gconv(
+            &Self::relu(x),
+            &format!("{name}.depthwise.weight"),
+            c,
+            c,
+            k,
+            stride,
+            dilation,
+            0,
+        );
+        let y = self.conv(&y, &format!("{name}.pointwise.weight"), c, 1, 1);
+        self.bn(&y, &format!("{name}.bn"))
+    }
+
+    fn op(&mut self, op: DartsOp, x: &Act, name: &str, stride: usize) -> Act {
+        match op {
+            DartsOp::MaxPool3x3 => Self::pool(x, true, stride),
+            DartsOp::AvgPool3x3 => Self::pool(x, false, stride),
+            DartsOp::SkipConnect if stride == 1 => x.clone(),
+            DartsOp::SkipConnect => self.factorized_reduce(x, name, x.shape[1]),
+            DartsOp::SepConv3x3 | DartsOp::SepConv5x5 => {
+                let k = if op == DartsOp::SepConv3x3 { 3 } else { 5 };
+                let y = self.sep_unit(x, &format!("{name}.unit0"), k, stride, 1);
+                self.sep_unit(&y, &format!("{name}.unit1"), k, 1, 1)
+            }
+            DartsOp::DilConv3x3 | DartsOp::DilConv5x5 => {
+                let k = if op == DartsOp::DilConv3x3 { 3 } else { 5 };
+                self.sep_unit(x, &format!("{name}.unit0"), k, stride, 2)
+            }
+        }
+    }
+
+    fn cell(&mut self, i: usize, place: &CellPlace, s0: &Act, s1: &Act) -> Act {
+        let name = format!("cell{i}");
+        let c = place.c;
+        let p0 = if place.reduction_prev {
+            self.factorized_reduce(s0, &format!("{name}.pre0"), c)
+        } else {
+            self.relu_conv_bn(s0, &format!("{name}.pre0"), c)
+        };
+        let p1 = self.relu_conv_bn(s1, &format!("{name}.pre1"), c);
+        let mut states = vec![p0, p1];
+        let cell = if place.reduction {
+            self.net.genotype.reduce
+        } else {
+            self.net.genotype.normal
+        };
+        for (j, node) in cell.nodes.iter().enumerate() {
+            let mut hs = Vec::new();
+            for (k, e) in node.iter().enumerate() {
+                let stride = if place.reduction && e.input < 2 { 2 } else { 1 };
+                let input = states[e.input].clone();
+                hs.push(self.op(e.op, &input, &format!("{name}.node{}.op{k}", j + 2), stride));
+            }
+            assert_eq!(hs[0].shape, hs[1].shape, "{name} node {}", j + 2);
+            states.push(Act {
+                shape: hs[0].shape,
+                data: ew::add(&hs[0].data, &hs[1].data),
+            });
+        }
+        Self::concat(&states[2..])
+    }
+
+    fn forward(&mut self, image: &Act, classes: usize) -> Vec<f64> {
+        let stem = 3 * self.net.channels;
+        let y = self.conv(image, "stem.conv.weight", stem, 3, 1);
+        let y = self.bn(&y, "stem.bn");
+        let places = self.net.places([image.shape[2], image.shape[3]]);
+        let (mut s0, mut s1) = (y.clone(), y);
+        for (i, place) in places.iter().enumerate() {
+            let out = self.cell(i, place, &s0, &s1);
+            assert_eq!([out.shape[2], out.shape[3]], place.size_out);
+            (s0, s1) = (s1, out);
+        }
+        let [n, ch, h, w] = s1.shape;
+        let pooled = pool::global_avg_pool(&s1.data, h * w);
+        self.macs += n * ch * classes;
+        let wt = self.param("classifier.weight");
+        let bias = self.param("classifier.bias");
+        let mut logits = vec![0.0; n * classes];
+        let mut scale: f64 = 0.0;
+        for b in 0..n {
+            for o in 0..classes {
+                let terms = (0..ch).map(|i| pooled[b * ch + i] * wt[i * classes + o]);
+                logits[b * classes + o] = bias[o] + terms.clone().sum::<f64>();
+                scale = scale.max(bias[o].abs() + terms.map(f64::abs).sum::<f64>());
+            }
+        }
+        self.logit_scale = scale;
+        logits
+    }
+}
+
+fn images(seed: u64, shape: [usize; 4]) -> Act {
+    let mut r = rng(seed ^ 0x1234);
+    let n = shape.iter().product();
+    Act {
+        shape,
+        data: to_f64(&to_f32(&uniform(&mut r, n))),
+    }
+}
+
+fn gpu_logits(gpu: &Arc<Gpu>, net: &Network, x: &Act, train: bool) -> Vec<f32> {
+    let mut g = Graph::new(gpu);
+    let xt = upload(gpu, &x.shape, &x.data);
+    let xv = g.input(&xt, "images");
+    let mut b = Binder::new();
+    let logits = net.forward(&mut g, &mut b, xv, train).unwrap();
+    let plan = Plan::compile(&g, &[logits]).unwrap();
+    plan.run_all().unwrap();
+    download(plan.tensor(logits).unwrap())
+}
+
+/// Logits to atol 1e-5 (scaled by the logit's term size beyond 2, as in `nb201_net.rs`) +
+/// rtol 1e-4, in both modes, on odd image sizes (9x7: reductions to 5x4 and 3x2, so the
+/// factorized reductions' shifted grid runs off the image); FLOPs = the reference's MACs x 2.
+#[test]
+fn forward_matches_the_f64_reference() {
+    let gpu = gpu();
+    for (g, input) in [
+        (ALL_OPS, [3, 9, 7]),
+        (NO_CONVS, [1, 8, 8]),
+        (DARTS_V2, [2, 8, 8]),
+    ] {
+        for train in [false, true] {
+            let seed = fresh_seed();
+            let classes = 6;
+            let arch = darts_arch(g, 4, 4, input, classes);
+            let (net, host) = randomised(&gpu, &arch, seed);
+            let x = images(seed, [2, input[0], input[1], input[2]]);
+            let got = gpu_logits(&gpu, &net, &x, train);
+            let mut reference = Reference {
+                net: arch.darts.as_ref().unwrap(),
+                p: &host,
+                train,
+                macs: 0,
+                logit_scale: 0.0,
+            };
+            let want = reference.forward(&x, classes);
+            let atol = 1e-5 * f64::max(1.0, reference.logit_scale / 2.0);
+            assert_close(
+                &format!(
+                    "{g} train={train} logits (term size {:.2})",
+                    reference.logit_scale
+                ),
+                seed,
+                &got,
+                &want,
+                atol,
+                1e-4,
+            );
+            assert_eq!(
+                arch.forward_flops(),
+                2.0 * reference.macs as f64 / 2.0,
+                "{g}: FLOPs per image"
+            );
+        }
+    }
+}
+
+/// Gradients of L = sum(u * logits) with respect to parameters spread over the network
+/// (every kind of op, both cells, the preprocessing), against central differences of the f64
+/// reference in training mode: atol 1e-4 + rtol 1e-3, as `nb201_net.rs`.
+#[test]
+fn gradients_match_finite_differences() {
+    let gpu = gpu();
+    let seed = fresh_seed();
+    let classes = 5;
+    let arch = darts_arch(ALL_OPS, 3, 4, [2, 8, 8], classes);
+    let (net, host) = randomised(&gpu, &arch, seed);
+    let x = images(seed, [2, 2, 8, 8]);
+    let mut r = rng(seed ^ 0xABCD);
+    let upstream = to_f64(&to_f32(&uniform(&mut r, 2 * classes)));
+
+    let mut g = Graph::new(&gpu);
+    let xt = upload(&gpu, &x.shape, &x.data);
+    let xv = g.input(&xt, "images");
+    let mut b = Binder::new();
+    let logits = net.forward(&mut g, &mut b, xv, true).unwrap();
+    let ut = upload(&gpu, &[2, classes], &upstream);
+    let uv = g.input(&ut, "upstream");
+    let weighted = ops::mul(&mut g, logits, uv).unwrap();
+    let loss = ops::sum_all(&mut g, weighted).unwrap();
+    g.backward(loss).unwrap();
+    let checked = [
+        "stem.conv.weight",
+        "cell0.pre0.conv.weight",
+        "cell0.node2.op0.unit0.depthwise.weight",
+        "cell0.node2.op1.unit0.pointwise.weight",
+        "cell0.node4.op1.unit1.bn.gamma",
+        "cell1.node2.op0.conv_shifted.weight",
+        "cell1.node3.op1.unit0.depthwise.weight",
+        "cell2.pre0.conv_even.weight",
+        "cell2.node5.op0.unit0.bn.beta",
+        "classifier.weight",
+    ];
+    let bound: HashMap<&str, Value> = b
+        .bound()
+        .iter()
+        .map(|(p, v)| (p.name.as_str(), *v))
+        .collect();
+    let grads: Vec<Value> = checked
+        .iter()
+        .map(|name| {
+            g.grad(bound[name])
+                .unwrap_or_else(|| panic!("no gradient reaches {name}"))
+        })
+        .collect();
+    let plan = Plan::compile(&g, &grads).unwrap();
+    plan.run_all().unwrap();
+
+    let darts = arch.darts.as_ref().unwrap();
+    let objective = |p: &HashMap<String, Vec<f64>>| {
+        let mut reference = Reference {
+            net: darts,
+            p,
+            train: true,
+            macs: 0,
+            logit_scale: 0.0,
+        };
+        dot(&upstream, &reference.forward(&x, classes))
+    };
+    for (name, grad) in checked.iter().zip(&grads) {
+        let got = download(plan.tensor(*grad).unwrap());
+        let fd = finite_difference(
+            |v| {
+                let mut p = host.clone();
+                p.insert(name.to_string(), v.to_vec());
+                objective(&p)
+            },
+            &host[*name],
+            1e-6,
+        );
+        assert_close(&format!("d/d{name}"), seed, &got, &fd, 1e-4, 1e-3);
+    }
+}
+
+/// Twelve SGD steps on one fixed batch of 32 bundled images lower its loss by at least 20%.
+#[test]
+fn training_steps_decrease_the_loss() {
+    let gpu = gpu();
+    let tt = data::bundled().unwrap();
+    let device =
+        Arc::new(DeviceDataset::upload(&gpu, &tt.train, &tt.train.channel_stats()).unwrap());
+    let arch = darts_arch(
+        DARTS_V2,
+        3,
+        4,
+        tt.train.image_shape,
+        tt.train.classes as usize,
+    );
+    let net = Network::new(&gpu, &arch, 0).unwrap();
+    let config = TrainConfig {
+        epochs: 12,
+        batch: 32,
+        learning_rate: 0.05,
+        momentum: 0.9,
+        nesterov: true,
+        weight_decay: 0.0,
+        schedule: Schedule::Const,
+        seed: 0,
+        augment: data::Augment::NONE,
+    };
+    let ids: Vec<u32> = (0..32).collect();
+    let mut trainer = Trainer::new(&gpu, net, &device, ids, config).unwrap();
+    let mut losses = Vec::new();
+    for epoch in 0..12 {
+        trainer.begin_epoch(epoch);
+        trainer.step(0).unwrap();
+        losses.push(trainer.read_metrics().unwrap().loss);
+    }
+    assert!(losses.iter().all(|l| l.is_finite()), "{losses:?}");
+    assert!(
+        losses[11] < 0.8 * losses[0],
+        "loss did not fall: {losses:?}"
+    );
+}
+
+/// `nasgpu export` of a trained DARTS network: json and safetensors are written; onnx and
+/// pytorch, which need a lowering of the cells that does not exist yet, are refused with an
+/// error naming the folder and the format, a non-zero exit and no file.
+#[test]
+fn export_writes_json_and_safetensors_and_refuses_onnx_and_pytorch() {
+    use nasgpu::nn::meta::architecture_file_json;
+    use nasgpu::nn::weights::{self, NamedTensor};
+    let gpu = gpu();
+    let dir = std::env::temp_dir().join(format!("nasgpu-darts-export-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let arch = darts_arch(DARTS_V2, 3, 4, [1, 8, 8], 10);
+    let net = Network::new(&gpu, &arch, 3).unwrap();
+    let tensors: Vec<NamedTensor> = net
+        .state()
+        .into_iter()
+        .map(|(name, t)| NamedTensor {
+            name,
+            shape: t.shape().to_vec(),
+            data: t.to_f32().unwrap(),
+        })
+        .collect();
+    let metadata = nasgpu::nn::ModelMeta::safetensors_metadata(None, &arch);
+    weights::save(&dir.join("weights.safetensors"), &tensors, &metadata).unwrap();
+    std::fs::write(
+        dir.join("architecture.json"),
+        architecture_file_json(&arch, None),
+    )
+    .unwrap();
+    let export = |format: &str, out: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_nasgpu"))
+            .args(["export", dir.to_str().unwrap(), "--format", format, "--out"])
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    for format in ["json", "safetensors"] {
+        let out = dir.join(format!("out.{format}"));
+        let o = export(format, &out);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(out.exists());
+    }
+    let back = Architecture::load(&dir.join("out.json")).unwrap();
+    assert_eq!(back, arch);
+    for format in ["onnx", "pytorch"] {
+        let out = dir.join(format!("out.{format}"));
+        let o = export(format, &out);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{format} accepted");
+        assert!(
+            err.contains("DARTS cell network cannot be exported")
+                && err.contains(&format!("--format {format}"))
+                && err.contains(dir.to_str().unwrap()),
+            "{err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(!out.exists());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
