@@ -766,3 +766,63 @@ fn export_writes_json_and_safetensors_and_refuses_onnx_and_pytorch() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `nasgpu search --space darts` end to end with a tiny proxy: evolution finishes its budget,
+/// `best.json` is a DARTS architecture file, and `nasgpu report --html` describes its cells.
+#[test]
+fn a_search_of_the_darts_space_runs_and_reports_its_best_cells() {
+    let dir = std::env::temp_dir().join(format!("nasgpu-darts-search-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("config.json");
+    std::fs::write(
+        &config,
+        r#"{"run": {"space": "darts", "budget": 3},
+            "darts_space": {"channels": 2, "cells": 3},
+            "evolution": {"population": 2, "sample_size": 2},
+            "child": {"epochs": 1, "batch_size": 32, "train_images": 64,
+                      "validation_images": 32, "latency": false}}"#,
+    )
+    .unwrap();
+    let run = dir.join("run");
+    let nasgpu = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_nasgpu"))
+            .args(args)
+            .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+            .env("NASGPU_AUTOTUNE", "0")
+            .output()
+            .unwrap()
+    };
+    let o = nasgpu(&[
+        "search",
+        "--config",
+        config.to_str().unwrap(),
+        "--strategy",
+        "evolution",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("space darts"), "{err}");
+    let best = Architecture::load(&run.join("best.json")).unwrap();
+    let net = best.darts.expect("a DARTS network");
+    assert_eq!((net.channels, net.cells), (2, 3));
+    let history = std::fs::read_to_string(run.join("history.jsonl")).unwrap();
+    assert_eq!(history.lines().count(), 3);
+    assert!(history.contains(&net.genotype.to_string()));
+    let html = dir.join("report.html");
+    let o = nasgpu(&[
+        "report",
+        run.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("DARTS cells") && page.contains("normal node 2"),
+        "no cells in the report"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 
 use super::objective::ObjectiveConfig;
-use super::space::{MacroSpace, Nb201SpaceConfig};
+use super::space::{DartsSpaceConfig, MacroSpace, Nb201SpaceConfig};
 
 /// A bad configuration value, naming the file and the field.
 #[derive(Debug, Clone, PartialEq)]
@@ -506,6 +506,8 @@ pub enum SpaceKind {
     Macro,
     /// The NAS-Bench-201 cell space (the `nb201` section).
     Nb201,
+    /// The DARTS cell space, searched discretely (the `darts_space` section).
+    Darts,
 }
 
 impl SpaceKind {
@@ -514,6 +516,7 @@ impl SpaceKind {
         match self {
             SpaceKind::Macro => "macro",
             SpaceKind::Nb201 => "nb201",
+            SpaceKind::Darts => "darts",
         }
     }
 }
@@ -577,6 +580,7 @@ pub struct SearchConfig {
     /// The macro space (NAS-RL).
     pub space: MacroSpace,
     pub nb201: Nb201SpaceConfig,
+    pub darts_space: DartsSpaceConfig,
     pub controller: ControllerConfig,
     pub reinforce: ReinforceConfig,
     pub ppo: PpoConfig,
@@ -609,6 +613,7 @@ fn section<T: DeserializeOwned>(name: &str, value: &Json) -> Result<T, ConfigErr
 pub const SECTIONS: &[&str] = &[
     "space",
     "nb201",
+    "darts_space",
     "controller",
     "reinforce",
     "ppo",
@@ -655,6 +660,9 @@ impl SearchConfig {
                     config.reinforce = section("reinforce", value).map_err(with_source)?
                 }
                 "nb201" => config.nb201 = section("nb201", value).map_err(with_source)?,
+                "darts_space" => {
+                    config.darts_space = section("darts_space", value).map_err(with_source)?
+                }
                 "ppo" => config.ppo = section("ppo", value).map_err(with_source)?,
                 "evolution" => {
                     config.evolution = section("evolution", value).map_err(with_source)?
@@ -769,6 +777,7 @@ impl SearchConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.space.validate()?;
         self.nb201.validate()?;
+        self.darts_space.validate()?;
         self.objective.validate()?;
         self.darts.validate()?;
         self.validate_parts()?;

@@ -5,8 +5,12 @@
 //! scratch evaluator before it builds them.
 
 use crate::device::{Gpu, MemoryBudget};
+use crate::nn::darts_cell::{DARTS_NODES, DartsCellGenotype};
 use crate::nn::footprint::Footprint;
-use crate::nn::{Architecture, LayerSpec, Nb201Genotype, Nb201Network, Nb201Op};
+use crate::nn::{
+    Architecture, DartsGenotype, DartsNetwork, DartsOp, LayerSpec, Nb201Genotype, Nb201Network,
+    Nb201Op,
+};
 use crate::search::config::{ConfigError, EvaluatorKind, SearchConfig, SpaceKind, StrategyKind};
 use crate::search::space::{self, Schema};
 
@@ -47,6 +51,7 @@ pub fn check_search(
                     }
                     (SpaceKind::Macro, _) => "space.layers".to_string(),
                     (SpaceKind::Nb201, f) => f.to_string(),
+                    (SpaceKind::Darts, f) => f.replace("darts.", "darts_space."),
                 };
                 ConfigError::field(
                     field,
@@ -204,6 +209,24 @@ fn smallest_child(config: &SearchConfig, input: [usize; 3], classes: usize) -> A
                 channels: config.nb201.channels,
             },
         ),
+        // Identity edges in the normal cell, parameter-free pooling in the reduction cell.
+        SpaceKind::Darts => {
+            let cell = |op| {
+                DartsCellGenotype::new(&[[(op, 0), (op, 1)]; DARTS_NODES]).expect("valid cell")
+            };
+            Architecture::darts_cells(
+                input,
+                classes,
+                DartsNetwork {
+                    genotype: DartsGenotype {
+                        normal: cell(DartsOp::SkipConnect),
+                        reduce: cell(DartsOp::MaxPool3x3),
+                    },
+                    channels: config.darts_space.channels,
+                    cells: config.darts_space.cells,
+                },
+            )
+        }
     }
 }
 

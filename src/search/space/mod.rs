@@ -4,11 +4,13 @@
 //! ever see a space through the `Space` trait, so a new space is one new file here plus one
 //! line in `build`.
 
+mod darts;
 mod macro_space;
 mod nb201;
 
 use serde::{Deserialize, Serialize};
 
+pub use darts::{DartsSpace, DartsSpaceConfig};
 pub use macro_space::{Decisions, MacroSpace, TokenKind};
 pub use nb201::{Nb201Space, Nb201SpaceConfig};
 
@@ -95,7 +97,7 @@ impl Schema {
 /// A search space. `sampled` is the number of architectures sampled before this one, for
 /// spaces whose shape changes during a search (NAS-RL's growing depth).
 pub trait Space: Send + Sync {
-    /// The name used on the command line and in run directories (`macro`, `nb201`).
+    /// The name used on the command line and in run directories (`macro`, `nb201`, `darts`).
     fn name(&self) -> &'static str;
     /// The decisions of the architecture sampled after `sampled` others, as a controller
     /// emits them. Every space here has one; a space without a discrete sequence (a
@@ -116,7 +118,7 @@ pub trait Space: Send + Sync {
 }
 
 /// Spaces by name, for `--space` and the configuration's `run.space`.
-pub const SPACES: &[&str] = &["macro", "nb201"];
+pub const SPACES: &[&str] = &["macro", "nb201", "darts"];
 
 /// The space a configuration names.
 pub fn build(config: &crate::search::SearchConfig) -> Box<dyn Space> {
@@ -125,6 +127,9 @@ pub fn build(config: &crate::search::SearchConfig) -> Box<dyn Space> {
         SpaceKind::Macro => Box::new(config.space.clone()),
         SpaceKind::Nb201 => Box::new(Nb201Space {
             config: config.nb201.clone(),
+        }),
+        SpaceKind::Darts => Box::new(DartsSpace {
+            config: config.darts_space.clone(),
         }),
     }
 }
