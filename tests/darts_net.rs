@@ -781,7 +781,10 @@ fn a_search_of_the_darts_space_runs_and_reports_its_best_cells() {
             "darts_space": {"channels": 2, "cells": 3},
             "evolution": {"population": 2, "sample_size": 2},
             "child": {"epochs": 1, "batch_size": 32, "train_images": 64,
-                      "validation_images": 32, "latency": false}}"#,
+                      "validation_images": 32, "latency": false},
+            "reinforce": {"children_per_step": 2},
+            "supernet": {"warmup_steps": 2, "steps_per_update": 1, "batch_size": 16,
+                         "eval_images": 16}}"#,
     )
     .unwrap();
     let run = dir.join("run");
@@ -825,4 +828,88 @@ fn a_search_of_the_darts_space_runs_and_reports_its_best_cells() {
         "no cells in the report"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The DARTS supernet: its parameter count is the one the memory estimate uses, and a path
+/// through it computes exactly what the standalone network of that genotype computes with the
+/// path's weights copied in (same cell code, same kernels: the logits' bits agree), for
+/// sampled paths on odd image sizes.
+#[test]
+fn a_supernet_path_is_the_standalone_network_with_its_weights() {
+    use nasgpu::nn::supernet::{DartsSupernet, Supernet};
+    let gpu = gpu();
+    let seed = fresh_seed();
+    let (input, classes) = ([2, 9, 7], 5);
+    let shape = DartsNetwork {
+        genotype: genotype(ALL_OPS),
+        channels: 3,
+        cells: 4,
+    };
+    let mut r = nasgpu::util::seeded_rng(seed);
+    let supernet = DartsSupernet::new(&gpu, &shape, input, classes, &mut r).unwrap();
+    let shared: HashMap<String, &nasgpu::tensor::Tensor> = supernet
+        .shared_parameters()
+        .into_iter()
+        .map(|p| (p.name.clone(), &p.tensor))
+        .collect();
+    let total: usize = shared.values().map(|t| t.numel()).sum();
+    assert_eq!(total, shape.supernet_parameter_count(input[0], classes));
+    assert_eq!(
+        shared.len(),
+        supernet.shared_parameters().len(),
+        "unique names"
+    );
+    let x = images(seed, [2, input[0], input[1], input[2]]);
+    for _ in 0..3 {
+        let path = supernet.sample_path(&mut r);
+        let arch = Architecture::darts_cells(
+            input,
+            classes,
+            DartsNetwork {
+                genotype: path,
+                ..shape.clone()
+            },
+        );
+        assert_eq!(supernet.path_of(&arch).unwrap(), path);
+        let net = Network::new(&gpu, &arch, seed ^ 1).unwrap();
+        for p in net.parameters() {
+            // cell{c}.node{J}.op{k}.rest -> cell{c}.edge_{input}_{J}.{op}.rest
+            let parts: Vec<&str> = p.name.splitn(4, '.').collect();
+            let name = if parts.len() == 4 && parts[1].starts_with("node") {
+                let c: usize = parts[0][4..].parse().unwrap();
+                let j: usize = parts[1][4..].parse().unwrap();
+                let k: usize = parts[2][2..].parse().unwrap();
+                let cell = if shape.is_reduction(c) {
+                    path.reduce
+                } else {
+                    path.normal
+                };
+                let e = cell.nodes[j - 2][k];
+                format!("cell{c}.edge_{}_{j}.{}.{}", e.input, e.op.name(), parts[3])
+            } else {
+                p.name.clone()
+            };
+            let from = shared
+                .get(&name)
+                .unwrap_or_else(|| panic!("{} (as {name}) is not in the supernet", p.name));
+            assert_eq!(from.shape(), p.tensor.shape(), "{name}");
+            p.tensor.write_f32(&from.to_f32().unwrap());
+        }
+        let standalone = gpu_logits(&gpu, &net, &x, true);
+        let mut g = Graph::new(&gpu);
+        let xt = upload(&gpu, &x.shape, &x.data);
+        let xv = g.input(&xt, "images");
+        let mut b = Binder::new();
+        let logits = supernet
+            .forward_path(&mut g, &mut b, xv, &path, true)
+            .unwrap();
+        let plan = Plan::compile(&g, &[logits]).unwrap();
+        plan.run_all().unwrap();
+        let through = download(plan.tensor(logits).unwrap());
+        assert_eq!(
+            through.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            standalone.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            "seed {seed}, path {path}"
+        );
+    }
 }

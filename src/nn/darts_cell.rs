@@ -444,6 +444,27 @@ impl DartsNetwork {
         total + self.features() * classes + classes
     }
 
+    /// Parameters of this shape's supernet (`nn::supernet::DartsSupernet`): the stem, every
+    /// cell's preprocessing, every operation on every edge i -> j, and the classifier.
+    pub fn supernet_parameter_count(&self, input_channels: usize, classes: usize) -> usize {
+        let stem = STEM_MULTIPLIER * self.channels;
+        let mut total = 9 * input_channels * stem + 2 * stem;
+        for p in self.places([1, 1]) {
+            let c = p.c;
+            total += p.c_prev_prev * c + 2 * c + p.c_prev * c + 2 * c;
+            for j in 0..DARTS_NODES {
+                for i in 0..j + 2 {
+                    let stride = if p.reduction && i < 2 { 2 } else { 1 };
+                    total += DartsOp::ALL
+                        .iter()
+                        .map(|&op| op_parameters(op, c, stride))
+                        .sum::<usize>();
+                }
+            }
+        }
+        total + self.features() * classes + classes
+    }
+
     /// Multiply-add FLOPs (2 per MAC) of the convolutions and the classifier for one image of
     /// shape `input` (pooling, normalisation, activations and sums are not counted).
     pub fn forward_flops(&self, input: [usize; 3], classes: usize) -> f64 {

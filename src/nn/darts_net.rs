@@ -21,7 +21,7 @@ use crate::kernels::conv2d::Conv2dSpec;
 use crate::kernels::conv2d_grouped::GroupedConvSpec;
 use crate::kernels::pool::{Pool2dSpec, PoolKind};
 use crate::nn::cell_net::ReluConvBn;
-use crate::nn::darts_cell::{DARTS_NODES, DartsNetwork, DartsOp, STEM_MULTIPLIER};
+use crate::nn::darts_cell::{CellPlace, DARTS_NODES, DartsNetwork, DartsOp, STEM_MULTIPLIER};
 use crate::nn::init::{self, Init};
 use crate::nn::layers::{BatchNorm2d, Conv2d, Linear};
 use crate::nn::param::{Binder, Parameter};
@@ -163,7 +163,8 @@ pub enum CellOp {
 }
 
 impl CellOp {
-    fn new(
+    /// Operation `op` at `c` channels and `stride`, its parameters named `name`...
+    pub(crate) fn new(
         gpu: &Arc<Gpu>,
         name: &str,
         op: DartsOp,
@@ -208,7 +209,7 @@ impl CellOp {
         })
     }
 
-    fn forward(
+    pub(crate) fn forward(
         &self,
         g: &mut Graph,
         b: &mut Binder,
@@ -229,7 +230,7 @@ impl CellOp {
         }
     }
 
-    fn parameters(&self) -> Vec<&Parameter> {
+    pub(crate) fn parameters(&self) -> Vec<&Parameter> {
         match self {
             CellOp::Pool(_) | CellOp::Identity => Vec::new(),
             CellOp::Reduce(fr) => fr.parameters(),
@@ -237,7 +238,7 @@ impl CellOp {
         }
     }
 
-    fn norms(&self) -> Vec<&BatchNorm2d> {
+    pub(crate) fn norms(&self) -> Vec<&BatchNorm2d> {
         match self {
             CellOp::Pool(_) | CellOp::Identity => Vec::new(),
             CellOp::Reduce(fr) => vec![&fr.bn],
@@ -252,11 +253,90 @@ pub enum Preprocess {
     Reduce(FactorizedReduceLayer),
 }
 
+/// A cell's two input maps, s0 and s1, brought to its channels (and s0 to s1's size).
+pub struct CellInputs {
+    pub pre0: Preprocess,
+    pub pre1: ReluConvBn,
+}
+
+impl CellInputs {
+    /// The preprocessing of cell `name` at `place`.
+    pub(crate) fn new(
+        gpu: &Arc<Gpu>,
+        name: &str,
+        place: &CellPlace,
+        rng: &mut SeededRng,
+    ) -> Result<CellInputs, DeviceError> {
+        let c = place.c;
+        let pre0 = if place.reduction_prev {
+            Preprocess::Reduce(FactorizedReduceLayer::new(
+                gpu,
+                &format!("{name}.pre0"),
+                place.c_prev_prev,
+                c,
+                rng,
+            )?)
+        } else {
+            Preprocess::Conv(ReluConvBn::new(
+                gpu,
+                &format!("{name}.pre0"),
+                place.c_prev_prev,
+                c,
+                1,
+                1,
+                rng,
+            )?)
+        };
+        let pre1 = ReluConvBn::new(gpu, &format!("{name}.pre1"), place.c_prev, c, 1, 1, rng)?;
+        Ok(CellInputs { pre0, pre1 })
+    }
+
+    /// Records the cell on s0 and s1 with `nodes[j]` = the two (operation, input) of node
+    /// j + 2: each node the sum of its two operations, the output the four nodes concatenated.
+    pub(crate) fn cell_forward(
+        &self,
+        g: &mut Graph,
+        b: &mut Binder,
+        (s0, s1): (Value, Value),
+        train: bool,
+        nodes: &[[(&CellOp, usize); 2]],
+    ) -> Result<Value, AutogradError> {
+        let s0 = match &self.pre0 {
+            Preprocess::Conv(p) => p.forward(g, b, s0, train)?,
+            Preprocess::Reduce(p) => p.forward(g, b, s0, train)?,
+        };
+        let s1 = self.pre1.forward(g, b, s1, train)?;
+        let mut states = vec![s0, s1];
+        for node in nodes {
+            let h0 = node[0].0.forward(g, b, states[node[0].1], train)?;
+            let h1 = node[1].0.forward(g, b, states[node[1].1], train)?;
+            states.push(ops::add(g, h0, h1)?);
+        }
+        ops::concat_padded(g, &states[2..])
+    }
+
+    pub(crate) fn parameters(&self) -> Vec<&Parameter> {
+        let mut all = match &self.pre0 {
+            Preprocess::Conv(p) => p.parameters(),
+            Preprocess::Reduce(p) => p.parameters(),
+        };
+        all.extend(self.pre1.parameters());
+        all
+    }
+
+    pub(crate) fn norms(&self) -> Vec<&BatchNorm2d> {
+        let pre0 = match &self.pre0 {
+            Preprocess::Conv(p) => &p.bn,
+            Preprocess::Reduce(p) => &p.bn,
+        };
+        vec![pre0, &self.pre1.bn]
+    }
+}
+
 /// One built cell: preprocessing of its two inputs, then per intermediate node two
 /// (operation, input) pairs.
 pub struct DartsCell {
-    pub pre0: Preprocess,
-    pub pre1: ReluConvBn,
+    pub inputs: CellInputs,
     pub nodes: Vec<[(CellOp, usize); 2]>,
 }
 
@@ -269,26 +349,16 @@ impl DartsCell {
         s1: Value,
         train: bool,
     ) -> Result<Value, AutogradError> {
-        let s0 = match &self.pre0 {
-            Preprocess::Conv(p) => p.forward(g, b, s0, train)?,
-            Preprocess::Reduce(p) => p.forward(g, b, s0, train)?,
-        };
-        let s1 = self.pre1.forward(g, b, s1, train)?;
-        let mut states = vec![s0, s1];
-        for node in &self.nodes {
-            let h0 = node[0].0.forward(g, b, states[node[0].1], train)?;
-            let h1 = node[1].0.forward(g, b, states[node[1].1], train)?;
-            states.push(ops::add(g, h0, h1)?);
-        }
-        ops::concat_padded(g, &states[2..])
+        let nodes: Vec<[(&CellOp, usize); 2]> = self
+            .nodes
+            .iter()
+            .map(|n| [(&n[0].0, n[0].1), (&n[1].0, n[1].1)])
+            .collect();
+        self.inputs.cell_forward(g, b, (s0, s1), train, &nodes)
     }
 
     fn parameters(&self) -> Vec<&Parameter> {
-        let mut all = match &self.pre0 {
-            Preprocess::Conv(p) => p.parameters(),
-            Preprocess::Reduce(p) => p.parameters(),
-        };
-        all.extend(self.pre1.parameters());
+        let mut all = self.inputs.parameters();
         for node in &self.nodes {
             for (op, _) in node {
                 all.extend(op.parameters());
@@ -298,11 +368,7 @@ impl DartsCell {
     }
 
     fn norms(&self) -> Vec<&BatchNorm2d> {
-        let mut all = match &self.pre0 {
-            Preprocess::Conv(p) => vec![&p.bn],
-            Preprocess::Reduce(p) => vec![&p.bn],
-        };
-        all.push(&self.pre1.bn);
+        let mut all = self.inputs.norms();
         for node in &self.nodes {
             for (op, _) in node {
                 all.extend(op.norms());
@@ -342,26 +408,7 @@ impl DartsNet {
         for (i, place) in net.places([1, 1]).iter().enumerate() {
             let name = format!("cell{i}");
             let c = place.c;
-            let pre0 = if place.reduction_prev {
-                Preprocess::Reduce(FactorizedReduceLayer::new(
-                    gpu,
-                    &format!("{name}.pre0"),
-                    place.c_prev_prev,
-                    c,
-                    rng,
-                )?)
-            } else {
-                Preprocess::Conv(ReluConvBn::new(
-                    gpu,
-                    &format!("{name}.pre0"),
-                    place.c_prev_prev,
-                    c,
-                    1,
-                    1,
-                    rng,
-                )?)
-            };
-            let pre1 = ReluConvBn::new(gpu, &format!("{name}.pre1"), place.c_prev, c, 1, 1, rng)?;
+            let inputs = CellInputs::new(gpu, &name, place, rng)?;
             let genotype = if place.reduction {
                 &net.genotype.reduce
             } else {
@@ -378,7 +425,7 @@ impl DartsNet {
                 let [a, b]: [(CellOp, usize); 2] = built.try_into().ok().expect("two edges");
                 nodes.push([a, b]);
             }
-            cells.push(DartsCell { pre0, pre1, nodes });
+            cells.push(DartsCell { inputs, nodes });
         }
         let features = net.features();
         let classifier = Linear::new(

@@ -985,11 +985,11 @@ impl SearchConfig {
             }
         }
         if self.run.evaluator == EvaluatorKind::Supernet {
-            if self.run.space != SpaceKind::Nb201 {
+            if self.run.space == SpaceKind::Macro {
                 return Err(ConfigError::field(
                     "run.evaluator",
                     format!(
-                        "supernet needs a space with a supernet (nb201); {} has none yet",
+                        "supernet needs a space with a supernet (nb201, darts); {} has none yet",
                         self.run.space.name()
                     ),
                 ));

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::config::{EvaluatorKind, SearchConfig};
+use super::config::{EvaluatorKind, SearchConfig, SpaceKind};
 use super::cost::SearchCost;
 use super::error::SearchError;
 use super::evaluator::{
@@ -148,34 +148,56 @@ fn supernet_evaluator(
     gpu: &Arc<Gpu>,
     task: ProxyTask,
 ) -> Result<Box<dyn Evaluator>, SearchError> {
-    use crate::nn::{Nb201Genotype, Nb201Network, Nb201Op, supernet::Nb201Supernet};
+    use crate::nn::supernet::{DartsSupernet, Nb201Supernet};
+    use crate::nn::{DartsNetwork, Nb201Genotype, Nb201Network, Nb201Op};
     let (input, classes) = task.shape();
+    // The shared weights' own seed, apart from the search's generator and the children's.
+    let mut rng = crate::util::seeded_rng(config.run.seed ^ 0x5afe_c0de);
+    let estimate = super::footprint::SupernetFootprint::of(gpu, config, input, classes);
+    let s = &config.supernet;
+    let line = |shape: String| {
+        format!(
+            "{shape}: {} shared parameters (with gradients and momentum {}); a path's step up to {}, {} kept compiled; about {} on the device; {} warm-up steps, then {} per batch, batch {}",
+            estimate.shared_parameters as u64,
+            crate::device::estimated_bytes(estimate.parameter_bytes),
+            crate::device::estimated_bytes(estimate.path_bytes),
+            estimate.plans,
+            crate::device::estimated_bytes(estimate.device_bytes()),
+            s.warmup_steps,
+            s.steps_per_update,
+            s.batch_size
+        )
+    };
+    let settings = SupernetSettings::of(config);
+    let building = |e: crate::device::DeviceError| SearchError::Other(format!("supernet: {e}"));
+    if config.run.space == SpaceKind::Darts {
+        let shape = DartsNetwork {
+            genotype: crate::search::footprint::costliest_darts_genotype(),
+            channels: config.darts_space.channels,
+            cells: config.darts_space.cells,
+        };
+        let supernet =
+            DartsSupernet::new(gpu, &shape, input, classes, &mut rng).map_err(building)?;
+        let description = line(format!(
+            "DARTS cells, C = {}, {} cells",
+            shape.channels, shape.cells
+        ));
+        let evaluator =
+            SupernetEvaluator::new(gpu, supernet, task, settings)?.with_description(description);
+        return Ok(Box::new(evaluator));
+    }
     let shape = Nb201Network {
         genotype: Nb201Genotype([Nb201Op::None; 6]),
         cells_per_stage: config.nb201.cells_per_stage,
         channels: config.nb201.channels,
     };
-    // The shared weights' own seed, apart from the search's generator and the children's.
-    let mut rng = crate::util::seeded_rng(config.run.seed ^ 0x5afe_c0de);
-    let supernet = Nb201Supernet::new(gpu, &shape, input, classes, &mut rng)
-        .map_err(|e| SearchError::Other(format!("supernet: {e}")))?;
-    let estimate = super::footprint::SupernetFootprint::of(gpu, config, input, classes);
-    let s = &config.supernet;
-    let line = format!(
-        "N = {}, C = {}: {} shared parameters (with gradients and momentum {}); a path's step up to {}, {} kept compiled; about {} on the device; {} warm-up steps, then {} per batch, batch {}",
-        shape.cells_per_stage,
-        shape.channels,
-        estimate.shared_parameters as u64,
-        crate::device::estimated_bytes(estimate.parameter_bytes),
-        crate::device::estimated_bytes(estimate.path_bytes),
-        estimate.plans,
-        crate::device::estimated_bytes(estimate.device_bytes()),
-        s.warmup_steps,
-        s.steps_per_update,
-        s.batch_size
-    );
-    let evaluator = SupernetEvaluator::new(gpu, supernet, task, SupernetSettings::of(config))?
-        .with_description(line);
+    let supernet = Nb201Supernet::new(gpu, &shape, input, classes, &mut rng).map_err(building)?;
+    let description = line(format!(
+        "N = {}, C = {}",
+        shape.cells_per_stage, shape.channels
+    ));
+    let evaluator =
+        SupernetEvaluator::new(gpu, supernet, task, settings)?.with_description(description);
     Ok(Box::new(evaluator))
 }
 

@@ -92,6 +92,9 @@ impl SupernetFootprint {
         input: [usize; 3],
         classes: usize,
     ) -> SupernetFootprint {
+        if config.run.space == SpaceKind::Darts {
+            return Self::of_darts(gpu, config, input, classes);
+        }
         let with = |op: Nb201Op| {
             let net = Nb201Network {
                 genotype: Nb201Genotype([op; 6]),
@@ -123,9 +126,55 @@ impl SupernetFootprint {
         }
     }
 
+    /// The DARTS cell space's supernet: its exact parameter count, and the step of the path
+    /// `costliest_darts_genotype` (every node two sep_conv_5x5 on the cell's inputs).
+    fn of_darts(
+        gpu: &Gpu,
+        config: &SearchConfig,
+        input: [usize; 3],
+        classes: usize,
+    ) -> SupernetFootprint {
+        let net = DartsNetwork {
+            genotype: costliest_darts_genotype(),
+            channels: config.darts_space.channels,
+            cells: config.darts_space.cells,
+        };
+        let path = Footprint::training(
+            gpu,
+            &Architecture::darts_cells(input, classes, net.clone()),
+            config.supernet.batch_size,
+        );
+        let shared = net.supernet_parameter_count(input[0], classes) as f64;
+        // Parameters, gradients and momentum; the path's own share of batch-norm statistics
+        // scaled up with the parameters (a round upper figure for the supernet's).
+        let parameter_bytes = path.parameter_bytes * shared / path.parameters.max(1.0);
+        let plans = config.supernet.plan_cache;
+        SupernetFootprint {
+            shared_parameters: shared,
+            parameter_bytes,
+            path_bytes: path.activation_bytes + path.scratch_bytes,
+            plans,
+            host_bytes: path.host_bytes * (plans + 1) as f64,
+            path,
+        }
+    }
+
     /// Bytes on the device: the shared weights, the cached path steps and one validation pass.
     pub fn device_bytes(&self) -> f64 {
         self.parameter_bytes + (self.plans + 1) as f64 * self.path_bytes
+    }
+}
+
+/// The DARTS path with the most work and memory: every node sums two `sep_conv_5x5` of the
+/// cell's two inputs (stride 2 in reduction cells, four units per node).
+pub fn costliest_darts_genotype() -> DartsGenotype {
+    let cell = DartsCellGenotype::new(
+        &[[(DartsOp::SepConv5x5, 0), (DartsOp::SepConv5x5, 1)]; DARTS_NODES],
+    )
+    .expect("valid cell");
+    DartsGenotype {
+        normal: cell,
+        reduce: cell,
     }
 }
 
@@ -148,8 +197,14 @@ pub fn check_supernet(
         ConfigError::field(
             field,
             format!(
-                "{}: the supernet's costliest path (every edge nor_conv_3x3) {} (supernet.batch_size {batch})",
-                r.value, r.reason
+                "{}: the supernet's costliest path ({}) {} (supernet.batch_size {batch})",
+                r.value,
+                if config.run.space == SpaceKind::Darts {
+                    "every node two sep_conv_5x5"
+                } else {
+                    "every edge nor_conv_3x3"
+                },
+                r.reason
             ),
         )
     })?;
@@ -160,6 +215,8 @@ pub fn check_supernet(
         let one_host = 2.0 * estimate.path.host_bytes;
         let field = if estimate.plans > 1 && budget.refuse_total(one_plan, one_host).is_none() {
             "supernet.plan_cache"
+        } else if config.run.space == SpaceKind::Darts {
+            "darts_space.channels"
         } else {
             "nb201.channels"
         };
@@ -169,6 +226,8 @@ pub fn check_supernet(
                 "{}: the supernet ({} shared parameters, weights with gradients and momentum {}, {} cached path steps of up to {} each, supernet.batch_size {batch}) {why}",
                 if field == "supernet.plan_cache" {
                     estimate.plans
+                } else if config.run.space == SpaceKind::Darts {
+                    config.darts_space.channels
                 } else {
                     config.nb201.channels
                 },

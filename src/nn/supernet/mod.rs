@@ -5,9 +5,11 @@
 //! operation there inherits.
 
 pub mod arch_weights;
+pub mod darts;
 pub mod nb201;
 
 pub use arch_weights::{ALPHA_SHAPE, AlphaRow, ArchWeights, derive_genotype};
+pub use darts::DartsSupernet;
 pub use nb201::{AuxSkip, Nb201Supernet};
 
 use crate::autograd::{AutogradError, Graph, Value};
