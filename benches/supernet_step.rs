@@ -1,15 +1,16 @@
-//! A path's training step in the NAS-Bench-201 supernet against the same architecture built
-//! standalone (issue 8 asks for at most 1.3x), on the bundled Fashion-MNIST subset, in the same
-//! run on equal work (same genotype, batch and data):
-//!   - standalone: `Trainer` on the genotype's own network;
+//! A path's training step in a supernet against the same architecture built standalone (issue
+//! 8 asks for at most 1.3x), on the bundled Fashion-MNIST subset, in the same run on equal work
+//! (same path, batch and data):
+//!   - standalone: `Trainer` on the path's own network;
 //!   - supernet, path cached: `SharedTrainer` stepping the same path again (its plan compiled);
 //!   - supernet, plan compiled every step: what uniform single-path sampling costs, where a path
-//!     seldom comes back (15,625 genotypes). For equal work it alternates the genotype with a
-//!     permutation of its operations over the edges (every edge has the same channels and size,
-//!     so the same operations cost the same anywhere) with one plan cached, so each step
-//!     compiles its plan first.
+//!     seldom comes back. For equal work it alternates the path with another of the same cost
+//!     (NAS-Bench-201: a permutation of its operations over the edges, all of one size; DARTS:
+//!     each normal-cell node's two operations swapped between its inputs, which have one size)
+//!     with one plan cached, so each step compiles its plan first.
 //!
-//! `cargo bench --bench supernet_step [-- CELLS CHANNELS BATCH]` (defaults: 2 16 64).
+//! `cargo bench --bench supernet_step [-- nb201 CELLS CHANNELS BATCH]` (defaults: 2 16 64), or
+//! `-- darts CELLS CHANNELS BATCH` (defaults: 5 8 64), the path DARTS V2.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -17,9 +18,10 @@ use std::time::Instant;
 use nasgpu::bench::summarise;
 use nasgpu::data::{self, Amount, DeviceDataset, Sampling};
 use nasgpu::device::{DeviceOptions, Gpu};
-use nasgpu::nn::supernet::Nb201Supernet;
+use nasgpu::nn::darts_cell::{DARTS_V2, DartsCellGenotype};
+use nasgpu::nn::supernet::{DartsSupernet, Nb201Supernet, Supernet};
 use nasgpu::nn::train::{Schedule, SharedTrainer, TrainConfig, Trainer};
-use nasgpu::nn::{Architecture, Nb201Genotype, Nb201Network, Network};
+use nasgpu::nn::{Architecture, DartsGenotype, DartsNetwork, Nb201Genotype, Nb201Network, Network};
 
 const WARMUP: usize = 3;
 const SAMPLES: usize = 15;
@@ -30,14 +32,31 @@ const GENOTYPE: &str =
 const PERMUTED: &str =
     "|nor_conv_1x1~0|+|nor_conv_3x3~0|skip_connect~1|+|avg_pool_3x3~0|nor_conv_3x3~1|none~2|";
 
+/// What one measurement needs: the data, the recipe and the device.
+struct Setup {
+    gpu: Arc<Gpu>,
+    device: Arc<DeviceDataset>,
+    train: Vec<u32>,
+    config: TrainConfig,
+}
+
 fn main() {
-    let args: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
-    let cells = args.first().copied().unwrap_or(2);
-    let channels = args.get(1).copied().unwrap_or(16);
-    let batch = args.get(2).copied().unwrap_or(64);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (space, numbers) = match args.first().map(String::as_str) {
+        Some(s @ ("nb201" | "darts")) => (s.to_string(), &args[1..]),
+        _ => ("nb201".to_string(), &args[..]),
+    };
+    let numbers: Vec<usize> = numbers.iter().filter_map(|a| a.parse().ok()).collect();
+    let darts = space == "darts";
+    let cells = numbers
+        .first()
+        .copied()
+        .unwrap_or(if darts { 5 } else { 2 });
+    let channels = numbers
+        .get(1)
+        .copied()
+        .unwrap_or(if darts { 8 } else { 16 });
+    let batch = numbers.get(2).copied().unwrap_or(64);
     let gpu = Gpu::open(&DeviceOptions::default()).expect("a GPU adapter");
     let tt = data::bundled().expect("bundled data");
     let split =
@@ -47,50 +66,127 @@ fn main() {
         DeviceDataset::upload(&gpu, &tt.train, &tt.train.channel_stats()).expect("upload"),
     );
     let (input, classes) = (tt.train.image_shape, tt.train.classes as usize);
-    let genotype: Nb201Genotype = GENOTYPE.parse().expect("genotype");
-    let shape = Nb201Network {
-        genotype,
-        cells_per_stage: cells,
-        channels,
+    let setup = Setup {
+        gpu: gpu.clone(),
+        device,
+        train: split.train.clone(),
+        config: TrainConfig {
+            epochs: 1,
+            batch,
+            learning_rate: 0.01,
+            momentum: 0.9,
+            nesterov: true,
+            weight_decay: 5e-4,
+            schedule: Schedule::Const,
+            seed: 0,
+            augment: data::Augment::NONE,
+        },
     };
-    let config = TrainConfig {
-        epochs: 1,
-        batch,
-        learning_rate: 0.01,
-        momentum: 0.9,
-        nesterov: true,
-        weight_decay: 5e-4,
-        schedule: Schedule::Const,
-        seed: 0,
-        augment: data::Augment::NONE,
-    };
-    let arch = Architecture::cell(input, classes, shape.clone());
-    let net = Network::new(&gpu, &arch, 0).expect("network");
-    let mut standalone =
-        Trainer::new(&gpu, net, &device, split.train.clone(), config.clone()).expect("trainer");
+    println!("adapter {}", gpu.describe());
+    if darts {
+        let genotype: DartsGenotype = DARTS_V2.parse().expect("genotype");
+        let swapped = |cell: &DartsCellGenotype| {
+            let nodes: Vec<_> = cell
+                .nodes
+                .iter()
+                .map(|n| [(n[1].op, n[0].input), (n[0].op, n[1].input)])
+                .collect();
+            DartsCellGenotype::new(&nodes).expect("valid cell")
+        };
+        let permuted = DartsGenotype {
+            normal: swapped(&genotype.normal),
+            reduce: genotype.reduce,
+        };
+        let shape = DartsNetwork {
+            genotype,
+            channels,
+            cells,
+        };
+        let arch = |g: DartsGenotype| {
+            Architecture::darts_cells(
+                input,
+                classes,
+                DartsNetwork {
+                    genotype: g,
+                    ..shape.clone()
+                },
+            )
+        };
+        println!(
+            "DARTS cells = {cells}, C = {channels}, batch {batch}, input {input:?}; path DARTS V2 {genotype}"
+        );
+        measure(
+            &setup,
+            (arch(genotype), arch(permuted)),
+            (genotype, permuted),
+            || {
+                let mut rng = nasgpu::util::seeded_rng(0);
+                DartsSupernet::new(&gpu, &shape, input, classes, &mut rng).expect("supernet")
+            },
+        );
+    } else {
+        let genotype: Nb201Genotype = GENOTYPE.parse().expect("genotype");
+        let permuted: Nb201Genotype = PERMUTED.parse().expect("genotype");
+        let shape = Nb201Network {
+            genotype,
+            cells_per_stage: cells,
+            channels,
+        };
+        let arch = |g: Nb201Genotype| {
+            Architecture::cell(
+                input,
+                classes,
+                Nb201Network {
+                    genotype: g,
+                    ..shape.clone()
+                },
+            )
+        };
+        println!(
+            "NAS-Bench-201 N = {cells}, C = {channels}, batch {batch}, input {input:?}; path {GENOTYPE}"
+        );
+        measure(
+            &setup,
+            (arch(genotype), arch(permuted)),
+            (genotype, permuted),
+            || {
+                let mut rng = nasgpu::util::seeded_rng(0);
+                Nb201Supernet::new(&gpu, &shape, input, classes, &mut rng).expect("supernet")
+            },
+        );
+    }
+}
+
+/// Times the three kinds of step, interleaved, and prints medians with min/max and ratios.
+fn measure<S: Supernet>(
+    setup: &Setup,
+    (arch, permuted_arch): (Architecture, Architecture),
+    (path, permuted): (S::Path, S::Path),
+    supernet: impl Fn() -> S,
+) {
     assert_eq!(
         arch.forward_flops(),
-        Architecture::cell(
-            input,
-            classes,
-            Nb201Network {
-                genotype: PERMUTED.parse().unwrap(),
-                ..shape.clone()
-            }
-        )
-        .forward_flops(),
+        permuted_arch.forward_flops(),
         "the permuted path must cost the same"
     );
+    assert!(path != permuted, "the permuted path must differ");
+    let gpu = &setup.gpu;
+    let net = Network::new(gpu, &arch, 0).expect("network");
+    let mut standalone = Trainer::new(
+        gpu,
+        net,
+        &setup.device,
+        setup.train.clone(),
+        setup.config.clone(),
+    )
+    .expect("trainer");
     let shared_trainer = || {
-        let mut rng = nasgpu::util::seeded_rng(0);
-        let supernet =
-            Nb201Supernet::new(&gpu, &shape, input, classes, &mut rng).expect("supernet");
         let mut t = SharedTrainer::new(
-            &gpu,
-            supernet,
-            &device,
-            split.train.clone(),
-            config.clone(),
+            gpu,
+            supernet(),
+            &setup.device,
+            setup.train.clone(),
+            setup.config.clone(),
             1,
         )
         .expect("trainer");
@@ -99,9 +195,18 @@ fn main() {
     };
     let mut shared = shared_trainer();
     let mut compiling = shared_trainer();
-    let permuted: Nb201Genotype = PERMUTED.parse().expect("genotype");
     standalone.begin_epoch(0);
     let steps = standalone.steps_per_epoch();
+    println!(
+        "{} parameters standalone, supernet {}",
+        arch.parameter_count(),
+        shared
+            .supernet
+            .shared_parameters()
+            .iter()
+            .map(|p| p.tensor.numel())
+            .sum::<usize>()
+    );
 
     // Interleaved, one sample of each per round, so that a change of machine load affects all.
     let mut samples = [Vec::new(), Vec::new(), Vec::new()];
@@ -118,25 +223,14 @@ fn main() {
             standalone.step(i % steps).expect("standalone step")
         });
         timed(1, &mut || {
-            shared.step(&genotype, i % steps).expect("cached path step")
+            shared.step(&path, i % steps).expect("cached path step")
         });
-        let path = if i % 2 == 0 { &genotype } else { &permuted };
+        let p = if i % 2 == 0 { &path } else { &permuted };
         timed(2, &mut || {
-            compiling.step(path, i % steps).expect("compiling step")
+            compiling.step(p, i % steps).expect("compiling step")
         });
     }
     let [standalone_t, cached_t, fresh_t] = samples.map(summarise);
-    println!("adapter {}", gpu.describe());
-    println!(
-        "NAS-Bench-201 N = {cells}, C = {channels}, batch {batch}, input {input:?}; path {GENOTYPE} ({} parameters standalone, supernet {})",
-        arch.parameter_count(),
-        shared
-            .supernet
-            .parameters()
-            .iter()
-            .map(|p| p.tensor.numel())
-            .sum::<usize>()
-    );
     for (label, t) in [
         ("standalone", &standalone_t),
         ("supernet, path cached", &cached_t),
