@@ -10,12 +10,15 @@
 #
 #   scripts/shared-vs-scratch.sh OUT_DIR [DATA_OPTION...]     (default: the bundled subset)
 #   NASGPU_BIN=BIN  N=2 C=16 CHILD_EPOCHS=2 SCRATCH_BUDGET=8 SHARED_BUDGET=64 WARMUP=200 STEPS=10
+#   SPACE=darts: the DARTS cell space instead, N cells in all (default 5) at C (default 8)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:?usage: scripts/shared-vs-scratch.sh OUT_DIR [DATA_OPTION...]}
 shift
 DATA=("$@")
 BIN=${NASGPU_BIN:-target/release/nasgpu}
+SPACE=${SPACE:-nb201}
+if [ "$SPACE" = darts ]; then N=${N:-5}; C=${C:-8}; fi
 N=${N:-2}
 C=${C:-16}
 CHILD_EPOCHS=${CHILD_EPOCHS:-2}
@@ -27,17 +30,20 @@ export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 [ -n "${NASGPU_BIN:-}" ] || cargo build --release --quiet
 mkdir -p "$OUT"
 
-python3 - "$OUT" "$N" "$C" "$CHILD_EPOCHS" "$SCRATCH_BUDGET" "$SHARED_BUDGET" "$WARMUP" "$STEPS" <<'PY'
+python3 - "$OUT" "$SPACE" "$N" "$C" "$CHILD_EPOCHS" "$SCRATCH_BUDGET" "$SHARED_BUDGET" "$WARMUP" "$STEPS" <<'PY'
 import json, sys
-out, n, c, epochs, scratch, shared, warmup, steps = sys.argv[1], *map(int, sys.argv[2:])
+out, space = sys.argv[1], sys.argv[2]
+n, c, epochs, scratch, shared, warmup, steps = map(int, sys.argv[3:])
+shape = ({"darts_space": {"cells": n, "channels": c}} if space == "darts"
+         else {"nb201": {"cells_per_stage": n, "channels": c}})
 base = {
-    "nb201": {"cells_per_stage": n, "channels": c},
+    **shape,
     "reinforce": {"children_per_step": 8},
     "child": {"epochs": epochs, "batch_size": 64, "learning_rate": 0.05,
               "train_images": 1500, "validation_images": 500, "latency": False},
     "supernet": {"warmup_steps": warmup, "steps_per_update": steps, "batch_size": 64,
                  "learning_rate": 0.05, "eval_images": 256},
-    "run": {"space": "nb201", "strategy": "random", "seed": 1},
+    "run": {"space": space, "strategy": "random", "seed": 1},
 }
 for name, evaluator, budget in [("scratch", "train", scratch), ("shared", "supernet", shared)]:
     c = json.loads(json.dumps(base))
