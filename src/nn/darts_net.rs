@@ -378,13 +378,101 @@ impl DartsCell {
     }
 }
 
+/// What every DARTS network holds around its cells: the stem (conv + BN to 3C) and the
+/// classifier on the globally pooled last cell; `C` is the kind of cell (a built one, or a
+/// supernet's with every operation).
+pub struct DartsFrame<C> {
+    pub stem_conv: Conv2d,
+    pub stem_bn: BatchNorm2d,
+    pub cells: Vec<C>,
+    pub classifier: Linear,
+}
+
+impl<C> DartsFrame<C> {
+    /// Fresh parameters, drawn from `rng` in network order; cell i is made by
+    /// `make_cell("cell{i}", its place, rng)`.
+    pub(crate) fn build(
+        gpu: &Arc<Gpu>,
+        net: &DartsNetwork,
+        input_channels: usize,
+        classes: usize,
+        rng: &mut SeededRng,
+        mut make_cell: impl FnMut(&str, &CellPlace, &mut SeededRng) -> Result<C, DeviceError>,
+    ) -> Result<DartsFrame<C>, DeviceError> {
+        let stem = STEM_MULTIPLIER * net.channels;
+        let spec = Conv2dSpec {
+            kernel: [3, 3],
+            stride: [1, 1],
+        };
+        let stem_conv = Conv2d::new(gpu, "stem.conv", input_channels, stem, spec, false, rng)?;
+        let stem_bn = BatchNorm2d::new(gpu, "stem.bn", stem)?;
+        let mut cells = Vec::with_capacity(net.cells);
+        for (i, place) in net.places([1, 1]).iter().enumerate() {
+            cells.push(make_cell(&format!("cell{i}"), place, rng)?);
+        }
+        let features = net.features();
+        let classifier = Linear::new(
+            gpu,
+            "classifier",
+            features,
+            classes,
+            Init::HeUniform { fan_in: features },
+            Init::Constant(0.0),
+            rng,
+        )?;
+        Ok(DartsFrame {
+            stem_conv,
+            stem_bn,
+            cells,
+            classifier,
+        })
+    }
+
+    /// Records images `x` `[N, C, H, W]` through the stem, each cell by `cell(cell, g, b,
+    /// (s0, s1))`, pooling and the classifier; returns logits `[N, classes]`.
+    pub(crate) fn forward(
+        &self,
+        g: &mut Graph,
+        b: &mut Binder,
+        x: Value,
+        train: bool,
+        mut cell: impl FnMut(
+            &C,
+            &mut Graph,
+            &mut Binder,
+            (Value, Value),
+        ) -> Result<Value, AutogradError>,
+    ) -> Result<Value, AutogradError> {
+        let y = self.stem_conv.forward(g, b, x)?;
+        let stem = self.stem_bn.forward(g, b, y, train)?;
+        let (mut s0, mut s1) = (stem, stem);
+        for c in &self.cells {
+            let out = cell(c, g, b, (s0, s1))?;
+            (s0, s1) = (s1, out);
+        }
+        let pooled = ops::global_avg_pool(g, s1)?;
+        self.classifier.forward(g, b, pooled)
+    }
+
+    /// Every trainable parameter in network order, each cell's from `cell`.
+    pub(crate) fn parameters<'a>(
+        &'a self,
+        cell: impl Fn(&'a C) -> Vec<&'a Parameter>,
+    ) -> Vec<&'a Parameter> {
+        let mut all = self.stem_conv.parameters();
+        all.extend(self.stem_bn.parameters());
+        for c in &self.cells {
+            all.extend(cell(c));
+        }
+        all.extend(self.classifier.parameters());
+        all
+    }
+}
+
 /// A built DARTS network. Parameter names: `stem.conv`, `stem.bn`, `cell{i}.pre0|pre1...`,
 /// `cell{i}.node{j}.op{k}...` (j = 2..5, k = 0, 1), `classifier`.
 pub struct DartsNet {
-    pub stem_conv: Conv2d,
-    pub stem_bn: BatchNorm2d,
-    pub cells: Vec<DartsCell>,
-    pub classifier: Linear,
+    pub frame: DartsFrame<DartsCell>,
 }
 
 impl DartsNet {
@@ -397,52 +485,37 @@ impl DartsNet {
         classes: usize,
         rng: &mut SeededRng,
     ) -> Result<DartsNet, DeviceError> {
-        let stem = STEM_MULTIPLIER * net.channels;
-        let spec = Conv2dSpec {
-            kernel: [3, 3],
-            stride: [1, 1],
-        };
-        let stem_conv = Conv2d::new(gpu, "stem.conv", input_channels, stem, spec, false, rng)?;
-        let stem_bn = BatchNorm2d::new(gpu, "stem.bn", stem)?;
-        let mut cells = Vec::with_capacity(net.cells);
-        for (i, place) in net.places([1, 1]).iter().enumerate() {
-            let name = format!("cell{i}");
-            let c = place.c;
-            let inputs = CellInputs::new(gpu, &name, place, rng)?;
-            let genotype = if place.reduction {
-                &net.genotype.reduce
-            } else {
-                &net.genotype.normal
-            };
-            let mut nodes = Vec::with_capacity(DARTS_NODES);
-            for (j, edges) in genotype.nodes.iter().enumerate() {
-                let mut built = Vec::with_capacity(2);
-                for (k, e) in edges.iter().enumerate() {
-                    let stride = if place.reduction && e.input < 2 { 2 } else { 1 };
-                    let op_name = format!("{name}.node{}.op{k}", j + 2);
-                    built.push((CellOp::new(gpu, &op_name, e.op, c, stride, rng)?, e.input));
-                }
-                let [a, b]: [(CellOp, usize); 2] = built.try_into().ok().expect("two edges");
-                nodes.push([a, b]);
-            }
-            cells.push(DartsCell { inputs, nodes });
-        }
-        let features = net.features();
-        let classifier = Linear::new(
+        let frame = DartsFrame::build(
             gpu,
-            "classifier",
-            features,
+            net,
+            input_channels,
             classes,
-            Init::HeUniform { fan_in: features },
-            Init::Constant(0.0),
             rng,
+            |name, place, rng| {
+                let inputs = CellInputs::new(gpu, name, place, rng)?;
+                let genotype = if place.reduction {
+                    &net.genotype.reduce
+                } else {
+                    &net.genotype.normal
+                };
+                let mut nodes = Vec::with_capacity(DARTS_NODES);
+                for (j, edges) in genotype.nodes.iter().enumerate() {
+                    let mut built = Vec::with_capacity(2);
+                    for (k, e) in edges.iter().enumerate() {
+                        let stride = if place.reduction && e.input < 2 { 2 } else { 1 };
+                        let op_name = format!("{name}.node{}.op{k}", j + 2);
+                        built.push((
+                            CellOp::new(gpu, &op_name, e.op, place.c, stride, rng)?,
+                            e.input,
+                        ));
+                    }
+                    let [a, b]: [(CellOp, usize); 2] = built.try_into().ok().expect("two edges");
+                    nodes.push([a, b]);
+                }
+                Ok(DartsCell { inputs, nodes })
+            },
         )?;
-        Ok(DartsNet {
-            stem_conv,
-            stem_bn,
-            cells,
-            classifier,
-        })
+        Ok(DartsNet { frame })
     }
 
     /// Records the forward pass of images `x` `[N, C, H, W]`; returns logits `[N, classes]`.
@@ -453,32 +526,20 @@ impl DartsNet {
         x: Value,
         train: bool,
     ) -> Result<Value, AutogradError> {
-        let y = self.stem_conv.forward(g, b, x)?;
-        let stem = self.stem_bn.forward(g, b, y, train)?;
-        let (mut s0, mut s1) = (stem, stem);
-        for cell in &self.cells {
-            let out = cell.forward(g, b, s0, s1, train)?;
-            (s0, s1) = (s1, out);
-        }
-        let pooled = ops::global_avg_pool(g, s1)?;
-        self.classifier.forward(g, b, pooled)
+        self.frame.forward(g, b, x, train, |cell, g, b, (s0, s1)| {
+            cell.forward(g, b, s0, s1, train)
+        })
     }
 
     /// Every trainable parameter in network order.
     pub fn parameters(&self) -> Vec<&Parameter> {
-        let mut all = self.stem_conv.parameters();
-        all.extend(self.stem_bn.parameters());
-        for cell in &self.cells {
-            all.extend(cell.parameters());
-        }
-        all.extend(self.classifier.parameters());
-        all
+        self.frame.parameters(|c| c.parameters())
     }
 
     /// Every batch norm in network order.
     pub fn norms(&self) -> Vec<&BatchNorm2d> {
-        let mut all = vec![&self.stem_bn];
-        for cell in &self.cells {
+        let mut all = vec![&self.frame.stem_bn];
+        for cell in &self.frame.cells {
             all.extend(cell.norms());
         }
         all

@@ -10,16 +10,11 @@ use std::sync::Arc;
 use rand::RngExt;
 
 use super::Supernet;
-use crate::autograd::{AutogradError, Graph, Value, ops};
+use crate::autograd::{AutogradError, Graph, Value};
 use crate::device::{DeviceError, Gpu};
-use crate::kernels::conv2d::Conv2dSpec;
 use crate::nn::Architecture;
-use crate::nn::darts_cell::{
-    DARTS_NODES, DartsCellGenotype, DartsGenotype, DartsNetwork, DartsOp, STEM_MULTIPLIER,
-};
-use crate::nn::darts_net::{CellInputs, CellOp};
-use crate::nn::init::Init;
-use crate::nn::layers::{BatchNorm2d, Conv2d, Linear};
+use crate::nn::darts_cell::{DARTS_NODES, DartsCellGenotype, DartsGenotype, DartsNetwork, DartsOp};
+use crate::nn::darts_net::{CellInputs, CellOp, DartsFrame};
 use crate::nn::param::{Binder, Parameter};
 use crate::util::SeededRng;
 
@@ -37,10 +32,7 @@ pub struct DartsSupernet {
     pub shape: DartsNetwork,
     pub input: [usize; 3],
     pub classes: usize,
-    pub stem_conv: Conv2d,
-    pub stem_bn: BatchNorm2d,
-    pub cells: Vec<SuperCell>,
-    pub classifier: Linear,
+    pub frame: DartsFrame<SuperCell>,
 }
 
 impl DartsSupernet {
@@ -53,17 +45,8 @@ impl DartsSupernet {
         classes: usize,
         rng: &mut SeededRng,
     ) -> Result<DartsSupernet, DeviceError> {
-        let stem = STEM_MULTIPLIER * shape.channels;
-        let spec = Conv2dSpec {
-            kernel: [3, 3],
-            stride: [1, 1],
-        };
-        let stem_conv = Conv2d::new(gpu, "stem.conv", input[0], stem, spec, false, rng)?;
-        let stem_bn = BatchNorm2d::new(gpu, "stem.bn", stem)?;
-        let mut cells = Vec::with_capacity(shape.cells);
-        for (c, place) in shape.places([1, 1]).iter().enumerate() {
-            let name = format!("cell{c}");
-            let inputs = CellInputs::new(gpu, &name, place, rng)?;
+        let frame = DartsFrame::build(gpu, shape, input[0], classes, rng, |name, place, rng| {
+            let inputs = CellInputs::new(gpu, name, place, rng)?;
             let mut edges = Vec::with_capacity(DARTS_NODES);
             for j in 0..DARTS_NODES {
                 let mut from = Vec::with_capacity(j + 2);
@@ -78,30 +61,17 @@ impl DartsSupernet {
                 }
                 edges.push(from);
             }
-            cells.push(SuperCell {
+            Ok(SuperCell {
                 reduction: place.reduction,
                 inputs,
                 edges,
-            });
-        }
-        let features = shape.features();
-        let classifier = Linear::new(
-            gpu,
-            "classifier",
-            features,
-            classes,
-            Init::HeUniform { fan_in: features },
-            Init::Constant(0.0),
-            rng,
-        )?;
+            })
+        })?;
         Ok(DartsSupernet {
             shape: shape.clone(),
             input,
             classes,
-            stem_conv,
-            stem_bn,
-            cells,
-            classifier,
+            frame,
         })
     }
 }
@@ -117,10 +87,7 @@ impl Supernet for DartsSupernet {
         path: &Self::Path,
         train: bool,
     ) -> Result<Value, AutogradError> {
-        let y = self.stem_conv.forward(g, b, x)?;
-        let stem = self.stem_bn.forward(g, b, y, train)?;
-        let (mut s0, mut s1) = (stem, stem);
-        for cell in &self.cells {
+        self.frame.forward(g, b, x, train, |cell, g, b, inputs| {
             let genotype = if cell.reduction {
                 &path.reduce
             } else {
@@ -132,24 +99,18 @@ impl Supernet for DartsSupernet {
                 .enumerate()
                 .map(|(j, n)| n.map(|e| (&cell.edges[j][e.input][e.op.id()], e.input)))
                 .collect();
-            let out = cell.inputs.cell_forward(g, b, (s0, s1), train, &nodes)?;
-            (s0, s1) = (s1, out);
-        }
-        let pooled = ops::global_avg_pool(g, s1)?;
-        self.classifier.forward(g, b, pooled)
+            cell.inputs.cell_forward(g, b, inputs, train, &nodes)
+        })
     }
 
     fn shared_parameters(&self) -> Vec<&Parameter> {
-        let mut all = self.stem_conv.parameters();
-        all.extend(self.stem_bn.parameters());
-        for cell in &self.cells {
-            all.extend(cell.inputs.parameters());
+        self.frame.parameters(|cell| {
+            let mut all = cell.inputs.parameters();
             for op in cell.edges.iter().flatten().flatten() {
                 all.extend(op.parameters());
             }
-        }
-        all.extend(self.classifier.parameters());
-        all
+            all
+        })
     }
 
     /// Per node, two different inputs and two operations, uniformly.
