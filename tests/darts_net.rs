@@ -7,15 +7,14 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 
+use common::network_check::{
+    Act, assert_training_lowers_the_loss, check_gradients, gpu_logits, images, randomised,
+};
 use common::reference::{batchnorm, concat, conv2d, elementwise as ew, grouped_conv::GConv, pool};
 use common::*;
-use nasgpu::autograd::{Graph, Plan, Value, ops};
-use nasgpu::data::{self, DeviceDataset};
-use nasgpu::device::Gpu;
+use nasgpu::autograd::{Graph, Plan};
 use nasgpu::nn::darts_cell::{CellPlace, DARTS_V2};
-use nasgpu::nn::train::{Schedule, TrainConfig, Trainer};
 use nasgpu::nn::{Architecture, Binder, DartsGenotype, DartsNetwork, DartsOp, Network};
 
 /// Every operation, in both cells, on inputs 0, 1 and intermediate nodes.
@@ -237,46 +236,6 @@ fn parameter_count_equals_the_built_parameters() {
             "{name} missing from {names:?}"
         );
     }
-}
-
-/// A network whose batch-norm scales, shifts, running statistics and classifier bias are
-/// redrawn, so that no parameter sits at a neutral value; returns it and its state by name.
-fn randomised(
-    gpu: &Arc<Gpu>,
-    arch: &Architecture,
-    seed: u64,
-) -> (Network, HashMap<String, Vec<f64>>) {
-    let net = Network::new(gpu, arch, seed).unwrap();
-    let mut r = rng(seed);
-    let mut host = HashMap::new();
-    for (name, t) in net.state() {
-        let range = if name.ends_with(".gamma") || name.ends_with(".running_var") {
-            Some((0.5, 1.5))
-        } else if name.ends_with(".beta")
-            || name.ends_with(".running_mean")
-            || name.ends_with(".bias")
-        {
-            Some((-0.5, 0.5))
-        } else {
-            None
-        };
-        let data = match range {
-            Some((lo, hi)) => {
-                let v = to_f32(&uniform_in(&mut r, t.numel(), lo, hi));
-                t.write_f32(&v);
-                v
-            }
-            None => t.to_f32().unwrap(),
-        };
-        host.insert(name, to_f64(&data));
-    }
-    (net, host)
-}
-
-#[derive(Clone)]
-struct Act {
-    shape: [usize; 4],
-    data: Vec<f64>,
 }
 
 /// The published `NetworkCIFAR` in f64, from its description; counts conv and classifier MACs.
@@ -521,26 +480,6 @@ impl Reference<'_> {
     }
 }
 
-fn images(seed: u64, shape: [usize; 4]) -> Act {
-    let mut r = rng(seed ^ 0x1234);
-    let n = shape.iter().product();
-    Act {
-        shape,
-        data: to_f64(&to_f32(&uniform(&mut r, n))),
-    }
-}
-
-fn gpu_logits(gpu: &Arc<Gpu>, net: &Network, x: &Act, train: bool) -> Vec<f32> {
-    let mut g = Graph::new(gpu);
-    let xt = upload(gpu, &x.shape, &x.data);
-    let xv = g.input(&xt, "images");
-    let mut b = Binder::new();
-    let logits = net.forward(&mut g, &mut b, xv, train).unwrap();
-    let plan = Plan::compile(&g, &[logits]).unwrap();
-    plan.run_all().unwrap();
-    download(plan.tensor(logits).unwrap())
-}
-
 /// Logits to atol 1e-5 (scaled by the logit's term size beyond 2, as in `nb201_net.rs`) +
 /// rtol 1e-4, in both modes, on odd image sizes (9x7: reductions to 5x4 and 3x2, so the
 /// factorized reductions' shifted grid runs off the image); FLOPs = the reference's MACs x 2.
@@ -599,19 +538,6 @@ fn gradients_match_finite_differences() {
     let arch = darts_arch(ALL_OPS, 3, 4, [2, 8, 8], classes);
     let (net, host) = randomised(&gpu, &arch, seed);
     let x = images(seed, [2, 2, 8, 8]);
-    let mut r = rng(seed ^ 0xABCD);
-    let upstream = to_f64(&to_f32(&uniform(&mut r, 2 * classes)));
-
-    let mut g = Graph::new(&gpu);
-    let xt = upload(&gpu, &x.shape, &x.data);
-    let xv = g.input(&xt, "images");
-    let mut b = Binder::new();
-    let logits = net.forward(&mut g, &mut b, xv, true).unwrap();
-    let ut = upload(&gpu, &[2, classes], &upstream);
-    let uv = g.input(&ut, "upstream");
-    let weighted = ops::mul(&mut g, logits, uv).unwrap();
-    let loss = ops::sum_all(&mut g, weighted).unwrap();
-    g.backward(loss).unwrap();
     let checked = [
         "stem.conv.weight",
         "cell0.pre0.conv.weight",
@@ -624,23 +550,8 @@ fn gradients_match_finite_differences() {
         "cell2.node5.op0.unit0.bn.beta",
         "classifier.weight",
     ];
-    let bound: HashMap<&str, Value> = b
-        .bound()
-        .iter()
-        .map(|(p, v)| (p.name.as_str(), *v))
-        .collect();
-    let grads: Vec<Value> = checked
-        .iter()
-        .map(|name| {
-            g.grad(bound[name])
-                .unwrap_or_else(|| panic!("no gradient reaches {name}"))
-        })
-        .collect();
-    let plan = Plan::compile(&g, &grads).unwrap();
-    plan.run_all().unwrap();
-
     let darts = arch.darts.as_ref().unwrap();
-    let objective = |p: &HashMap<String, Vec<f64>>| {
+    check_gradients(&gpu, seed, &net, &host, &x, classes, &checked, |p| {
         let mut reference = Reference {
             net: darts,
             p,
@@ -648,62 +559,14 @@ fn gradients_match_finite_differences() {
             macs: 0,
             logit_scale: 0.0,
         };
-        dot(&upstream, &reference.forward(&x, classes))
-    };
-    for (name, grad) in checked.iter().zip(&grads) {
-        let got = download(plan.tensor(*grad).unwrap());
-        let fd = finite_difference(
-            |v| {
-                let mut p = host.clone();
-                p.insert(name.to_string(), v.to_vec());
-                objective(&p)
-            },
-            &host[*name],
-            1e-6,
-        );
-        assert_close(&format!("d/d{name}"), seed, &got, &fd, 1e-4, 1e-3);
-    }
+        reference.forward(&x, classes)
+    });
 }
 
 /// Twelve SGD steps on one fixed batch of 32 bundled images lower its loss by at least 20%.
 #[test]
 fn training_steps_decrease_the_loss() {
-    let gpu = gpu();
-    let tt = data::bundled().unwrap();
-    let device =
-        Arc::new(DeviceDataset::upload(&gpu, &tt.train, &tt.train.channel_stats()).unwrap());
-    let arch = darts_arch(
-        DARTS_V2,
-        3,
-        4,
-        tt.train.image_shape,
-        tt.train.classes as usize,
-    );
-    let net = Network::new(&gpu, &arch, 0).unwrap();
-    let config = TrainConfig {
-        epochs: 12,
-        batch: 32,
-        learning_rate: 0.05,
-        momentum: 0.9,
-        nesterov: true,
-        weight_decay: 0.0,
-        schedule: Schedule::Const,
-        seed: 0,
-        augment: data::Augment::NONE,
-    };
-    let ids: Vec<u32> = (0..32).collect();
-    let mut trainer = Trainer::new(&gpu, net, &device, ids, config).unwrap();
-    let mut losses = Vec::new();
-    for epoch in 0..12 {
-        trainer.begin_epoch(epoch);
-        trainer.step(0).unwrap();
-        losses.push(trainer.read_metrics().unwrap().loss);
-    }
-    assert!(losses.iter().all(|l| l.is_finite()), "{losses:?}");
-    assert!(
-        losses[11] < 0.8 * losses[0],
-        "loss did not fall: {losses:?}"
-    );
+    assert_training_lowers_the_loss(|input, classes| darts_arch(DARTS_V2, 3, 4, input, classes));
 }
 
 /// `nasgpu export` of a trained DARTS network: json and safetensors are written; onnx and

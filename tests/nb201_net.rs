@@ -7,16 +7,14 @@
 mod common;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Arc;
 
+use common::network_check::{
+    Act, assert_training_lowers_the_loss, check_gradients, gpu_logits, images, randomised,
+};
 use common::reference::{batchnorm, conv2d, elementwise as ew, pool};
 use common::*;
-use nasgpu::autograd::{Graph, Plan, Value, ops};
-use nasgpu::data::{self, DeviceDataset};
-use nasgpu::device::Gpu;
-use nasgpu::nn::train::{Schedule, TrainConfig, Trainer};
 use nasgpu::nn::weights::{NamedTensor, from_bytes, to_bytes};
-use nasgpu::nn::{Architecture, Binder, Nb201Genotype, Nb201Network, Nb201Op, Network};
+use nasgpu::nn::{Architecture, Nb201Genotype, Nb201Network, Nb201Op, Network};
 
 /// Uses every operation (the example string of the NAS-Bench-201 paper).
 const ALL_OPS: &str =
@@ -329,13 +327,6 @@ fn weights_file_round_trips_every_state_tensor() {
 // ---------------------------------------------------------------------------------------------
 // The f64 reference network.
 
-/// An NCHW activation of the reference.
-#[derive(Clone)]
-struct Act {
-    shape: [usize; 4],
-    data: Vec<f64>,
-}
-
 /// The cell network of `net` in f64, from named parameters and running statistics; counts the
 /// multiply-adds of its convs and classifier.
 struct Reference<'a> {
@@ -503,63 +494,6 @@ impl Reference<'_> {
     }
 }
 
-/// A small network whose batch-norm scales, shifts, running statistics and classifier bias are
-/// redrawn (conv and classifier weights keep their He initialisation, already random), so that
-/// no parameter sits at a neutral value that would hide a misrouted tensor. Returns the network
-/// and its state on the host, by name.
-fn randomised(
-    gpu: &Arc<Gpu>,
-    arch: &Architecture,
-    seed: u64,
-) -> (Network, HashMap<String, Vec<f64>>) {
-    let net = Network::new(gpu, arch, seed).unwrap();
-    let mut r = rng(seed);
-    let mut host = HashMap::new();
-    for (name, t) in net.state() {
-        let range = if name.ends_with(".gamma") || name.ends_with(".running_var") {
-            Some((0.5, 1.5))
-        } else if name.ends_with(".beta")
-            || name.ends_with(".running_mean")
-            || name.ends_with(".bias")
-        {
-            Some((-0.5, 0.5))
-        } else {
-            None
-        };
-        let data = match range {
-            Some((lo, hi)) => {
-                let v = to_f32(&uniform_in(&mut r, t.numel(), lo, hi));
-                t.write_f32(&v);
-                v
-            }
-            None => t.to_f32().unwrap(),
-        };
-        host.insert(name, to_f64(&data));
-    }
-    (net, host)
-}
-
-fn images(seed: u64, shape: [usize; 4]) -> Act {
-    let mut r = rng(seed ^ 0x1234);
-    let n = shape.iter().product();
-    Act {
-        shape,
-        data: to_f64(&to_f32(&uniform(&mut r, n))),
-    }
-}
-
-/// Logits of the GPU network (planned run) for `x`.
-fn gpu_logits(gpu: &Arc<Gpu>, net: &Network, x: &Act, train: bool) -> Vec<f32> {
-    let mut g = Graph::new(gpu);
-    let xt = upload(gpu, &x.shape, &x.data);
-    let xv = g.input(&xt, "images");
-    let mut b = Binder::new();
-    let logits = net.forward(&mut g, &mut b, xv, train).unwrap();
-    let plan = Plan::compile(&g, &[logits]).unwrap();
-    plan.run_all().unwrap();
-    download(plan.tensor(logits).unwrap())
-}
-
 /// Logits to atol 1e-5 + rtol 1e-4 in both modes, the fp32 kernel standard (the worst seen is
 /// ~1e-6 on logits of size ~2, through ~12 chained convs and batch norms), with atol scaled by
 /// the size of the terms a logit sums beyond 2: in inference mode nothing renormalises, so
@@ -620,19 +554,6 @@ fn gradients_match_finite_differences() {
     let arch = cell_arch(ALL_OPS, 1, 4, [3, 8, 8], classes);
     let (net, host) = randomised(&gpu, &arch, seed);
     let x = images(seed, [2, 3, 8, 8]);
-    let mut r = rng(seed ^ 0xABCD);
-    let upstream = to_f64(&to_f32(&uniform(&mut r, 2 * classes)));
-
-    let mut g = Graph::new(&gpu);
-    let xt = upload(&gpu, &x.shape, &x.data);
-    let xv = g.input(&xt, "images");
-    let mut b = Binder::new();
-    let logits = net.forward(&mut g, &mut b, xv, true).unwrap();
-    let ut = upload(&gpu, &[2, classes], &upstream);
-    let uv = g.input(&ut, "upstream");
-    let weighted = ops::mul(&mut g, logits, uv).unwrap();
-    let loss = ops::sum_all(&mut g, weighted).unwrap();
-    g.backward(loss).unwrap();
     let checked = [
         "stem.conv.weight",
         "stage1.cell0.edge_0_1.conv.weight",
@@ -645,23 +566,8 @@ fn gradients_match_finite_differences() {
         "head.bn.gamma",
         "classifier.weight",
     ];
-    let bound: HashMap<&str, Value> = b
-        .bound()
-        .iter()
-        .map(|(p, v)| (p.name.as_str(), *v))
-        .collect();
-    let grads: Vec<Value> = checked
-        .iter()
-        .map(|name| {
-            g.grad(bound[name])
-                .unwrap_or_else(|| panic!("no gradient reaches {name}"))
-        })
-        .collect();
-    let plan = Plan::compile(&g, &grads).unwrap();
-    plan.run_all().unwrap();
-
     let net201 = arch.nb201.as_ref().unwrap();
-    let objective = |p: &HashMap<String, Vec<f64>>| {
+    check_gradients(&gpu, seed, &net, &host, &x, classes, &checked, |p| {
         let mut reference = Reference {
             net: net201,
             p,
@@ -669,61 +575,13 @@ fn gradients_match_finite_differences() {
             macs: 0,
             logit_scale: 0.0,
         };
-        dot(&upstream, &reference.forward(&x, classes))
-    };
-    for (name, grad) in checked.iter().zip(&grads) {
-        let got = download(plan.tensor(*grad).unwrap());
-        let fd = finite_difference(
-            |v| {
-                let mut p = host.clone();
-                p.insert(name.to_string(), v.to_vec());
-                objective(&p)
-            },
-            &host[*name],
-            1e-6,
-        );
-        assert_close(&format!("d/d{name}"), seed, &got, &fd, 1e-4, 1e-3);
-    }
+        reference.forward(&x, classes)
+    });
 }
 
 /// Twelve SGD steps on one fixed batch of 32 bundled images lower its loss well below the first
 /// (here 2.41 -> 1.45; the test asks for a fall of at least 20%).
 #[test]
 fn training_steps_decrease_the_loss() {
-    let gpu = gpu();
-    let tt = data::bundled().unwrap();
-    let device =
-        Arc::new(DeviceDataset::upload(&gpu, &tt.train, &tt.train.channel_stats()).unwrap());
-    let arch = cell_arch(
-        ALL_OPS,
-        1,
-        4,
-        tt.train.image_shape,
-        tt.train.classes as usize,
-    );
-    let net = Network::new(&gpu, &arch, 0).unwrap();
-    let config = TrainConfig {
-        epochs: 12,
-        batch: 32,
-        learning_rate: 0.05,
-        momentum: 0.9,
-        nesterov: true,
-        weight_decay: 0.0,
-        schedule: Schedule::Const,
-        seed: 0,
-        augment: data::Augment::NONE,
-    };
-    let ids: Vec<u32> = (0..32).collect();
-    let mut trainer = Trainer::new(&gpu, net, &device, ids, config).unwrap();
-    let mut losses = Vec::new();
-    for epoch in 0..12 {
-        trainer.begin_epoch(epoch);
-        trainer.step(0).unwrap();
-        losses.push(trainer.read_metrics().unwrap().loss);
-    }
-    assert!(losses.iter().all(|l| l.is_finite()), "{losses:?}");
-    assert!(
-        losses[11] < 0.8 * losses[0],
-        "loss did not fall: {losses:?}"
-    );
+    assert_training_lowers_the_loss(|input, classes| cell_arch(ALL_OPS, 1, 4, input, classes));
 }

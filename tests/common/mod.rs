@@ -4,6 +4,7 @@
 
 pub mod gradcheck;
 pub mod grouped_check;
+pub mod network_check;
 pub mod reference;
 pub mod supernet;
 
