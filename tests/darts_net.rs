@@ -535,9 +535,9 @@ fn gradients_match_finite_differences() {
     let gpu = gpu();
     let seed = fresh_seed();
     let classes = 5;
-    let arch = darts_arch(ALL_OPS, 3, 4, [2, 8, 8], classes);
+    let arch = darts_arch(ALL_OPS, 3, 4, [2, 12, 12], classes);
     let (net, host) = randomised(&gpu, &arch, seed);
-    let x = images(seed, [2, 2, 8, 8]);
+    let x = images(seed, [2, 2, 12, 12]);
     let checked = [
         "stem.conv.weight",
         "cell0.pre0.conv.weight",

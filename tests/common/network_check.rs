@@ -77,8 +77,8 @@ pub fn gpu_logits(gpu: &Arc<Gpu>, net: &Network, x: &Act, train: bool) -> Vec<f3
 }
 
 /// Gradients of L = sum(u * logits) (u random) with respect to the parameters `checked`, in
-/// training mode, against central differences (h = 1e-6) of `reference(params) -> logits`:
-/// atol 1e-4 + rtol 1e-3, the tolerance of `gradcheck.rs`.
+/// training mode, against central differences (h = 1e-6, else 1e-7) of `reference(params) ->
+/// logits`: atol 1e-4 + rtol 1e-3, the tolerance of `gradcheck.rs`.
 #[allow(clippy::too_many_arguments)]
 pub fn check_gradients(
     gpu: &Arc<Gpu>,
@@ -119,17 +119,36 @@ pub fn check_gradients(
     plan.run_all().unwrap();
     for (name, grad) in checked.iter().zip(&grads) {
         let got = download(plan.tensor(*grad).unwrap());
-        let fd = finite_difference(
-            |v| {
-                let mut p = host.clone();
-                p.insert(name.to_string(), v.to_vec());
-                dot(&upstream, &reference(&p))
-            },
-            &host[*name],
-            1e-6,
-        );
-        assert_close(&format!("d/d{name}"), seed, &got, &fd, 1e-4, 1e-3);
+        let fd = |h: f64| {
+            finite_difference(
+                |v| {
+                    let mut p = host.clone();
+                    p.insert(name.to_string(), v.to_vec());
+                    dot(&upstream, &reference(&p))
+                },
+                &host[*name],
+                h,
+            )
+        };
+        // A ReLU or max-pool kink within one step of the point bends the central difference
+        // of every parameter upstream of it (seen at 1e-6 on DARTS cells, where a step of
+        // 1e-7 then agrees with the GPU to 7e-6); a kink is seldom within both steps, while a
+        // wrong gradient misses both.
+        let coarse = fd(1e-6);
+        let want = if within(&got, &coarse, 1e-4, 1e-3) {
+            coarse
+        } else {
+            fd(1e-7)
+        };
+        assert_close(&format!("d/d{name}"), seed, &got, &want, 1e-4, 1e-3);
     }
+}
+
+/// Whether every element of `got` is within atol + rtol |want| of `want`.
+fn within(got: &[f32], want: &[f64], atol: f64, rtol: f64) -> bool {
+    got.iter()
+        .zip(want)
+        .all(|(&g, &w)| (g as f64 - w).abs() <= atol + rtol * w.abs())
 }
 
 /// Twelve SGD steps (lr 0.05, Nesterov momentum 0.9, no decay) of the network `arch(image
