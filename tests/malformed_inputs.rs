@@ -174,6 +174,8 @@ fn nb201_arch(members: &str) -> String {
 const GENOTYPE: &str =
     "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|none~0|avg_pool_3x3~1|nor_conv_3x3~2|";
 
+const DARTS_GENOTYPE: &str = "normal:sep_conv_3x3~0,sep_conv_3x3~1|sep_conv_3x3~0,sep_conv_3x3~1|skip_connect~0,sep_conv_3x3~1|skip_connect~0,dil_conv_3x3~2;reduce:max_pool_3x3~0,max_pool_3x3~1|max_pool_3x3~1,skip_connect~2|max_pool_3x3~0,skip_connect~2|max_pool_3x3~1,skip_connect~2";
+
 const TABLE_HEAD: &str = "arch,accuracy\n";
 
 fn cases() -> Vec<Case> {
@@ -579,12 +581,54 @@ fn cases() -> Vec<Case> {
             train_arch(d, &text)
         },
     ));
+    // --- architecture files (DARTS cells) ---
+    let darts_arch = |members: String| {
+        format!(r#"{{"input": [1, 28, 28], "classes": 10, "darts": {{{members}}}}}"#)
+    };
+    c.push(Case::new(
+        "darts",
+        "darts-none-op",
+        &["arch.json", "darts.genotype", "'none'"],
+        move |d| {
+            let g = DARTS_GENOTYPE.replacen("sep_conv_3x3~0", "none~0", 1);
+            train_arch(d, &darts_arch(format!(r#""genotype": "{g}""#)))
+        },
+    ));
+    c.push(Case::new(
+        "darts",
+        "darts-channels-1024",
+        &["arch.json", "darts.channels", "1024"],
+        move |d| {
+            // Within the field's range, but its activations exceed what the device binds.
+            train_arch(
+                d,
+                &darts_arch(format!(
+                    r#""genotype": "{DARTS_GENOTYPE}", "channels": 1024, "cells": 64"#
+                )),
+            )
+        },
+    ));
     // --- search configurations ---
     let cfg = |name: &'static str, expect: &[&'static str], extra: &'static str| {
         Case::new("config", name, expect, move |d| {
             search_config(d, &config(extra))
         })
     };
+    c.push(cfg(
+        "cfg-darts-space-channels-0",
+        &["config.json", "darts_space.channels", "0"],
+        r#""darts_space": {"channels": 0}"#,
+    ));
+    c.push(cfg(
+        "cfg-darts-supernet-too-large",
+        &["config.json", "darts_space.channels", "512"],
+        r#""run": {"space": "darts", "evaluator": "supernet"}, "darts_space": {"channels": 512, "cells": 20}"#,
+    ));
+    c.push(cfg(
+        "cfg-darts-space-too-large",
+        &["config.json", "darts_space.channels", "1024"],
+        r#""run": {"space": "darts"}, "darts_space": {"channels": 1024, "cells": 64}"#,
+    ));
     c.push(cfg(
         "cfg-controller-hidden-1e6",
         &["config.json", "controller.hidden", "1000000"],

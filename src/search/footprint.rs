@@ -192,7 +192,8 @@ pub fn check_supernet(
     estimate.path.check(&budget).map_err(|r| {
         let field = match r.field.as_str() {
             "classes" => "classes of the data".to_string(),
-            f => f.to_string(),
+            // The architecture's field, as the configuration names it.
+            f => f.replace("darts.", "darts_space."),
         };
         ConfigError::field(
             field,
