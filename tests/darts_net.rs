@@ -569,11 +569,10 @@ fn training_steps_decrease_the_loss() {
     assert_training_lowers_the_loss(|input, classes| darts_arch(DARTS_V2, 3, 4, input, classes));
 }
 
-/// `nasgpu export` of a trained DARTS network: json and safetensors are written; onnx and
-/// pytorch, which need a lowering of the cells that does not exist yet, are refused with an
-/// error naming the folder and the format, a non-zero exit and no file.
+/// `nasgpu export` of a DARTS network writes every format (the numbers of onnx and pytorch
+/// against nasgpu's are checked in `export_python.rs`); the json copy is the same network.
 #[test]
-fn export_writes_json_and_safetensors_and_refuses_onnx_and_pytorch() {
+fn export_writes_every_format() {
     use nasgpu::nn::meta::architecture_file_json;
     use nasgpu::nn::weights::{self, NamedTensor};
     let gpu = gpu();
@@ -605,28 +604,23 @@ fn export_writes_json_and_safetensors_and_refuses_onnx_and_pytorch() {
             .output()
             .unwrap()
     };
-    for format in ["json", "safetensors"] {
+    for format in ["json", "safetensors", "onnx", "pytorch"] {
         let out = dir.join(format!("out.{format}"));
         let o = export(format, &out);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "{format}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         assert!(out.exists());
     }
     let back = Architecture::load(&dir.join("out.json")).unwrap();
     assert_eq!(back, arch);
-    for format in ["onnx", "pytorch"] {
-        let out = dir.join(format!("out.{format}"));
-        let o = export(format, &out);
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert!(!o.status.success(), "{format} accepted");
-        assert!(
-            err.contains("DARTS cell network cannot be exported")
-                && err.contains(&format!("--format {format}"))
-                && err.contains(dir.to_str().unwrap()),
-            "{err}"
-        );
-        assert!(!err.contains("panicked"), "{err}");
-        assert!(!out.exists());
-    }
+    let py = std::fs::read_to_string(dir.join("out.pytorch")).unwrap();
+    assert!(
+        py.contains("F.max_pool2d") && py.contains("groups=4"),
+        "{py}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

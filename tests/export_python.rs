@@ -296,3 +296,26 @@ fn nb201_cell_network_exports_match_nasgpu() {
     round_trip("nb201", &["--arch", path.to_str().unwrap()]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A DARTS cell network with every operation in both cells (3 cells, C = 4): depthwise and
+/// dilated convs, max and average pooling, factorized reductions (preprocessing and stride-2
+/// skips, with the shifted grid cropped), node sums and the concatenated nodes.
+#[test]
+fn darts_cell_network_exports_match_nasgpu() {
+    let genotype = "normal:sep_conv_3x3~0,dil_conv_5x5~1|max_pool_3x3~0,skip_connect~2|avg_pool_3x3~1,sep_conv_5x5~3|dil_conv_3x3~2,skip_connect~4;reduce:skip_connect~0,sep_conv_5x5~1|avg_pool_3x3~1,dil_conv_3x3~2|max_pool_3x3~0,sep_conv_3x3~3|dil_conv_5x5~1,skip_connect~3";
+    let arch = Architecture::darts_cells(
+        [1, 28, 28],
+        10,
+        nasgpu::nn::DartsNetwork {
+            genotype: genotype.parse().unwrap(),
+            channels: 4,
+            cells: 3,
+        },
+    );
+    arch.validate().unwrap();
+    let dir = scratch("darts-arch");
+    let path = dir.join("cells.json");
+    std::fs::write(&path, arch.to_json()).unwrap();
+    round_trip("darts", &["--arch", path.to_str().unwrap()]);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -53,6 +53,19 @@ pub enum Op {
         stride: [usize; 2],
         pads: [usize; 4],
     },
+    /// Max pooling with explicit padding `[top, left, bottom, right]` that never wins a window
+    /// (the max of the real pixels, as nasgpu's kernel takes it).
+    MaxPool {
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        pads: [usize; 4],
+    },
+    /// The first `top` rows and `left` columns dropped (the shifted grid of a factorized
+    /// reduction).
+    Crop {
+        top: usize,
+        left: usize,
+    },
     /// Element-wise sum of two or more same-shaped values.
     Sum,
     /// Zeros of the input's shape, computed as `x * 0` (the published NAS-Bench-201 `Zero` op,
@@ -139,6 +152,8 @@ impl Lowered {
                 | Op::ConcatPadded { .. }
                 | Op::GlobalAvgPool
                 | Op::AvgPool { .. }
+                | Op::MaxPool { .. }
+                | Op::Crop { .. }
                 | Op::Sum
                 | Op::Zero => {}
             }

@@ -9,20 +9,50 @@ use crate::nn::meta::Normalization;
 use crate::nn::nb201::{NB201_EDGES, Nb201Network, Nb201Op};
 
 /// Adds ops to a graph under construction; every op keeps the value's shape unless it says.
-struct Builder {
-    g: Lowered,
+/// (Also the DARTS lowering's, `lower_darts.rs`.)
+pub(super) struct Builder {
+    pub(super) g: Lowered,
 }
 
 impl Builder {
-    fn push(&mut self, name: String, op: Op, inputs: Vec<usize>, shape: Vec<usize>) -> usize {
+    pub(super) fn push(
+        &mut self,
+        name: String,
+        op: Op,
+        inputs: Vec<usize>,
+        shape: Vec<usize>,
+    ) -> usize {
         self.g.push(name, op, inputs, shape)
     }
 
     /// A conv without bias, "same" padded, from `x` to `cout` channels.
-    fn conv(&mut self, name: &str, x: usize, cout: usize, kernel: usize, stride: usize) -> usize {
+    pub(super) fn conv(
+        &mut self,
+        name: &str,
+        x: usize,
+        cout: usize,
+        kernel: usize,
+        stride: usize,
+    ) -> usize {
+        self.grouped_conv(name, x, cout, kernel, stride, 1, 1)
+    }
+
+    /// A conv without bias of `groups` channel groups and `dilation`, "same" padded for its
+    /// effective filter.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn grouped_conv(
+        &mut self,
+        name: &str,
+        x: usize,
+        cout: usize,
+        kernel: usize,
+        stride: usize,
+        dilation: usize,
+        groups: usize,
+    ) -> usize {
         let s = self.g.shape(x);
-        let [top, bottom] = same_padding(s[1], kernel, stride, 1);
-        let [left, right] = same_padding(s[2], kernel, stride, 1);
+        let [top, bottom] = same_padding(s[1], kernel, stride, dilation);
+        let [left, right] = same_padding(s[2], kernel, stride, dilation);
         self.push(
             name.to_string(),
             Op::Conv {
@@ -31,8 +61,8 @@ impl Builder {
                 cout,
                 kernel: [kernel; 2],
                 stride: [stride; 2],
-                dilation: [1, 1],
-                groups: 1,
+                dilation: [dilation; 2],
+                groups,
                 pads: [top, left, bottom, right],
             },
             vec![x],
@@ -40,7 +70,7 @@ impl Builder {
         )
     }
 
-    fn batch_norm(&mut self, name: &str, x: usize) -> usize {
+    pub(super) fn batch_norm(&mut self, name: &str, x: usize) -> usize {
         let shape = self.g.shape(x);
         self.push(
             name.to_string(),
@@ -54,13 +84,13 @@ impl Builder {
         )
     }
 
-    fn relu(&mut self, name: String, x: usize) -> usize {
+    pub(super) fn relu(&mut self, name: String, x: usize) -> usize {
         let shape = self.g.shape(x);
         self.push(name, Op::Relu, vec![x], shape)
     }
 
     /// The published `ReLUConvBN`: parameters `{name}.conv` and `{name}.bn`.
-    fn relu_conv_bn(
+    pub(super) fn relu_conv_bn(
         &mut self,
         name: &str,
         x: usize,
@@ -74,7 +104,13 @@ impl Builder {
     }
 
     /// Average pooling "same" padded, dividing by the real pixels of each window.
-    fn avg_pool(&mut self, name: String, x: usize, kernel: usize, stride: usize) -> usize {
+    pub(super) fn avg_pool(
+        &mut self,
+        name: String,
+        x: usize,
+        kernel: usize,
+        stride: usize,
+    ) -> usize {
         let s = self.g.shape(x);
         let [top, bottom] = same_padding(s[1], kernel, stride, 1);
         let [left, right] = same_padding(s[2], kernel, stride, 1);
@@ -91,7 +127,7 @@ impl Builder {
     }
 
     /// `values` summed in order (one value passes through).
-    fn sum(&mut self, name: String, values: Vec<usize>) -> usize {
+    pub(super) fn sum(&mut self, name: String, values: Vec<usize>) -> usize {
         if let [single] = values[..] {
             return single;
         }

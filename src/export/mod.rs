@@ -7,6 +7,7 @@
 
 pub mod graph;
 pub mod lower_cells;
+pub mod lower_darts;
 pub mod onnx;
 pub mod protobuf;
 pub mod pytorch;
@@ -78,9 +79,11 @@ impl Model {
     /// The inference graph.
     pub fn lowered(&self) -> Lowered {
         let norm = self.meta.as_ref().map(|m| &m.normalization);
-        match &self.arch.nb201 {
-            Some(net) => lower_cells::lower_nb201(net, self.arch.input, self.arch.classes, norm),
-            None => graph::lower_nasrl(&self.arch, norm),
+        let (input, classes) = (self.arch.input, self.arch.classes);
+        match (&self.arch.nb201, &self.arch.darts) {
+            (Some(net), _) => lower_cells::lower_nb201(net, input, classes, norm),
+            (None, Some(net)) => lower_darts::lower_darts(net, input, classes, norm),
+            (None, None) => graph::lower_nasrl(&self.arch, norm),
         }
     }
 
@@ -176,18 +179,6 @@ impl Model {
 
 /// The bytes of `model` in `format`.
 pub fn export(model: &Model, format: Format) -> Result<Vec<u8>, ExportError> {
-    if model.arch.darts.is_some() && matches!(format, Format::Onnx | Format::Pytorch) {
-        let name = if format == Format::Onnx {
-            "onnx"
-        } else {
-            "pytorch"
-        };
-        return Err(ExportError(format!(
-            "{}: a DARTS cell network cannot be exported as --format {name} yet (its cells have \
-             no lowering); --format json and safetensors work",
-            model.origin
-        )));
-    }
     if format.needs_weights() && model.weights.is_none() {
         return Err(ExportError(format!(
             "{}: has no trained weights, which --format {} needs; train the architecture with \
@@ -197,9 +188,7 @@ pub fn export(model: &Model, format: Format) -> Result<Vec<u8>, ExportError> {
             format.extension()
         )));
     }
-    // The lowered graph names every tensor; a DARTS network has none yet (refused above
-    // for the formats that need it).
-    if model.weights.is_some() && model.arch.darts.is_none() {
+    if model.weights.is_some() {
         model.check_weights()?;
     }
     Ok(match format {

@@ -186,6 +186,30 @@ impl Graph<'_> {
                     ("count_include_pad", Attr::Int(0)),
                 ],
             ),
+            Op::MaxPool {
+                kernel,
+                stride,
+                pads,
+            } => self.node(
+                "MaxPool",
+                name,
+                inputs,
+                output,
+                // ONNX's max pooling ignores its padding, as nasgpu's kernel does.
+                &[
+                    ("kernel_shape", usizes(kernel)),
+                    ("strides", usizes(stride)),
+                    ("pads", usizes(pads)),
+                ],
+            ),
+            Op::Crop { top, left } => {
+                // Negative padding removes pixels.
+                let pads_name = format!("{name}.pads");
+                let (t, l) = (*top as i64, *left as i64);
+                self.initializers
+                    .push(tensor_i64(&pads_name, &[0, 0, -t, -l, 0, 0, 0, 0]));
+                self.node("Pad", name, &[inputs[0].clone(), pads_name], output, &[]);
+            }
             Op::Sum => self.node("Sum", name, inputs, output, &[]),
             Op::Zero => {
                 let zero = self.constant(&format!("{name}.zero"), &[], &[0.0]);

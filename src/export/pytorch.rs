@@ -216,6 +216,25 @@ fn emit(node: &Node, inputs: &[String]) -> Emitted {
             expr: avg_pool_expr(x, *kernel, *stride, pads).0,
             ..Emitted::default()
         },
+        Op::MaxPool {
+            kernel,
+            stride,
+            pads,
+        } => {
+            let [top, left, bottom, right] = *pads;
+            Emitted {
+                // Padding of -inf never wins a window, as nasgpu's kernel ignores padding.
+                expr: format!(
+                    "F.max_pool2d(F.pad({x}, ({left}, {right}, {top}, {bottom}), value=float('-inf')), ({}, {}), ({}, {}))",
+                    kernel[0], kernel[1], stride[0], stride[1]
+                ),
+                ..Emitted::default()
+            }
+        }
+        Op::Crop { top, left } => Emitted {
+            expr: format!("{x}[:, :, {top}:, {left}:]"),
+            ..Emitted::default()
+        },
         Op::Sum => Emitted {
             expr: inputs.join(" + "),
             ..Emitted::default()
