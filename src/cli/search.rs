@@ -40,7 +40,7 @@ pub struct SearchArgs {
     /// bundled (default), fashion-mnist, mnist, cifar10, cifar100.
     #[arg(long)]
     pub dataset: Option<String>,
-    /// Search space: macro (NAS-RL) or nb201 (NAS-Bench-201 cells).
+    /// Search space: macro (NAS-RL), nb201 (NAS-Bench-201 cells) or darts (DARTS cells).
     #[arg(long, value_enum)]
     pub space: Option<SpaceKind>,
     /// random, reinforce, ppo, evolution or darts (gradient-based: space nb201, implies
@@ -48,7 +48,7 @@ pub struct SearchArgs {
     #[arg(long, value_enum)]
     pub strategy: Option<StrategyKind>,
     /// train (children from scratch), table (look them up in --table) or supernet (measure
-    /// them on the shared weights of one supernet: single-path one-shot; space nb201).
+    /// them on the shared weights of one supernet: single-path one-shot; spaces nb201, darts).
     #[arg(long, value_enum)]
     pub evaluator: Option<EvaluatorKind>,
     /// The reward: nasrl (accuracy^power) or latency (MnasNet's latency-aware reward).
