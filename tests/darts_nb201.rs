@@ -13,7 +13,9 @@ use nasgpu::autograd::ops::cross_entropy_mean;
 use nasgpu::autograd::{Graph, Plan, Value};
 use nasgpu::data::{self, DeviceDataset};
 use nasgpu::device::Gpu;
-use nasgpu::nn::supernet::{AlphaRow, ArchWeights, Nb201Supernet, derive_genotype};
+use nasgpu::nn::supernet::{
+    ALPHA_SHAPE, AlphaRow, ArchWeights, MixedSupernet, Nb201Supernet, derive_genotype,
+};
 use nasgpu::nn::train::{ArchConfig, DartsTrainer, Schedule, TrainConfig, gather};
 use nasgpu::nn::{Binder, NB201_EDGES, Nb201Genotype, Nb201Network, Nb201Op};
 use nasgpu::tensor::Tensor;
@@ -179,10 +181,10 @@ fn trainer(
     (input, classes): ([usize; 3], usize),
     (channels, batch, n_train, n_valid): (usize, usize, u32, u32),
     seed: u64,
-) -> DartsTrainer {
+) -> DartsTrainer<Nb201Supernet> {
     let mut rng = nasgpu::util::seeded_rng(seed);
     let supernet = Nb201Supernet::new(gpu, &shape(1, channels), input, classes, &mut rng).unwrap();
-    let alpha = ArchWeights::new(gpu, &mut rng).unwrap();
+    let alpha = ArchWeights::new(gpu, ALPHA_SHAPE, &mut rng).unwrap();
     let ids = (
         (0..n_train).collect(),
         (n_train..n_train + n_valid).collect(),
@@ -318,11 +320,11 @@ fn alpha_gradient_misses_fd(seed: u64) -> Option<String> {
         })
 }
 
-fn bits(rows: &[AlphaRow; 6]) -> Vec<u32> {
-    rows.as_flattened().iter().map(|v| v.to_bits()).collect()
+fn bits(rows: &[Vec<f32>]) -> Vec<u32> {
+    rows.concat().iter().map(|v| v.to_bits()).collect()
 }
 
-fn weights_bits(t: &DartsTrainer) -> Vec<Vec<u32>> {
+fn weights_bits(t: &DartsTrainer<Nb201Supernet>) -> Vec<Vec<u32>> {
     t.supernet
         .parameters()
         .iter()
@@ -385,12 +387,12 @@ fn alternating_steps_train_and_reproduce_from_a_seed() {
         "training loss did not fall (seed {seed}): {losses:?}"
     );
     let moved = start
-        .as_flattened()
+        .concat()
         .iter()
-        .zip(end.as_flattened())
+        .zip(&end.concat())
         .map(|(a, b)| (a - b).abs())
         .fold(0.0f32, f32::max);
-    assert!(end.as_flattened().iter().all(|v| v.is_finite()));
+    assert!(end.concat().iter().all(|v| v.is_finite()));
     assert!(moved > 1e-3, "alpha moved at most {moved} (seed {seed})");
     eprintln!("alpha moved up to {moved:e}; derived {genotype}; final rows {end:?}");
     let (_, again, _, weights_again, _) = run(false);
@@ -408,7 +410,7 @@ fn time_darts_steps_n1_c8_b32() {
     let (data, input, classes) = bundled(&gpu);
     let mut t = trainer(&gpu, &data, (input, classes), (8, 32, 512, 512), 1);
     t.begin_epoch(0);
-    let time = |weight: bool, s: usize, t: &mut DartsTrainer| {
+    let time = |weight: bool, s: usize, t: &mut DartsTrainer<Nb201Supernet>| {
         let start = std::time::Instant::now();
         if weight {
             t.weight_step(s).unwrap();

@@ -15,7 +15,7 @@ use nasgpu::data::{self, DeviceDataset};
 use nasgpu::device::Gpu;
 use nasgpu::kernels::darts_unrolled as k;
 use nasgpu::kernels::optim::{StepScalars, step_scalars_tensor, write_step_scalars};
-use nasgpu::nn::supernet::{AlphaRow, ArchWeights, Nb201Supernet};
+use nasgpu::nn::supernet::{ALPHA_SHAPE, AlphaRow, ArchWeights, MixedSupernet, Nb201Supernet};
 use nasgpu::nn::train::{
     ArchConfig, ArchOrder, DartsTrainer, HVP_RADIUS, Schedule, TrainConfig, gather,
 };
@@ -81,10 +81,10 @@ fn trainer(
     (channels, n_train, n_valid): (usize, u32, u32),
     cfg: TrainConfig,
     order: ArchOrder,
-) -> DartsTrainer {
+) -> DartsTrainer<Nb201Supernet> {
     let mut rng = nasgpu::util::seeded_rng(cfg.seed);
     let supernet = Nb201Supernet::new(gpu, &shape(channels), input, classes, &mut rng).unwrap();
-    let alpha = ArchWeights::new(gpu, &mut rng).unwrap();
+    let alpha = ArchWeights::new(gpu, ALPHA_SHAPE, &mut rng).unwrap();
     let ids = (
         (0..n_train).collect(),
         (n_train..n_train + n_valid).collect(),
@@ -104,7 +104,7 @@ fn f32_bits(t: &Tensor) -> Vec<u32> {
     download(t).iter().map(|v| v.to_bits()).collect()
 }
 
-fn weights_bits(t: &DartsTrainer) -> Vec<Vec<u32>> {
+fn weights_bits(t: &DartsTrainer<Nb201Supernet>) -> Vec<Vec<u32>> {
     t.supernet
         .parameters()
         .iter()
@@ -273,7 +273,7 @@ struct Objective {
 }
 
 impl Objective {
-    fn new(gpu: &Arc<Gpu>, t: &DartsTrainer, batch: usize) -> Objective {
+    fn new(gpu: &Arc<Gpu>, t: &DartsTrainer<Nb201Supernet>, batch: usize) -> Objective {
         let params = t.supernet.parameters();
         let alpha = Tensor::zeros(gpu, &[6, 5]).unwrap();
 
@@ -718,7 +718,7 @@ fn time_first_and_second_order_arch_steps_n1_c8_b32() {
         "second-order step: {} dispatches",
         second.unrolled().unwrap().dispatches()
     );
-    let time = |t: &mut DartsTrainer, weight: bool, s: usize| {
+    let time = |t: &mut DartsTrainer<Nb201Supernet>, weight: bool, s: usize| {
         let start = std::time::Instant::now();
         if weight {
             t.weight_step(s).unwrap();

@@ -625,6 +625,11 @@ fn cases() -> Vec<Case> {
         r#""run": {"space": "darts", "evaluator": "supernet"}, "darts_space": {"channels": 512, "cells": 20}"#,
     ));
     c.push(cfg(
+        "cfg-darts-mixed-supernet-too-large",
+        &["config.json", "darts_space.channels", "96", "every edge mixed"],
+        r#""run": {"space": "darts", "strategy": "darts", "evaluator": "supernet"}, "darts_space": {"channels": 96, "cells": 8}"#,
+    ));
+    c.push(cfg(
         "cfg-darts-space-too-large",
         &["config.json", "darts_space.channels", "1024"],
         r#""run": {"space": "darts"}, "darts_space": {"channels": 1024, "cells": 64}"#,
@@ -758,7 +763,7 @@ fn cases() -> Vec<Case> {
     ));
     c.push(cfg(
         "cfg-darts-macro-space",
-        &["config.json", "run.space", "--space nb201"],
+        &["config.json", "run.space", "--space nb201 or darts"],
         r#""run": {"strategy": "darts", "evaluator": "supernet"}"#,
     ));
     c.push(cfg(

@@ -10,9 +10,11 @@ mod search_common;
 
 use std::path::{Path, PathBuf};
 
-use nasgpu::nn::supernet::{AlphaRow, ArchWeights, AuxSkip, Nb201Supernet};
+use nasgpu::nn::supernet::{AlphaRow, ArchWeights, AuxSkip, MixedSupernet, Nb201Supernet};
 use nasgpu::nn::{Nb201Network, Nb201Op};
-use nasgpu::search::{ChildStatus, EvaluatorKind, SearchConfig, SpaceKind, StrategyKind};
+use nasgpu::search::{
+    ChildRecord, ChildStatus, EvaluatorKind, SearchConfig, SpaceKind, StrategyKind,
+};
 use search_common::*;
 
 /// DARTS small enough for lavapipe in seconds: one cell per stage at 4 channels, 3 alternating
@@ -139,10 +141,17 @@ fn a_darts_search_derives_cells_writes_the_last_as_its_answer_and_resumes_after_
     }
     assert_eq!(d[3]["beta"], 0.0, "DARTS-'s beta reaches 0 at the end");
     assert_eq!(checkpoints(&whole).len(), 1, "{:?}", checkpoints(&whole));
-    // `nasgpu train --arch best.json` trains the derived cell from scratch (on 100 images of
-    // Fashion-MNIST's shape, to keep the test short).
+    trains_and_resumes(&base, &cfg, &whole, &reference);
+    let _ = std::fs::remove_dir_all(&base);
+}
+
+/// `nasgpu train --arch best.json` trains the derived cell of the finished run `whole` from
+/// scratch (on 100 images of Fashion-MNIST's shape, to keep the test short); and a run of
+/// `cfg` killed with SIGKILL once a child is recorded, then resumed, ends with `reference`'s
+/// history bit for bit (timings aside) and the same state, alpha log and checkpoint bytes.
+fn trains_and_resumes(base: &Path, cfg: &Path, whole: &Path, reference: &[ChildRecord]) {
     let trained = base.join("trained");
-    let data = tiny_idx(&base);
+    let data = tiny_idx(base);
     let o = nasgpu(&[
         "train",
         "--arch",
@@ -158,25 +167,96 @@ fn a_darts_search_derives_cells_writes_the_last_as_its_answer_and_resumes_after_
     let said = String::from_utf8_lossy(&o.stdout);
     assert!(said.contains("test accuracy"), "{said}");
 
-    // SIGKILL once a child is recorded, then resume: the same history bit for bit (timings
-    // aside), the same state, alpha log and checkpoint bytes.
+    let n = reference.len();
     let killed = base.join("killed");
-    let at_kill = kill_once_recorded(&search_args(&cfg, &killed), &killed, 2);
+    let at_kill = kill_once_recorded(&search_args(cfg, &killed), &killed, n / 2);
     assert!(
-        (2..4).contains(&at_kill),
-        "killed with {at_kill} of 4 children recorded; the test needs a run cut short"
+        (1..n).contains(&at_kill),
+        "killed with {at_kill} of {n} children recorded; the test needs a run cut short"
     );
     let o = nasgpu(&["search", "--resume", killed.to_str().unwrap()]);
     assert!(o.status.success(), "resume failed: {}", stderr(&o));
     assert_eq!(
-        stripped(&reference),
+        stripped(reference),
         stripped(&history(&killed)),
         "killed at {at_kill}"
     );
     assert!(
-        exact_state(&whole) == exact_state(&killed),
+        exact_state(whole) == exact_state(&killed),
         "state.json, darts.json or the checkpoint differs after SIGKILL at {at_kill} and --resume"
     );
+}
+
+/// DARTS on the DARTS cell space (`--space darts`): alpha `[28, 8]` over both cells' 14 edges,
+/// each derived cell a valid DARTS genotype (two inputs and two real operations per node) that
+/// the space parses back, the alpha log naming `none` and the seven operations; `best.json`
+/// trains standalone and a SIGKILLed search resumes to the same bits.
+#[test]
+fn darts_on_the_darts_cell_space_derives_cells_trains_them_and_resumes() {
+    let base = temp_dir("darts-cells-search");
+    let mut c = config();
+    c.run.space = SpaceKind::Darts;
+    c.run.budget = 3;
+    c.darts_space.channels = 4;
+    c.darts_space.cells = 3;
+    c.child.train_images = 64;
+    c.child.validation_images = 32;
+    c.darts.steps_per_derivation = 2;
+    let cfg = write_config(&base, &c);
+    let whole = base.join("whole");
+    let o = nasgpu(&search_args(&cfg, &whole));
+    ok(&o);
+    let log = stderr(&o);
+    assert!(
+        log.contains("space darts, strategy darts")
+            && log.contains("alpha [28, 8]")
+            && log.contains("DARTS cells, C = 4, 3 cells")
+            && log.contains("on the device"),
+        "the opening lines name the space, alpha's shape and the memory plan:\n{log}"
+    );
+    let reference = history(&whole);
+    assert_eq!(reference.len(), 3, "one derived cell per block");
+    let space = nasgpu::search::space::build(&c);
+    for r in &reference {
+        assert_eq!(r.status, ChildStatus::Ok, "child {}", r.index);
+        let darts = r.architecture.darts.as_ref().expect("a DARTS cell network");
+        assert_eq!((darts.channels, darts.cells), (4, 3));
+        let rollout = space.parse(&r.canonical).unwrap();
+        assert_eq!(space.canonical(&rollout), r.canonical);
+    }
+    let last = reference.last().unwrap();
+    let best = nasgpu::nn::Architecture::load(&whole.join("best.json")).unwrap();
+    assert_eq!(
+        best.darts, last.architecture.darts,
+        "best.json is the last cell"
+    );
+    let alpha: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(whole.join("darts.json")).unwrap()).unwrap();
+    let ops: Vec<&str> = alpha["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(ops.len(), 8);
+    assert_eq!(ops[0], "none");
+    let d = alpha["derivations"].as_array().unwrap();
+    assert_eq!(d.len(), 3);
+    for rec in d {
+        let rows = rec["softmax"].as_array().unwrap();
+        assert_eq!(rows.len(), 28);
+        for row in rows {
+            assert_eq!(row.as_array().unwrap().len(), 8);
+        }
+    }
+    let o = nasgpu(&["report", whole.to_str().unwrap()]);
+    ok(&o);
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        table.contains("| normal 0->2 |") && table.contains("| reduce 4->5 |"),
+        "the report labels alpha's rows by cell and edge:\n{table}"
+    );
+    trains_and_resumes(&base, &cfg, &whole, &reference);
     let _ = std::fs::remove_dir_all(&base);
 }
 

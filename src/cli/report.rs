@@ -308,8 +308,30 @@ fn print_alpha(dir: &std::path::Path) {
     println!();
     println!("| edge | {} |", log.operations.join(" | "));
     println!("|---|{}", "---|".repeat(log.operations.len()));
-    for (row, (from, to)) in last.softmax.iter().zip(crate::nn::NB201_EDGES) {
+    for (row, edge) in last.softmax.iter().zip(edge_labels(last.softmax.len())) {
         let cells: Vec<String> = row.iter().map(|v| format!("{v:.3}")).collect();
-        println!("| {from}->{to} | {} |", cells.join(" | "));
+        println!("| {edge} | {} |", cells.join(" | "));
     }
+}
+
+/// The edge of each row of alpha: NAS-Bench-201's six edges `i->j`, or the DARTS cells' 14
+/// edges of the normal cell and then of the reduction cell (`normal i->j`).
+fn edge_labels(rows: usize) -> Vec<String> {
+    use crate::nn::darts_cell::DARTS_NODES;
+    if rows == crate::nn::NB201_EDGES.len() {
+        return crate::nn::NB201_EDGES
+            .iter()
+            .map(|(from, to)| format!("{from}->{to}"))
+            .collect();
+    }
+    let mut labels = Vec::with_capacity(rows);
+    for cell in ["normal", "reduce"] {
+        for j in 0..DARTS_NODES {
+            for i in 0..j + 2 {
+                labels.push(format!("{cell} {i}->{}", j + 2));
+            }
+        }
+    }
+    labels.resize_with(rows, || "?".into());
+    labels
 }

@@ -43,7 +43,7 @@ pub struct SearchArgs {
     /// Search space: macro (NAS-RL), nb201 (NAS-Bench-201 cells) or darts (DARTS cells).
     #[arg(long, value_enum)]
     pub space: Option<SpaceKind>,
-    /// random, reinforce, ppo, evolution or darts (gradient-based: space nb201, implies
+    /// random, reinforce, ppo, evolution or darts (gradient-based: spaces nb201, darts; implies
     /// --evaluator supernet, the `darts` section).
     #[arg(long, value_enum)]
     pub strategy: Option<StrategyKind>,

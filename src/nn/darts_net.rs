@@ -291,6 +291,21 @@ impl CellInputs {
         Ok(CellInputs { pre0, pre1 })
     }
 
+    /// Records s0 and s1 brought to the cell's channels (and s0 to s1's size).
+    pub(crate) fn preprocess(
+        &self,
+        g: &mut Graph,
+        b: &mut Binder,
+        (s0, s1): (Value, Value),
+        train: bool,
+    ) -> Result<(Value, Value), AutogradError> {
+        let s0 = match &self.pre0 {
+            Preprocess::Conv(p) => p.forward(g, b, s0, train)?,
+            Preprocess::Reduce(p) => p.forward(g, b, s0, train)?,
+        };
+        Ok((s0, self.pre1.forward(g, b, s1, train)?))
+    }
+
     /// Records the cell on s0 and s1 with `nodes[j]` = the two (operation, input) of node
     /// j + 2: each node the sum of its two operations, the output the four nodes concatenated.
     pub(crate) fn cell_forward(
@@ -301,11 +316,7 @@ impl CellInputs {
         train: bool,
         nodes: &[[(&CellOp, usize); 2]],
     ) -> Result<Value, AutogradError> {
-        let s0 = match &self.pre0 {
-            Preprocess::Conv(p) => p.forward(g, b, s0, train)?,
-            Preprocess::Reduce(p) => p.forward(g, b, s0, train)?,
-        };
-        let s1 = self.pre1.forward(g, b, s1, train)?;
+        let (s0, s1) = self.preprocess(g, b, (s0, s1), train)?;
         let mut states = vec![s0, s1];
         for node in nodes {
             let h0 = node[0].0.forward(g, b, states[node[0].1], train)?;

@@ -475,7 +475,7 @@ pub enum StrategyKind {
     /// Regularized (aging) evolution (Real et al. 2019).
     Evolution,
     /// DARTS (Liu et al. 2019): architecture weights trained by gradient inside the supernet
-    /// (the `darts` section; space nb201, evaluator supernet).
+    /// (the `darts` section; space nb201 or darts, evaluator supernet).
     Darts,
 }
 
@@ -965,11 +965,11 @@ impl SearchConfig {
             }
         }
         if self.run.strategy == StrategyKind::Darts {
-            if self.run.space != SpaceKind::Nb201 {
+            if self.run.space == SpaceKind::Macro {
                 return Err(ConfigError::field(
                     "run.space",
                     format!(
-                        "--strategy darts mixes the operations of the NAS-Bench-201 cell: it needs --space nb201, not {}",
+                        "--strategy darts mixes the operations of a cell: it needs --space nb201 or darts, not {}",
                         self.run.space.name()
                     ),
                 ));

@@ -148,11 +148,8 @@ fn supernet_evaluator(
     gpu: &Arc<Gpu>,
     task: ProxyTask,
 ) -> Result<Box<dyn Evaluator>, SearchError> {
-    use crate::nn::supernet::{DartsSupernet, Nb201Supernet};
-    use crate::nn::{DartsNetwork, Nb201Genotype, Nb201Network, Nb201Op};
+    use crate::nn::supernet::MixedSupernet;
     let (input, classes) = task.shape();
-    // The shared weights' own seed, apart from the search's generator and the children's.
-    let mut rng = crate::util::seeded_rng(config.run.seed ^ 0x5afe_c0de);
     let estimate = super::footprint::SupernetFootprint::of(gpu, config, input, classes);
     let s = &config.supernet;
     let line = |shape: String| {
@@ -169,33 +166,15 @@ fn supernet_evaluator(
         )
     };
     let settings = SupernetSettings::of(config);
-    let building = |e: crate::device::DeviceError| SearchError::Other(format!("supernet: {e}"));
     if config.run.space == SpaceKind::Darts {
-        let shape = DartsNetwork {
-            genotype: crate::search::footprint::costliest_darts_genotype(),
-            channels: config.darts_space.channels,
-            cells: config.darts_space.cells,
-        };
-        let supernet =
-            DartsSupernet::new(gpu, &shape, input, classes, &mut rng).map_err(building)?;
-        let description = line(format!(
-            "DARTS cells, C = {}, {} cells",
-            shape.channels, shape.cells
-        ));
+        let supernet = super::supernets::darts(config, gpu, input, classes)?;
+        let description = line(supernet.describe());
         let evaluator =
             SupernetEvaluator::new(gpu, supernet, task, settings)?.with_description(description);
         return Ok(Box::new(evaluator));
     }
-    let shape = Nb201Network {
-        genotype: Nb201Genotype([Nb201Op::None; 6]),
-        cells_per_stage: config.nb201.cells_per_stage,
-        channels: config.nb201.channels,
-    };
-    let supernet = Nb201Supernet::new(gpu, &shape, input, classes, &mut rng).map_err(building)?;
-    let description = line(format!(
-        "N = {}, C = {}",
-        shape.cells_per_stage, shape.channels
-    ));
+    let supernet = super::supernets::nb201(config, gpu, input, classes)?;
+    let description = line(supernet.describe());
     let evaluator =
         SupernetEvaluator::new(gpu, supernet, task, settings)?.with_description(description);
     Ok(Box::new(evaluator))

@@ -67,6 +67,9 @@ pub fn check_search(
     Ok(())
 }
 
+/// Mixed edges of a DARTS cell (14) per edge of a path through it (8).
+const EDGES_PER_PATH_EDGE: f64 = 14.0 / 8.0;
+
 /// What a weight-sharing search holds on the device: the shared weights with their gradients
 /// and momentum, up to `supernet.plan_cache` compiled path steps (each with its activations,
 /// gradients and kernel scratch) and the validation pass of one path.
@@ -92,9 +95,83 @@ impl SupernetFootprint {
         input: [usize; 3],
         classes: usize,
     ) -> SupernetFootprint {
-        if config.run.space == SpaceKind::Darts {
-            return Self::of_darts(gpu, config, input, classes);
+        let mut estimate = if config.run.space == SpaceKind::Darts {
+            Self::of_darts(gpu, config, input, classes)
+        } else {
+            Self::of_nb201(gpu, config, input, classes)
+        };
+        if config.run.strategy == StrategyKind::Darts {
+            estimate.mix(gpu, config, input, classes);
         }
+        estimate
+    }
+
+    /// DARTS's mixed steps instead of path steps: every edge computes every operation, so a
+    /// mixed step holds about the sum, over the operations, of the network with that operation
+    /// everywhere (an upper figure: it counts the stem and preprocessing once per operation),
+    /// the DARTS cells' 14 edges a cell against a path's 8. DARTS keeps its weight step and its
+    /// architecture step compiled (second order: three more).
+    fn mix(&mut self, gpu: &Gpu, config: &SearchConfig, input: [usize; 3], classes: usize) {
+        let batch = config.supernet.batch_size;
+        let step = |arch: &Architecture| {
+            let f = Footprint::training(gpu, arch, batch);
+            f.activation_bytes + f.scratch_bytes
+        };
+        // The network with `op` everywhere, by operation.
+        let nets: Vec<f64> = if config.run.space == SpaceKind::Darts {
+            DartsOp::ALL
+                .iter()
+                .map(|&op| {
+                    let cell = DartsCellGenotype::new(&[[(op, 0), (op, 1)]; DARTS_NODES])
+                        .expect("valid cell");
+                    let net = DartsNetwork {
+                        genotype: DartsGenotype {
+                            normal: cell,
+                            reduce: cell,
+                        },
+                        channels: config.darts_space.channels,
+                        cells: config.darts_space.cells,
+                    };
+                    step(&Architecture::darts_cells(input, classes, net))
+                })
+                .collect()
+        } else {
+            Nb201Op::ALL
+                .iter()
+                .map(|&op| {
+                    let net = Nb201Network {
+                        genotype: Nb201Genotype([op; 6]),
+                        cells_per_stage: config.nb201.cells_per_stage,
+                        channels: config.nb201.channels,
+                    };
+                    step(&Architecture::cell(input, classes, net))
+                })
+                .collect()
+        };
+        // The skeleton (stem, preprocessing, head) once, each operation's edges on top of it:
+        // the cheapest network stands for the skeleton.
+        let skeleton = nets.iter().copied().fold(f64::INFINITY, f64::min);
+        let edges = if config.run.space == SpaceKind::Darts {
+            EDGES_PER_PATH_EDGE
+        } else {
+            1.0
+        };
+        self.path_bytes = skeleton + edges * nets.iter().map(|b| b - skeleton).sum::<f64>();
+        self.plans = if config.darts.order == 2 { 4 } else { 2 };
+        // The recorded graphs grow with the operations recorded, as the activations do.
+        let recorded =
+            self.path_bytes / (self.path.activation_bytes + self.path.scratch_bytes).max(1.0);
+        self.host_bytes = self.path.host_bytes * recorded.max(1.0) * (self.plans + 1) as f64;
+    }
+
+    /// The NAS-Bench-201 supernet: every conv edge's weights, and the step of the all
+    /// `nor_conv_3x3` path.
+    fn of_nb201(
+        gpu: &Gpu,
+        config: &SearchConfig,
+        input: [usize; 3],
+        classes: usize,
+    ) -> SupernetFootprint {
         let with = |op: Nb201Op| {
             let net = Nb201Network {
                 genotype: Nb201Genotype([op; 6]),
@@ -159,9 +236,12 @@ impl SupernetFootprint {
         }
     }
 
-    /// Bytes on the device: the shared weights, the cached path steps and one validation pass.
+    /// Bytes on the device: the shared weights, the cached path (DARTS: mixed) steps and the
+    /// validation pass of one path (counted as a path's whole step, an upper figure).
     pub fn device_bytes(&self) -> f64 {
-        self.parameter_bytes + (self.plans + 1) as f64 * self.path_bytes
+        // The validation pass runs one path (DARTS included), whatever the compiled steps are.
+        let validation = self.path.activation_bytes + self.path.scratch_bytes;
+        self.parameter_bytes + self.plans as f64 * self.path_bytes + validation
     }
 }
 
@@ -214,17 +294,19 @@ pub fn check_supernet(
         // Would one cached step (and the validation pass) fit? Then the cache is too large.
         let one_plan = estimate.parameter_bytes + 2.0 * estimate.path_bytes;
         let one_host = 2.0 * estimate.path.host_bytes;
-        let field = if estimate.plans > 1 && budget.refuse_total(one_plan, one_host).is_none() {
-            "supernet.plan_cache"
-        } else if config.run.space == SpaceKind::Darts {
-            "darts_space.channels"
-        } else {
-            "nb201.channels"
-        };
+        let darts = config.run.strategy == StrategyKind::Darts;
+        let field =
+            if !darts && estimate.plans > 1 && budget.refuse_total(one_plan, one_host).is_none() {
+                "supernet.plan_cache"
+            } else if config.run.space == SpaceKind::Darts {
+                "darts_space.channels"
+            } else {
+                "nb201.channels"
+            };
         return Err(ConfigError::field(
             field,
             format!(
-                "{}: the supernet ({} shared parameters, weights with gradients and momentum {}, {} cached path steps of up to {} each, supernet.batch_size {batch}) {why}",
+                "{}: the supernet ({} shared parameters, weights with gradients and momentum {}, {} {} of up to {} each, supernet.batch_size {batch}) {why}",
                 if field == "supernet.plan_cache" {
                     estimate.plans
                 } else if config.run.space == SpaceKind::Darts {
@@ -235,6 +317,11 @@ pub fn check_supernet(
                 estimate.shared_parameters as u64,
                 crate::device::estimated_bytes(estimate.parameter_bytes),
                 estimate.plans,
+                if darts {
+                    "compiled DARTS steps, every edge mixed,"
+                } else {
+                    "cached path steps"
+                },
                 crate::device::estimated_bytes(estimate.path_bytes)
             ),
         ));

@@ -15,6 +15,7 @@ pub mod run_dir;
 pub mod space;
 pub mod state;
 pub mod strategy;
+pub mod supernets;
 
 pub use config::{ConfigError, EvaluatorKind, SearchConfig, SpaceKind, StrategyKind};
 pub use cost::SearchCost;

@@ -1,6 +1,9 @@
-//! DARTS architecture weights over the NAS-Bench-201 cell (Liu et al. 2019): one row of five
-//! logits per edge (`[6, 5]`, edges in `NB201_EDGES` order, operations in `Nb201Op::ALL`
-//! order), shared by every cell of the supernet, and the discrete genotype they stand for.
+//! DARTS architecture weights (Liu et al. 2019): a matrix of operation logits, one row per
+//! mixed edge, softmax of row k mixing edge k's operations. Its shape is the supernet's
+//! (`MixedSupernet::alpha_shape`); which discrete path a matrix stands for is the supernet's
+//! derivation (`MixedSupernet::derive`). The NAS-Bench-201 layout and derivation live here too:
+//! one row of five logits per edge (`[6, 5]`, edges in `NB201_EDGES` order, operations in
+//! `Nb201Op::ALL` order), shared by every cell.
 
 use std::sync::Arc;
 
@@ -10,64 +13,113 @@ use crate::nn::nb201::{NB201_EDGES, Nb201Genotype, Nb201Op};
 use crate::tensor::Tensor;
 use crate::util::SeededRng;
 
-/// Edges x operations.
+/// NAS-Bench-201's edges x operations.
 pub const ALPHA_SHAPE: [usize; 2] = [NB201_EDGES.len(), Nb201Op::ALL.len()];
 
-/// One edge's row of architecture weights.
+/// One NAS-Bench-201 edge's row of architecture weights.
 pub type AlphaRow = [f32; 5];
 
 /// The architecture weights on the device.
 pub struct ArchWeights {
-    /// `[6, 5]` logits; softmax of row k mixes the operations of edge k.
+    /// `[edges, operations]` logits.
     pub tensor: Tensor,
 }
 
 impl ArchWeights {
     /// DARTS's initialisation, 1e-3 * N(0, 1): near-uniform mixing with ties broken at random.
-    pub fn new(gpu: &Arc<Gpu>, rng: &mut SeededRng) -> Result<ArchWeights, DeviceError> {
-        let values: Vec<f32> = (0..ALPHA_SHAPE[0] * ALPHA_SHAPE[1])
+    pub fn new(
+        gpu: &Arc<Gpu>,
+        shape: [usize; 2],
+        rng: &mut SeededRng,
+    ) -> Result<ArchWeights, DeviceError> {
+        let values: Vec<f32> = (0..shape[0] * shape[1])
             .map(|_| (1e-3 * normal(rng)) as f32)
             .collect();
-        ArchWeights::from_rows(gpu, &to_rows(&values))
-    }
-
-    /// Weights with the given rows (a checkpoint, a test's chosen mixture).
-    pub fn from_rows(gpu: &Arc<Gpu>, rows: &[AlphaRow; 6]) -> Result<ArchWeights, DeviceError> {
         Ok(ArchWeights {
-            tensor: Tensor::from_f32(gpu, &ALPHA_SHAPE, rows.as_flattened())?,
+            tensor: Tensor::from_f32(gpu, &shape, &values)?,
         })
     }
 
-    /// Overwrites the weights with `rows`.
-    pub fn write(&self, rows: &[AlphaRow; 6]) {
-        self.tensor.write_f32(rows.as_flattened());
+    /// Weights with the given rows (a checkpoint, a test's chosen mixture); every row as long
+    /// as the first.
+    pub fn from_rows<R: AsRef<[f32]>>(
+        gpu: &Arc<Gpu>,
+        rows: &[R],
+    ) -> Result<ArchWeights, DeviceError> {
+        let shape = [rows.len(), rows.first().map_or(0, |r| r.as_ref().len())];
+        Ok(ArchWeights {
+            tensor: Tensor::from_f32(gpu, &shape, &flatten(rows, shape))?,
+        })
+    }
+
+    /// `[edges, operations]`.
+    pub fn shape(&self) -> [usize; 2] {
+        let s = self.tensor.shape();
+        [s[0], s[1]]
+    }
+
+    /// Overwrites the weights with `rows` (of the weights' shape).
+    pub fn write<R: AsRef<[f32]>>(&self, rows: &[R]) {
+        self.tensor.write_f32(&flatten(rows, self.shape()));
     }
 
     /// The weights read back to the host, one row per edge (waits for the GPU).
-    pub fn read(&self) -> Result<[AlphaRow; 6], DeviceError> {
-        Ok(to_rows(&self.tensor.to_f32()?))
-    }
-
-    /// The genotype the weights stand for now (see `derive_genotype`; waits for the GPU).
-    pub fn genotype(&self) -> Result<Nb201Genotype, DeviceError> {
-        Ok(derive_genotype(&self.read()?))
+    pub fn read(&self) -> Result<Vec<Vec<f32>>, DeviceError> {
+        let values = self.tensor.to_f32()?;
+        Ok(values
+            .chunks(self.shape()[1])
+            .map(<[f32]>::to_vec)
+            .collect())
     }
 }
 
-fn to_rows(values: &[f32]) -> [AlphaRow; 6] {
-    std::array::from_fn(|e| std::array::from_fn(|o| values[e * ALPHA_SHAPE[1] + o]))
+fn flatten<R: AsRef<[f32]>>(rows: &[R], shape: [usize; 2]) -> Vec<f32> {
+    assert_eq!(
+        rows.len(),
+        shape[0],
+        "architecture weights have {} rows",
+        shape[0]
+    );
+    let mut out = Vec::with_capacity(shape[0] * shape[1]);
+    for row in rows {
+        assert_eq!(
+            row.as_ref().len(),
+            shape[1],
+            "architecture weight rows have {} columns",
+            shape[1]
+        );
+        out.extend_from_slice(row.as_ref());
+    }
+    out
 }
 
-/// The discrete genotype of architecture weights: on each edge, the operation of largest weight,
-/// `none` included (the first on a tie, so the rule is deterministic). This is NAS-Bench-201's
-/// DARTS derivation, not the DARTS paper's: there every node keeps its two strongest incoming
-/// edges and `none` is never chosen, because a DARTS cell's nodes take exactly two inputs; a
-/// NAS-Bench-201 cell has every edge and `none` is one of its operations, so excluding it would
-/// search a smaller space than the benchmark's.
-pub fn derive_genotype(rows: &[AlphaRow; 6]) -> Nb201Genotype {
+/// Row-wise softmax (in f64, rounded once).
+pub fn softmax_rows<R: AsRef<[f32]>>(rows: &[R]) -> Vec<Vec<f32>> {
+    rows.iter()
+        .map(|row| {
+            let row = row.as_ref();
+            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let exp: Vec<f64> = row.iter().map(|&v| ((v - max) as f64).exp()).collect();
+            let sum: f64 = exp.iter().sum();
+            exp.iter().map(|e| (e / sum) as f32).collect()
+        })
+        .collect()
+}
+
+/// Index of the largest value, the first on a tie (so every derivation is deterministic).
+pub fn argmax(values: &[f32]) -> usize {
+    (1..values.len()).fold(0, |best, i| if values[i] > values[best] { i } else { best })
+}
+
+/// The discrete NAS-Bench-201 genotype of architecture weights `[6, 5]`: on each edge, the
+/// operation of largest weight, `none` included (the first on a tie). This is NAS-Bench-201's
+/// DARTS derivation, not the DARTS paper's (`darts_derive.rs`): there every node keeps its two
+/// strongest incoming edges and `none` is never chosen, because a DARTS cell's nodes take
+/// exactly two inputs; a NAS-Bench-201 cell has every edge and `none` is one of its
+/// operations, so excluding it would search a smaller space than the benchmark's.
+pub fn derive_genotype<R: AsRef<[f32]>>(rows: &[R]) -> Nb201Genotype {
+    assert_eq!(rows.len(), ALPHA_SHAPE[0], "NAS-Bench-201 alpha has 6 rows");
     Nb201Genotype(std::array::from_fn(|e| {
-        let row = &rows[e];
-        let best = (1..row.len()).fold(0, |best, o| if row[o] > row[best] { o } else { best });
-        Nb201Op::ALL[best]
+        Nb201Op::ALL[argmax(rows[e].as_ref())]
     }))
 }

@@ -4,13 +4,22 @@
 //! cell's preprocessing; a path (a genotype) runs, at each node, only its two chosen
 //! operations, through the same cell code as the standalone network (`darts_net.rs`), so a
 //! path trained here is the standalone network with these weights.
+//!
+//! DARTS's mixed forward (`MixedSupernet::forward_mixed`) runs the same operations with every
+//! edge of every cell mixed: edge i -> j computes all seven operations and sums them by the
+//! softmax of its row of alpha, `none` a column that contributes nothing; node j is the sum of
+//! its j mixed edges (`darts_derive.rs` gives the rows and the derivation). Unlike the
+//! published search network, pools are not followed by an affine-free batch norm and every batch
+//! norm is affine: the mixed edges are exactly the standalone cell's operations, so a derived
+//! cell inherits what it was searched with.
 
 use std::sync::Arc;
 
 use rand::RngExt;
 
-use super::Supernet;
-use crate::autograd::{AutogradError, Graph, Value};
+use super::darts_derive::{DARTS_ALPHA_COLUMNS, DARTS_CELL_EDGES, derive_darts_genotype, edge_row};
+use super::{AuxSkip, MixedSupernet, Supernet, check_alpha};
+use crate::autograd::{AutogradError, Graph, Value, ops};
 use crate::device::{DeviceError, Gpu};
 use crate::nn::Architecture;
 use crate::nn::darts_cell::{DARTS_NODES, DartsCellGenotype, DartsGenotype, DartsNetwork, DartsOp};
@@ -33,6 +42,9 @@ pub struct DartsSupernet {
     pub input: [usize; 3],
     pub classes: usize,
     pub frame: DartsFrame<SuperCell>,
+    /// DARTS- (Chu et al. 2021): when set, the mixed forward adds `beta * x` to every mixed
+    /// edge of stride 1 (a reduction cell's edges from its inputs have no identity to add).
+    pub aux_skip: Option<AuxSkip>,
 }
 
 impl DartsSupernet {
@@ -72,7 +84,99 @@ impl DartsSupernet {
             input,
             classes,
             frame,
+            aux_skip: None,
         })
+    }
+}
+
+impl SuperCell {
+    /// Records the cell on its inputs with every edge mixed by its row in `rows` (this cell
+    /// kind's 14 rows); `aux_skip` adds beta * x to the stride-1 edges.
+    fn forward_mixed(
+        &self,
+        g: &mut Graph,
+        b: &mut Binder,
+        inputs: (Value, Value),
+        rows: &[Value],
+        aux_skip: Option<Value>,
+        train: bool,
+    ) -> Result<Value, AutogradError> {
+        let (s0, s1) = self.inputs.preprocess(g, b, inputs, train)?;
+        let mut states = vec![s0, s1];
+        for (j, from) in self.edges.iter().enumerate() {
+            let mut node: Option<Value> = None;
+            for (i, all) in from.iter().enumerate() {
+                let x = states[i];
+                let mut outs = Vec::with_capacity(DARTS_ALPHA_COLUMNS);
+                outs.push(None); // `none`
+                for op in all {
+                    outs.push(Some(op.forward(g, b, x, train)?));
+                }
+                let mut y = ops::softmax_weighted_sum(g, &outs, rows[edge_row(j, i)])?;
+                let strided = self.reduction && i < 2;
+                if let (Some(beta), false) = (aux_skip, strided) {
+                    // softmax(ln beta, ln(1 - beta))[0] * x = beta * x, beta read on the device.
+                    let skip = ops::softmax_weighted_sum(g, &[Some(x), None], beta)?;
+                    y = ops::add(g, y, skip)?;
+                }
+                node = Some(match node {
+                    None => y,
+                    Some(sum) => ops::add(g, sum, y)?,
+                });
+            }
+            states.push(node.expect("every node has inputs"));
+        }
+        ops::concat_padded(g, &states[2..])
+    }
+}
+
+impl MixedSupernet for DartsSupernet {
+    fn alpha_shape(&self) -> [usize; 2] {
+        [2 * DARTS_CELL_EDGES, DARTS_ALPHA_COLUMNS]
+    }
+
+    /// Normal cells mix by rows 0..14 of alpha, reduction cells by rows 14..28.
+    fn forward_mixed(
+        &self,
+        g: &mut Graph,
+        b: &mut Binder,
+        x: Value,
+        alpha: Value,
+        train: bool,
+    ) -> Result<Value, AutogradError> {
+        let what = "edges of both cells x operations";
+        check_alpha(g, alpha, self.alpha_shape(), "darts_supernet", what)?;
+        let rows = ops::rows(g, alpha)?;
+        let (normal, reduce) = rows.split_at(DARTS_CELL_EDGES);
+        let aux = self
+            .aux_skip
+            .as_ref()
+            .map(|a| g.input(&a.tensor, "darts_minus_beta"));
+        self.frame.forward(g, b, x, train, |cell, g, b, inputs| {
+            let rows = if cell.reduction { reduce } else { normal };
+            cell.forward_mixed(g, b, inputs, rows, aux, train)
+        })
+    }
+
+    fn derive(&self, rows: &[Vec<f32>]) -> DartsGenotype {
+        derive_darts_genotype(rows)
+    }
+
+    fn operation_names(&self) -> Vec<&'static str> {
+        let mut names = vec!["none"];
+        names.extend(DartsOp::ALL.iter().map(|op| op.name()));
+        names
+    }
+
+    fn set_aux_skip(&mut self, aux: Option<AuxSkip>) {
+        self.aux_skip = aux;
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "DARTS cells, C = {}, {} cells",
+            self.shape.channels, self.shape.cells
+        )
     }
 }
 

@@ -6,10 +6,12 @@
 
 pub mod arch_weights;
 pub mod darts;
+pub mod darts_derive;
 pub mod nb201;
 
-pub use arch_weights::{ALPHA_SHAPE, AlphaRow, ArchWeights, derive_genotype};
+pub use arch_weights::{ALPHA_SHAPE, AlphaRow, ArchWeights, argmax, derive_genotype, softmax_rows};
 pub use darts::DartsSupernet;
+pub use darts_derive::{DARTS_ALPHA_COLUMNS, DARTS_CELL_EDGES, derive_darts_genotype};
 pub use nb201::{AuxSkip, Nb201Supernet};
 
 use crate::autograd::{AutogradError, Graph, Value};
@@ -41,6 +43,58 @@ pub trait Supernet {
 
     /// The path of an architecture of the supernet's space, or why it has none.
     fn path_of(&self, arch: &Architecture) -> Result<Self::Path, String>;
+}
+
+/// A supernet whose edges can also run every operation at once, mixed by the softmax of a row
+/// of architecture weights (DARTS's continuous relaxation, Liu et al. 2019).
+pub trait MixedSupernet: Supernet<Path: std::fmt::Display> {
+    /// Mixed edges x operations of the architecture weights.
+    fn alpha_shape(&self) -> [usize; 2];
+
+    /// Records every edge mixed by softmax of its row of `alpha` (`alpha_shape`) on images
+    /// `x` and returns logits `[N, classes]`; gradients reach alpha when it is a parameter.
+    fn forward_mixed(
+        &self,
+        g: &mut Graph,
+        b: &mut Binder,
+        x: Value,
+        alpha: Value,
+        train: bool,
+    ) -> Result<Value, AutogradError>;
+
+    /// The discrete path architecture weights (one row per mixed edge) stand for.
+    fn derive(&self, rows: &[Vec<f32>]) -> Self::Path;
+
+    /// The operation of each column of the architecture weights, by its published name.
+    fn operation_names(&self) -> Vec<&'static str>;
+
+    /// Sets (or removes) DARTS-'s auxiliary skip on the mixed edges.
+    fn set_aux_skip(&mut self, aux: Option<AuxSkip>);
+
+    /// The supernet's shape in a few words ("N = 5, C = 16").
+    fn describe(&self) -> String;
+}
+
+/// Refuses architecture weights that are not F32 `want` (`what` names the rows and columns),
+/// naming the supernet `op`.
+pub(crate) fn check_alpha(
+    g: &Graph,
+    alpha: Value,
+    want: [usize; 2],
+    op: &'static str,
+    what: &str,
+) -> Result<(), AutogradError> {
+    if g.shape(alpha) != want || g.dtype(alpha) != crate::tensor::DType::F32 {
+        return Err(crate::autograd::shape_error(
+            op,
+            format!(
+                "architecture weights are {:?} {:?}, expected F32 {want:?} ({what})",
+                g.dtype(alpha),
+                g.shape(alpha)
+            ),
+        ));
+    }
+    Ok(())
 }
 
 impl Supernet for Nb201Supernet {

@@ -3,7 +3,7 @@
 //! (`skip_connect`, `avg_pool_3x3` and `none` have no parameters). A genotype's forward pass
 //! runs those operations only, through the same cell code as the standalone network, so a path
 //! with the supernet's weights computes exactly what the standalone network computes with them.
-//! DARTS's mixed forward (`forward_mixed`) runs the same cell code with every edge mixed.
+//! DARTS's mixed forward (`MixedSupernet::forward_mixed`) runs the same cell code with every edge mixed.
 //!
 //! Parameter names are the standalone network's with the operation inserted after the edge:
 //! `stage1.cell0.edge_0_1.nor_conv_3x3.conv.weight` (standalone: `stage1.cell0.edge_0_1.conv
@@ -11,13 +11,15 @@
 
 use std::sync::Arc;
 
-use crate::autograd::{AutogradError, Graph, Value, ops, shape_error};
+use super::arch_weights::{ALPHA_SHAPE, derive_genotype};
+use super::{MixedSupernet, check_alpha};
+use crate::autograd::{AutogradError, Graph, Value, ops};
 use crate::device::{DeviceError, Gpu};
 use crate::nn::cell_net::{EdgeOp, ReluConvBn, Skeleton, Stages, cell_forward};
 use crate::nn::layers::BatchNorm2d;
 use crate::nn::nb201::{NB201_EDGES, Nb201Genotype, Nb201Network, Nb201Op};
 use crate::nn::param::{Binder, Parameter};
-use crate::tensor::{DType, Tensor};
+use crate::tensor::Tensor;
 use crate::util::SeededRng;
 
 /// The parametric operations of one edge.
@@ -200,41 +202,6 @@ impl Nb201Supernet {
             })
     }
 
-    /// Records the DARTS supernet on images `x`: every edge of every cell computes all five
-    /// operations on the shared weights and sums them with softmax of its row of `alpha`
-    /// (`[6, 5]`: edges in `NB201_EDGES` order, operations in `Nb201Op::ALL` order; one row per
-    /// edge shared by every cell, as NAS-Bench-201's DARTS baseline shares them). Returns
-    /// logits `[N, classes]`. Gradients reach alpha when it is a graph parameter.
-    pub fn forward_mixed(
-        &self,
-        g: &mut Graph,
-        b: &mut Binder,
-        x: Value,
-        alpha: Value,
-        train: bool,
-    ) -> Result<Value, AutogradError> {
-        let want = [NB201_EDGES.len(), Nb201Op::ALL.len()];
-        if g.shape(alpha) != want || g.dtype(alpha) != DType::F32 {
-            return Err(shape_error(
-                "nb201_supernet",
-                format!(
-                    "architecture weights are {:?} {:?}, expected F32 {want:?} (edges x operations)",
-                    g.dtype(alpha),
-                    g.shape(alpha)
-                ),
-            ));
-        }
-        let rows = ops::rows(g, alpha)?;
-        let aux = self
-            .aux_skip
-            .as_ref()
-            .map(|a| g.input(&a.tensor, "darts_minus_beta"));
-        self.skeleton
-            .forward(g, b, x, train, &self.stages, |cell, g, b, y| {
-                cell.forward_mixed(g, b, y, &rows, aux, train)
-            })
-    }
-
     /// Every shared parameter, in network order.
     pub fn parameters(&self) -> Vec<&Parameter> {
         self.skeleton.parameters(&self.stages, |cell| {
@@ -278,6 +245,62 @@ impl Nb201Supernet {
             }
         }
         state
+    }
+}
+
+impl MixedSupernet for Nb201Supernet {
+    fn alpha_shape(&self) -> [usize; 2] {
+        ALPHA_SHAPE
+    }
+
+    /// Records the DARTS supernet on images `x`: every edge of every cell computes all five
+    /// operations on the shared weights and sums them with softmax of its row of `alpha`
+    /// (`[6, 5]`: edges in `NB201_EDGES` order, operations in `Nb201Op::ALL` order; one row per
+    /// edge shared by every cell, as NAS-Bench-201's DARTS baseline shares them). Returns
+    /// logits `[N, classes]`. Gradients reach alpha when it is a graph parameter.
+    fn forward_mixed(
+        &self,
+        g: &mut Graph,
+        b: &mut Binder,
+        x: Value,
+        alpha: Value,
+        train: bool,
+    ) -> Result<Value, AutogradError> {
+        check_alpha(
+            g,
+            alpha,
+            ALPHA_SHAPE,
+            "nb201_supernet",
+            "edges x operations",
+        )?;
+        let rows = ops::rows(g, alpha)?;
+        let aux = self
+            .aux_skip
+            .as_ref()
+            .map(|a| g.input(&a.tensor, "darts_minus_beta"));
+        self.skeleton
+            .forward(g, b, x, train, &self.stages, |cell, g, b, y| {
+                cell.forward_mixed(g, b, y, &rows, aux, train)
+            })
+    }
+
+    fn derive(&self, rows: &[Vec<f32>]) -> Nb201Genotype {
+        derive_genotype(rows)
+    }
+
+    fn operation_names(&self) -> Vec<&'static str> {
+        Nb201Op::ALL.iter().map(|op| op.name()).collect()
+    }
+
+    fn set_aux_skip(&mut self, aux: Option<AuxSkip>) {
+        self.aux_skip = aux;
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "N = {}, C = {}",
+            self.shape.cells_per_stage, self.shape.channels
+        )
     }
 }
 

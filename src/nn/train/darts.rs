@@ -1,5 +1,6 @@
-//! First-order DARTS (Liu et al. 2019) on the NAS-Bench-201 supernet: architecture weights
-//! alpha `[6, 5]` mix every edge's operations, and training alternates two steps, each compiled
+//! First-order DARTS (Liu et al. 2019) on a mixed supernet (`MixedSupernet`: the NAS-Bench-201
+//! cell, the DARTS cells): architecture weights alpha (one row per edge) mix every edge's
+//! operations, and training alternates two steps, each compiled
 //! once into its own plan (the mixed graph is the same every step, so nothing is recompiled):
 //! - the weight step: the mixed forward on a training batch, cross-entropy, backward and
 //!   SGD-Nesterov on the shared weights; alpha is an input and stays as it is;
@@ -23,9 +24,8 @@ use crate::autograd::{AutogradError, Graph, Plan, Value};
 use crate::data::DeviceDataset;
 use crate::device::{DeviceError, Gpu};
 use crate::kernels::optim::AdamSpec;
-use crate::nn::nb201::Nb201Genotype;
 use crate::nn::param::Binder;
-use crate::nn::supernet::{AlphaRow, ArchWeights, Nb201Supernet};
+use crate::nn::supernet::{ArchWeights, MixedSupernet};
 use crate::tensor::Tensor;
 
 /// Hyper-parameters of the architecture step (DARTS's defaults, which NAS-Bench-201's DARTS
@@ -67,9 +67,9 @@ impl Default for ArchConfig {
 /// Salt of the validation order's seed, so both halves are not shuffled alike.
 const VALID_SEED_SALT: u64 = 0xDA27_5A17_0000_0001;
 
-/// Alternating first-order DARTS training of a NAS-Bench-201 supernet and its alpha.
-pub struct DartsTrainer {
-    pub supernet: Nb201Supernet,
+/// Alternating DARTS training of a mixed supernet and its alpha.
+pub struct DartsTrainer<S: MixedSupernet> {
+    pub supernet: S,
     pub alpha: ArchWeights,
     /// Training batches, the SGD step's rate and the training metrics.
     pub train_feed: StepFeed,
@@ -88,19 +88,28 @@ pub struct DartsTrainer {
     unrolled: Option<UnrolledArch>,
 }
 
-impl DartsTrainer {
+impl<S: MixedSupernet> DartsTrainer<S> {
     /// Compiles both steps of `supernet` with architecture weights `alpha`: weight steps over
     /// `train_ids`, architecture steps over `valid_ids` of `data`, both in batches of
     /// `config.batch` (the validation order is shuffled from a seed derived from `config.seed`).
     pub fn new(
         gpu: &Arc<Gpu>,
-        supernet: Nb201Supernet,
+        supernet: S,
         alpha: ArchWeights,
         data: &Arc<DeviceDataset>,
         (train_ids, valid_ids): (Vec<u32>, Vec<u32>),
         config: TrainConfig,
         arch: ArchConfig,
-    ) -> Result<DartsTrainer, AutogradError> {
+    ) -> Result<DartsTrainer<S>, AutogradError> {
+        if alpha.shape() != supernet.alpha_shape() {
+            return Err(AutogradError::Backward {
+                message: format!(
+                    "architecture weights are {:?}, the supernet mixes {:?} (edges x operations)",
+                    alpha.shape(),
+                    supernet.alpha_shape()
+                ),
+            });
+        }
         let valid_config = TrainConfig {
             learning_rate: arch.learning_rate,
             schedule: Schedule::Const,
@@ -250,19 +259,35 @@ impl DartsTrainer {
             .expect("probe values are kept")
     }
 
+    /// Bytes of every compiled plan: (planned activations and gradients after reuse, the
+    /// same without reuse, kernel scratch).
+    pub fn planned_bytes(&self) -> (u64, u64, u64) {
+        let mut all = vec![self.weight_plan.stats(), self.arch_plan.stats()];
+        if let Some(u) = &self.unrolled {
+            all.extend(u.plan_stats());
+        }
+        all.iter().fold((0, 0, 0), |(p, u, s), st| {
+            (
+                p + st.planned_bytes,
+                u + st.unplanned_bytes,
+                s + st.scratch_bytes,
+            )
+        })
+    }
+
     /// The second-order step's buffers (None in first order).
     pub fn unrolled(&self) -> Option<&UnrolledArch> {
         self.unrolled.as_ref()
     }
 
     /// Alpha read back, one row per edge (waits for the GPU).
-    pub fn read_alpha(&self) -> Result<[AlphaRow; 6], DeviceError> {
+    pub fn read_alpha(&self) -> Result<Vec<Vec<f32>>, DeviceError> {
         self.alpha.read()
     }
 
-    /// The genotype alpha stands for now (waits for the GPU).
-    pub fn genotype(&self) -> Result<Nb201Genotype, DeviceError> {
-        self.alpha.genotype()
+    /// The path alpha stands for now (waits for the GPU).
+    pub fn genotype(&self) -> Result<S::Path, DeviceError> {
+        Ok(self.supernet.derive(&self.alpha.read()?))
     }
 
     /// Adam's first and second moments of alpha.
@@ -288,14 +313,14 @@ impl DartsTrainer {
 /// `feed`, the mixed forward with alpha a parameter and every shared weight an input (so the
 /// backward computes activation gradients and alpha's, no weight gradients), the mean
 /// cross-entropy and its metrics. Returns the loss and its gradient to alpha.
-fn record_arch_step(
+fn record_arch_step<S: MixedSupernet>(
     g: &mut Graph,
-    supernet: &Nb201Supernet,
+    supernet: &S,
     alpha: &Tensor,
     feed: &StepFeed,
 ) -> Result<[Value; 2], AutogradError> {
     let mut b = Binder::new();
-    for p in supernet.parameters() {
+    for p in supernet.shared_parameters() {
         let v = g.input(&p.tensor, &p.name);
         b.bind_to(p, v);
     }

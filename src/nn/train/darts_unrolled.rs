@@ -27,7 +27,7 @@ use crate::kernels::KernelError;
 use crate::kernels::darts_unrolled::{self as k, HVP_STATS};
 use crate::kernels::optim::AdamSpec;
 use crate::nn::param::{Binder, Parameter};
-use crate::nn::supernet::{ArchWeights, Nb201Supernet};
+use crate::nn::supernet::{ArchWeights, MixedSupernet};
 use crate::tensor::{DType, Tensor};
 
 /// DARTS's finite-difference radius: the perturbation w +- eps v has norm `HVP_RADIUS`.
@@ -55,8 +55,8 @@ pub struct UnrolledArch {
 }
 
 /// Everything the unrolled step reads from its trainer.
-pub(super) struct UnrolledInputs<'a> {
-    pub supernet: &'a Nb201Supernet,
+pub(super) struct UnrolledInputs<'a, S: MixedSupernet> {
+    pub supernet: &'a S,
     pub alpha: &'a ArchWeights,
     pub train_feed: &'a StepFeed,
     pub valid_feed: &'a StepFeed,
@@ -68,11 +68,11 @@ pub(super) struct UnrolledInputs<'a> {
 
 impl UnrolledArch {
     /// Compiles the three plans of the second-order step.
-    pub(super) fn new(
+    pub(super) fn new<S: MixedSupernet>(
         gpu: &Arc<Gpu>,
-        x: UnrolledInputs<'_>,
+        x: UnrolledInputs<'_, S>,
     ) -> Result<UnrolledArch, AutogradError> {
-        let params = x.supernet.parameters();
+        let params = x.supernet.shared_parameters();
         let like = |p: &&Parameter| Tensor::empty(gpu, p.tensor.shape(), DType::F32);
         let unrolled = params.iter().map(like).collect::<Result<Vec<_>, _>>()?;
         let plus = params.iter().map(like).collect::<Result<Vec<_>, _>>()?;
@@ -229,6 +229,15 @@ impl UnrolledArch {
         }
         self.gpu.submit(encoder.finish());
         self.gpu.check_errors()
+    }
+
+    /// The sizes of its three plans.
+    pub fn plan_stats(&self) -> [crate::autograd::PlanStats; 3] {
+        [
+            self.virtual_plan.stats(),
+            self.valid_plan.stats(),
+            self.hvp_plan.stats(),
+        ]
     }
 
     /// The last step's architecture gradient `g - xi * implicit` (before Adam's weight decay).

@@ -1,4 +1,5 @@
-//! The evaluator half of DARTS (Liu et al. 2019) on the NAS-Bench-201 supernet. DARTS's
+//! The evaluator half of DARTS (Liu et al. 2019) on a mixed supernet (the NAS-Bench-201 cell,
+//! the DARTS cells). DARTS's
 //! strategy (`strategy/darts.rs`) owns the architecture weights alpha, but they are trained by
 //! gradient inside the supernet's graph, so both halves share one `DartsCore`: the compiled
 //! weight step and architecture step of `DartsTrainer` over the same shared weights.
@@ -11,7 +12,7 @@
 //!
 //! With the DARTS- remedy (Chu et al., ICLR 2021) every mixed edge also carries `beta * x`,
 //! beta decaying linearly from 1 to 0 over the search's steps; derivation and measurement
-//! ignore it (the derived cell is a plain NAS-Bench-201 cell).
+//! ignore it (the derived cell is a plain cell of the space).
 //!
 //! For `--resume`, the state after each update phase is one checkpoint
 //! (`darts-NNNNNN.safetensors`: shared weights and their momentum, alpha and its Adam moments)
@@ -29,8 +30,7 @@ use serde_json::Value as Json;
 
 use super::{EvalEvent, Evaluator, Job, OnEvent, ProxyTask, checkpoint, measure_path};
 use crate::device::Gpu;
-use crate::nn::nb201::Nb201Genotype;
-use crate::nn::supernet::{AlphaRow, ArchWeights, AuxSkip, Nb201Supernet, Supernet};
+use crate::nn::supernet::{ArchWeights, AuxSkip, MixedSupernet};
 use crate::nn::train::{
     ArchConfig, ArchOrder, DartsTrainer, Evaluator as Validator, Schedule, TrainConfig,
 };
@@ -64,8 +64,8 @@ struct SavedState {
 }
 
 /// The supernet and alpha DARTS trains, shared by its strategy and its evaluator.
-pub struct DartsCore {
-    pub trainer: DartsTrainer,
+pub struct DartsCore<S: MixedSupernet> {
+    pub trainer: DartsTrainer<S>,
     /// DARTS-'s auxiliary skip coefficient (None without the remedy).
     aux: Option<AuxSkip>,
     task: ProxyTask,
@@ -78,18 +78,17 @@ pub struct DartsCore {
 }
 
 /// The shared handle both halves hold.
-pub type SharedCore = Rc<RefCell<DartsCore>>;
+pub type SharedCore<S> = Rc<RefCell<DartsCore<S>>>;
 
-impl DartsCore {
-    /// A fresh supernet and alpha for `config`'s search on `task`: the shared weights seeded as
-    /// the supernet evaluator seeds them, alpha from its own seed.
+impl<S: MixedSupernet> DartsCore<S> {
+    /// DARTS on fresh shared weights `supernet` (seeded as the supernet evaluator seeds them)
+    /// for `config`'s search on `task`, with alpha from its own seed.
     pub fn new(
         config: &SearchConfig,
         gpu: &Arc<Gpu>,
         task: ProxyTask,
-    ) -> Result<DartsCore, SearchError> {
-        use crate::nn::{Nb201Network, Nb201Op};
-        let (input, classes) = task.shape();
+        mut supernet: S,
+    ) -> Result<DartsCore<S>, SearchError> {
         let s = &config.supernet;
         let batch = s.batch_size;
         if task.val_ids.len() < batch || s.eval_images < batch {
@@ -99,16 +98,8 @@ impl DartsCore {
                 s.eval_images
             )));
         }
-        let shape = Nb201Network {
-            genotype: Nb201Genotype([Nb201Op::None; 6]),
-            cells_per_stage: config.nb201.cells_per_stage,
-            channels: config.nb201.channels,
-        };
-        let mut rng = crate::util::seeded_rng(config.run.seed ^ 0x5afe_c0de);
-        let mut supernet = Nb201Supernet::new(gpu, &shape, input, classes, &mut rng)
-            .map_err(|e| darts_error(format!("supernet: {e}")))?;
         let mut alpha_rng = crate::util::seeded_rng(config.run.seed ^ 0xa1fa_da27);
-        let alpha = ArchWeights::new(gpu, &mut alpha_rng)
+        let alpha = ArchWeights::new(gpu, supernet.alpha_shape(), &mut alpha_rng)
             .map_err(|e| darts_error(format!("alpha: {e}")))?;
         let aux = match config.darts.remedy {
             DartsRemedy::None => None,
@@ -116,7 +107,7 @@ impl DartsCore {
                 Some(AuxSkip::new(gpu, 1.0).map_err(|e| darts_error(e.to_string()))?)
             }
         };
-        supernet.aux_skip = aux.clone();
+        supernet.set_aux_skip(aux.clone());
         let total_steps = config.darts.total_steps(config.run.budget);
         let per_epoch = (task.train_ids.len() / batch)
             .min(task.val_ids.len() / batch)
@@ -171,7 +162,7 @@ impl DartsCore {
     }
 
     /// Alpha read back (waits for the GPU).
-    pub fn alpha_rows(&self) -> Result<[AlphaRow; 6], SearchError> {
+    pub fn alpha_rows(&self) -> Result<Vec<Vec<f32>>, SearchError> {
         self.trainer
             .read_alpha()
             .map_err(|e| darts_error(e.to_string()))
@@ -196,7 +187,7 @@ impl DartsCore {
     }
 
     /// Validation accuracy of `genotype`'s path on the shared weights (no auxiliary skip).
-    fn path_accuracy(&self, genotype: &Nb201Genotype) -> Result<f64, SearchError> {
+    fn path_accuracy(&self, genotype: &S::Path) -> Result<f64, SearchError> {
         let batch = self.supernet.batch_size;
         let n = self.supernet.eval_images.min(self.task.val_ids.len()) / batch * batch;
         let supernet = &self.trainer.supernet;
@@ -224,7 +215,7 @@ impl DartsCore {
         };
         let tr = &self.trainer;
         let mut out = Vec::new();
-        for p in tr.supernet.parameters() {
+        for p in tr.supernet.shared_parameters() {
             out.push(read(p.name.clone(), &p.tensor)?);
         }
         for (name, t) in tr.momentum_buffers() {
@@ -245,7 +236,7 @@ impl DartsCore {
         let (m, v) = tr.adam_moments();
         let mut targets: Vec<(String, &crate::tensor::Tensor)> = tr
             .supernet
-            .parameters()
+            .shared_parameters()
             .into_iter()
             .map(|p| (p.name.clone(), &p.tensor))
             .collect();
@@ -289,34 +280,35 @@ impl DartsCore {
 }
 
 /// Measures DARTS's derived cells on the shared weights, after training them and alpha.
-pub struct DartsEvaluator {
-    core: SharedCore,
+pub struct DartsEvaluator<S: MixedSupernet> {
+    core: SharedCore<S>,
     /// The checkpoint `state.json` names (None before the first).
     checkpoint: Option<String>,
     description: String,
 }
 
-impl DartsEvaluator {
-    pub fn new(core: SharedCore) -> DartsEvaluator {
+impl<S: MixedSupernet> DartsEvaluator<S> {
+    /// The evaluator over `core`, its opening line ending with `memory` (the memory plan).
+    pub fn new(core: SharedCore<S>, memory: &str) -> DartsEvaluator<S> {
         let description = {
             let c = core.borrow();
-            let s = &c.trainer.supernet.shape;
-            let shared: usize = c
-                .trainer
-                .supernet
-                .parameters()
+            let supernet = &c.trainer.supernet;
+            let (planned, unplanned, scratch) = c.trainer.planned_bytes();
+            let human_bytes = crate::util::human_bytes;
+            let shared: usize = supernet
+                .shared_parameters()
                 .iter()
                 .map(|p| p.tensor.shape().iter().product::<usize>())
                 .sum();
             format!(
-                "DARTS, {} order, N = {}, C = {}: {shared} shared parameters, alpha [6, 5]; {} alternating steps per derived cell ({} in all), batch {}; remedy {}",
+                "DARTS, {} order, {}: {shared} shared parameters, alpha {:?}; {} alternating steps per derived cell ({} in all), batch {}; remedy {}; estimated {memory}; compiled: {} planned ({} without reuse) and {} kernel scratch",
                 if c.darts.order == 2 {
                     "second"
                 } else {
                     "first"
                 },
-                s.cells_per_stage,
-                s.channels,
+                supernet.describe(),
+                supernet.alpha_shape(),
                 c.darts.steps_per_derivation,
                 c.total_steps,
                 c.supernet.batch_size,
@@ -324,7 +316,10 @@ impl DartsEvaluator {
                     DartsRemedy::None => "none".to_string(),
                     DartsRemedy::DartsMinus =>
                         "DARTS- (auxiliary skip, beta 1 -> 0; Chu et al. 2021)".to_string(),
-                }
+                },
+                human_bytes(planned),
+                human_bytes(unplanned),
+                human_bytes(scratch)
             )
         };
         DartsEvaluator {
@@ -335,7 +330,7 @@ impl DartsEvaluator {
     }
 }
 
-impl Evaluator for DartsEvaluator {
+impl<S: MixedSupernet + 'static> Evaluator for DartsEvaluator<S> {
     fn name(&self) -> &'static str {
         "supernet"
     }
