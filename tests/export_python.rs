@@ -95,15 +95,19 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// nasgpu's logits on the bundled test set for the network saved in `dir`, computed through
-/// the same gather/normalisation as `nasgpu train`'s test evaluation.
-fn nasgpu_logits(dir: &Path) -> (Vec<f32>, data::Dataset) {
+/// nasgpu's logits on the test set (the bundled one, or the IDX folder `data`) for the network
+/// saved in `dir`, computed through the same gather/normalisation as `nasgpu train`'s test
+/// evaluation.
+fn nasgpu_logits(dir: &Path, data: Option<&Path>) -> (Vec<f32>, data::Dataset) {
     let model = source::load(dir).expect("exportable");
     let meta = model.meta.clone().expect("train writes metadata");
     let gpu = common::gpu();
     let net = Network::new(&gpu, &model.arch, 0).unwrap();
     weights::apply(&net, model.weights.as_deref().unwrap(), "weights").unwrap();
-    let test = data::bundled().unwrap().test;
+    let test = match data {
+        None => data::bundled().unwrap().test,
+        Some(folder) => data::load_dir(folder, None).unwrap().test,
+    };
     let stats = ChannelStats {
         mean: meta.normalization.mean.clone(),
         std: meta.normalization.std.clone(),
@@ -128,8 +132,9 @@ fn correct(logits: &[f32], labels: &[u32], classes: usize) -> usize {
         .count()
 }
 
-/// Trains `arch_args` for an epoch, exports every format and compares them in Python.
-fn round_trip(name: &str, arch_args: &[&str]) {
+/// Trains `arch_args` for an epoch (on the bundled data, or on the IDX folder `data`), exports
+/// every format and compares them in Python.
+fn round_trip(name: &str, arch_args: &[&str], data: Option<&Path>) {
     let Some(py) = python_or_skip(name) else {
         return;
     };
@@ -137,6 +142,10 @@ fn round_trip(name: &str, arch_args: &[&str]) {
     let d = dir.to_str().unwrap();
     let mut train = vec!["train", "--epochs", "1", "--out", d];
     train.extend_from_slice(arch_args);
+    let folder = data.map(|p| p.to_str().unwrap().to_string());
+    if let Some(folder) = &folder {
+        train.extend_from_slice(&["--data", folder, "--validation", "20"]);
+    }
     check(&nasgpu(&train), "nasgpu train");
     let formats = [
         ("onnx", "model.onnx"),
@@ -172,7 +181,7 @@ fn round_trip(name: &str, arch_args: &[&str]) {
         "safetensors copy changed a tensor"
     );
 
-    let (logits, test) = nasgpu_logits(&dir);
+    let (logits, test) = nasgpu_logits(&dir, data);
     let classes = original.arch.classes;
     let ours = correct(&logits, &test.labels, classes);
     let metrics: serde_json::Value =
@@ -223,14 +232,16 @@ fn round_trip(name: &str, arch_args: &[&str]) {
         assert_eq!(right, ours, "{name} {runtime}: accuracy differs");
     }
     assert_eq!(r["onnx"]["opset"], 17);
-    assert_eq!(r["onnx"]["metadata"]["dataset"], "bundled");
-    assert_eq!(r["pytorch"]["class_names"][9], "Ankle boot");
+    if data.is_none() {
+        assert_eq!(r["onnx"]["metadata"]["dataset"], "bundled");
+        assert_eq!(r["pytorch"]["class_names"][9], "Ankle boot");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn small_cnn_exports_match_nasgpu() {
-    round_trip("small-cnn", &["--preset", "small-cnn"]);
+    round_trip("small-cnn", &["--preset", "small-cnn"], None);
 }
 
 /// A NAS-RL child with skip connections, 1x7 / 7x1 / 5x3 filters, strides 2 and 3, asymmetric
@@ -266,7 +277,7 @@ fn nasrl_child_with_skips_and_odd_filters_exports_match_nasgpu() {
     let dir = scratch("child-arch");
     let path = dir.join("child.json");
     std::fs::write(&path, arch.to_json()).unwrap();
-    round_trip("nasrl-child", &["--arch", path.to_str().unwrap()]);
+    round_trip("nasrl-child", &["--arch", path.to_str().unwrap()], None);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -293,7 +304,7 @@ fn nb201_cell_network_exports_match_nasgpu() {
     let dir = scratch("nb201-arch");
     let path = dir.join("cell.json");
     std::fs::write(&path, arch.to_json()).unwrap();
-    round_trip("nb201", &["--arch", path.to_str().unwrap()]);
+    round_trip("nb201", &["--arch", path.to_str().unwrap()], None);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -316,6 +327,67 @@ fn darts_cell_network_exports_match_nasgpu() {
     let dir = scratch("darts-arch");
     let path = dir.join("cells.json");
     std::fs::write(&path, arch.to_json()).unwrap();
-    round_trip("darts", &["--arch", path.to_str().unwrap()]);
+    round_trip("darts", &["--arch", path.to_str().unwrap()], None);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// An IDX folder of 120 training and 40 test images of `side` x `side`, 10 classes, pixels
+/// and labels from `seed`.
+fn idx_folder(dir: &Path, side: u32, seed: u64) -> PathBuf {
+    let mut r = common::rng(seed);
+    let mut images = |n: u32| {
+        let mut b = vec![0, 0, 8, 3];
+        for d in [n, side, side] {
+            b.extend_from_slice(&d.to_be_bytes());
+        }
+        b.extend((0..n * side * side).map(|_| rand::RngExt::random_range(&mut r, 0..=255u8)));
+        b
+    };
+    let (train, test) = (images(120), images(40));
+    let labels = |n: u32| {
+        let mut b = vec![0, 0, 8, 1];
+        b.extend_from_slice(&n.to_be_bytes());
+        b.extend((0..n).map(|i| (i * 7 % 10) as u8));
+        b
+    };
+    let data = dir.join("idx");
+    std::fs::create_dir_all(&data).unwrap();
+    for (file, bytes) in [
+        ("train-images-idx3-ubyte", train),
+        ("train-labels-idx1-ubyte", labels(120)),
+        ("t10k-images-idx3-ubyte", test),
+        ("t10k-labels-idx1-ubyte", labels(40)),
+    ] {
+        std::fs::write(data.join(file), bytes).unwrap();
+    }
+    data
+}
+
+/// The same DARTS network on 25x25 images: both reductions then see odd sizes (25 -> 13 -> 7),
+/// where "same" padding of the 3x3 pools and the stride-2 convs is asymmetric and the
+/// factorized reduction's shifted grid runs off the border, so the export's padding and crop
+/// must reproduce nasgpu's on odd maps too.
+#[test]
+fn darts_cell_network_on_odd_sizes_exports_match_nasgpu() {
+    let genotype = "normal:sep_conv_3x3~0,dil_conv_5x5~1|max_pool_3x3~0,skip_connect~2|avg_pool_3x3~1,sep_conv_5x5~3|dil_conv_3x3~2,skip_connect~4;reduce:skip_connect~0,sep_conv_5x5~1|avg_pool_3x3~1,dil_conv_3x3~2|max_pool_3x3~0,sep_conv_3x3~3|dil_conv_5x5~1,skip_connect~3";
+    let arch = Architecture::darts_cells(
+        [1, 25, 25],
+        10,
+        nasgpu::nn::DartsNetwork {
+            genotype: genotype.parse().unwrap(),
+            channels: 4,
+            cells: 3,
+        },
+    );
+    arch.validate().unwrap();
+    let dir = scratch("darts-odd-arch");
+    let path = dir.join("cells.json");
+    std::fs::write(&path, arch.to_json()).unwrap();
+    let data = idx_folder(&dir, 25, 0x0DD);
+    round_trip(
+        "darts-odd",
+        &["--arch", path.to_str().unwrap()],
+        Some(&data),
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
