@@ -11,6 +11,8 @@
 #   scripts/shared-vs-scratch.sh OUT_DIR [DATA_OPTION...]     (default: the bundled subset)
 #   NASGPU_BIN=BIN  N=2 C=16 CHILD_EPOCHS=2 SCRATCH_BUDGET=8 SHARED_BUDGET=64 WARMUP=200 STEPS=10
 #   SPACE=darts: the DARTS cell space instead, N cells in all (default 5) at C (default 8)
+#   EVAL=256: validation images each child is measured on (64, one batch: ENAS's reward on a
+#             single validation minibatch)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:?usage: scripts/shared-vs-scratch.sh OUT_DIR [DATA_OPTION...]}
@@ -26,14 +28,15 @@ SCRATCH_BUDGET=${SCRATCH_BUDGET:-8}
 SHARED_BUDGET=${SHARED_BUDGET:-64}
 WARMUP=${WARMUP:-200}
 STEPS=${STEPS:-10}
+EVAL=${EVAL:-256}
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 [ -n "${NASGPU_BIN:-}" ] || cargo build --release --quiet
 mkdir -p "$OUT"
 
-python3 - "$OUT" "$SPACE" "$N" "$C" "$CHILD_EPOCHS" "$SCRATCH_BUDGET" "$SHARED_BUDGET" "$WARMUP" "$STEPS" <<'PY'
+python3 - "$OUT" "$SPACE" "$N" "$C" "$CHILD_EPOCHS" "$SCRATCH_BUDGET" "$SHARED_BUDGET" "$WARMUP" "$STEPS" "$EVAL" <<'PY'
 import json, sys
 out, space = sys.argv[1], sys.argv[2]
-n, c, epochs, scratch, shared, warmup, steps = map(int, sys.argv[3:])
+n, c, epochs, scratch, shared, warmup, steps, eval_images = map(int, sys.argv[3:])
 shape = ({"darts_space": {"cells": n, "channels": c}} if space == "darts"
          else {"nb201": {"cells_per_stage": n, "channels": c}})
 base = {
@@ -42,7 +45,7 @@ base = {
     "child": {"epochs": epochs, "batch_size": 64, "learning_rate": 0.05,
               "train_images": 1500, "validation_images": 500, "latency": False},
     "supernet": {"warmup_steps": warmup, "steps_per_update": steps, "batch_size": 64,
-                 "learning_rate": 0.05, "eval_images": 256},
+                 "learning_rate": 0.05, "eval_images": eval_images},
     "run": {"space": space, "strategy": "random", "seed": 1},
 }
 for name, evaluator, budget in [("scratch", "train", scratch), ("shared", "supernet", shared)]:
