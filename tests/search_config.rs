@@ -193,5 +193,12 @@ fn shipped_configs_are_valid() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/configs");
     let paper = SearchConfig::load(&dir.join("nas-rl-cifar10.json")).unwrap();
     assert_eq!(paper, SearchConfig::default());
-    SearchConfig::load(&dir.join("fashion-mnist-proxy.json")).unwrap();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") {
+            SearchConfig::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        }
+    }
+    let darts = SearchConfig::load(&dir.join("darts-cells.json")).unwrap();
+    assert_eq!(darts.run.strategy, nasgpu::search::StrategyKind::Darts);
 }
