@@ -10,6 +10,7 @@
 
 mod arch;
 mod cell;
+mod darts_cells;
 mod svg;
 
 use std::fmt::Write as _;

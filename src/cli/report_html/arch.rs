@@ -1,6 +1,6 @@
 //! Drawings of architectures for the HTML report: NAS-RL conv stacks as a column of layer boxes
 //! (filter size, count, stride, output size) with their skip connections as arcs beside it;
-//! cell networks as their cell (`cell.rs`).
+//! cell networks as their cell (`cell.rs`, `darts_cells.rs`).
 
 use std::fmt::Write as _;
 
@@ -58,7 +58,7 @@ pub fn draw(title: &str, arch: &Architecture) -> String {
         return super::cell::draw(title, net, arch);
     }
     if let Some(net) = &arch.darts {
-        return darts_text(title, net);
+        return super::darts_cells::draw(title, net, arch.input);
     }
     let n = arch.layers.len();
     let sizes = arch.spatial_sizes();
@@ -120,50 +120,10 @@ pub fn draw(title: &str, arch: &Architecture) -> String {
     out
 }
 
-/// A DARTS network as text: each cell's nodes with their two `op~input` (no drawing yet).
-fn darts_text(title: &str, net: &crate::nn::DartsNetwork) -> String {
-    let mut lines = vec![format!("{} cells, C = {}", net.cells, net.channels)];
-    for (name, cell) in [
-        ("normal", &net.genotype.normal),
-        ("reduce", &net.genotype.reduce),
-    ] {
-        for (j, node) in cell.nodes.iter().enumerate() {
-            lines.push(format!(
-                "{name} node {}: {}~{} + {}~{}",
-                j + 2,
-                node[0].op.name(),
-                node[0].input,
-                node[1].op.name(),
-                node[1].input
-            ));
-        }
-    }
-    let height = 30.0 + 16.0 * lines.len() as f64;
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        "<svg class=\"plot arch\" viewBox=\"0 0 {W} {height:.1}\" role=\"img\" aria-label=\"{}\" data-points=\"{}\">\
-         <text class=\"title\" x=\"8\" y=\"18\">{}</text>",
-        esc(title),
-        lines.len(),
-        esc(title)
-    );
-    for (k, line) in lines.iter().enumerate() {
-        let _ = write!(
-            out,
-            "<text x=\"8\" y=\"{:.1}\">{}</text>",
-            38.0 + 16.0 * k as f64,
-            esc(line)
-        );
-    }
-    out.push_str("</svg>");
-    out
-}
-
 /// How to read the drawing of `arch`, for its caption.
 pub fn legend(arch: &Architecture) -> &'static str {
     if arch.darts.is_some() {
-        return "The DARTS cells: node j (2..5) sums two operations of earlier nodes (0 and 1 are the outputs of the two previous cells); a cell outputs nodes 2..5 concatenated.";
+        return "The DARTS cells: node j (2..5) sums its two edges from earlier nodes (0 and 1 are the outputs of the two previous cells), one drawn above the row and one below; a cell outputs nodes 2..5 concatenated.";
     }
     if arch.nb201.is_some() {
         "The cell: node 0 is its input, node 3 its output, each node the sum of its incoming edges (none edges left out)."
