@@ -313,9 +313,15 @@ fn nb201_cell_network_exports_match_nasgpu() {
 /// skips, with the shifted grid cropped), node sums and the concatenated nodes.
 #[test]
 fn darts_cell_network_exports_match_nasgpu() {
+    darts_round_trip("darts", 28, false);
+}
+
+/// The network of `darts_cell_network_exports_match_nasgpu` on `side` x `side` images, trained
+/// on the bundled data or (`own_data`) on an IDX folder of that size, through `round_trip`.
+fn darts_round_trip(name: &str, side: usize, own_data: bool) {
     let genotype = "normal:sep_conv_3x3~0,dil_conv_5x5~1|max_pool_3x3~0,skip_connect~2|avg_pool_3x3~1,sep_conv_5x5~3|dil_conv_3x3~2,skip_connect~4;reduce:skip_connect~0,sep_conv_5x5~1|avg_pool_3x3~1,dil_conv_3x3~2|max_pool_3x3~0,sep_conv_3x3~3|dil_conv_5x5~1,skip_connect~3";
     let arch = Architecture::darts_cells(
-        [1, 28, 28],
+        [1, side, side],
         10,
         nasgpu::nn::DartsNetwork {
             genotype: genotype.parse().unwrap(),
@@ -324,10 +330,11 @@ fn darts_cell_network_exports_match_nasgpu() {
         },
     );
     arch.validate().unwrap();
-    let dir = scratch("darts-arch");
+    let dir = scratch(&format!("{name}-arch"));
     let path = dir.join("cells.json");
     std::fs::write(&path, arch.to_json()).unwrap();
-    round_trip("darts", &["--arch", path.to_str().unwrap()], None);
+    let data = own_data.then(|| idx_folder(&dir, side as u32, 0x0DD));
+    round_trip(name, &["--arch", path.to_str().unwrap()], data.as_deref());
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -369,25 +376,5 @@ fn idx_folder(dir: &Path, side: u32, seed: u64) -> PathBuf {
 /// must reproduce nasgpu's on odd maps too.
 #[test]
 fn darts_cell_network_on_odd_sizes_exports_match_nasgpu() {
-    let genotype = "normal:sep_conv_3x3~0,dil_conv_5x5~1|max_pool_3x3~0,skip_connect~2|avg_pool_3x3~1,sep_conv_5x5~3|dil_conv_3x3~2,skip_connect~4;reduce:skip_connect~0,sep_conv_5x5~1|avg_pool_3x3~1,dil_conv_3x3~2|max_pool_3x3~0,sep_conv_3x3~3|dil_conv_5x5~1,skip_connect~3";
-    let arch = Architecture::darts_cells(
-        [1, 25, 25],
-        10,
-        nasgpu::nn::DartsNetwork {
-            genotype: genotype.parse().unwrap(),
-            channels: 4,
-            cells: 3,
-        },
-    );
-    arch.validate().unwrap();
-    let dir = scratch("darts-odd-arch");
-    let path = dir.join("cells.json");
-    std::fs::write(&path, arch.to_json()).unwrap();
-    let data = idx_folder(&dir, 25, 0x0DD);
-    round_trip(
-        "darts-odd",
-        &["--arch", path.to_str().unwrap()],
-        Some(&data),
-    );
-    let _ = std::fs::remove_dir_all(&dir);
+    darts_round_trip("darts-odd", 25, true);
 }
