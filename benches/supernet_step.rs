@@ -6,11 +6,13 @@
 //!   - supernet, plan compiled every step: what uniform single-path sampling costs, where a path
 //!     seldom comes back. For equal work it alternates the path with another of the same cost
 //!     (NAS-Bench-201: a permutation of its operations over the edges, all of one size; DARTS:
-//!     each normal-cell node's two operations swapped between its inputs, which have one size)
-//!     with one plan cached, so each step compiles its plan first.
+//!     each normal-cell node's two operations swapped between its inputs, which have one size;
+//!     ENAS macro: max and average pooling swapped, each pair within one stage) with one plan
+//!     cached, so each step compiles its plan first.
 //!
-//! `cargo bench --bench supernet_step [-- nb201 CELLS CHANNELS BATCH]` (defaults: 2 16 64), or
-//! `-- darts CELLS CHANNELS BATCH` (defaults: 5 8 64), the path DARTS V2.
+//! `cargo bench --bench supernet_step [-- nb201 CELLS CHANNELS BATCH]` (defaults: 2 16 64),
+//! `-- darts CELLS CHANNELS BATCH` (defaults: 5 8 64), the path DARTS V2, or
+//! `-- enas LAYERS CHANNELS BATCH` (defaults: 12 16 64), the path `ENAS_PATH`.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -19,9 +21,12 @@ use nasgpu::bench::summarise;
 use nasgpu::data::{self, Amount, DeviceDataset, Sampling};
 use nasgpu::device::{DeviceOptions, Gpu};
 use nasgpu::nn::darts_cell::{DARTS_V2, DartsCellGenotype};
-use nasgpu::nn::supernet::{DartsSupernet, Nb201Supernet, Supernet};
+use nasgpu::nn::supernet::{DartsSupernet, EnasSupernet, Nb201Supernet, Supernet};
 use nasgpu::nn::train::{Schedule, SharedTrainer, TrainConfig, Trainer};
-use nasgpu::nn::{Architecture, DartsGenotype, DartsNetwork, Nb201Genotype, Nb201Network, Network};
+use nasgpu::nn::{
+    Architecture, DartsGenotype, DartsNetwork, EnasLayers, EnasMacroNetwork, Nb201Genotype,
+    Nb201Network, Network,
+};
 
 const WARMUP: usize = 3;
 const SAMPLES: usize = 15;
@@ -31,6 +36,10 @@ const GENOTYPE: &str =
 /// The same operations on other edges.
 const PERMUTED: &str =
     "|nor_conv_1x1~0|+|nor_conv_3x3~0|skip_connect~1|+|avg_pool_3x3~0|nor_conv_3x3~1|none~2|";
+
+/// An ENAS macro path of 12 layers with every operation in every stage and skips within and
+/// across stages; its pools are swapped in the equal-cost alternative.
+const ENAS_PATH: &str = "conv_3x3|sep_conv_5x5+0|max_pool_3x3|avg_pool_3x3+1|conv_5x5+0|sep_conv_3x3+4|max_pool_3x3+2|avg_pool_3x3+5+6|conv_3x3+3|sep_conv_5x5+8|max_pool_3x3+0+9|avg_pool_3x3+7";
 
 /// What one measurement needs: the data, the recipe and the device.
 struct Setup {
@@ -43,15 +52,19 @@ struct Setup {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (space, numbers) = match args.first().map(String::as_str) {
-        Some(s @ ("nb201" | "darts")) => (s.to_string(), &args[1..]),
+        Some(s @ ("nb201" | "darts" | "enas")) => (s.to_string(), &args[1..]),
         _ => ("nb201".to_string(), &args[..]),
     };
     let numbers: Vec<usize> = numbers.iter().filter_map(|a| a.parse().ok()).collect();
     let darts = space == "darts";
-    let cells = numbers
-        .first()
-        .copied()
-        .unwrap_or(if darts { 5 } else { 2 });
+    let enas = space == "enas";
+    let cells = numbers.first().copied().unwrap_or(if darts {
+        5
+    } else if enas {
+        12
+    } else {
+        2
+    });
     let channels = numbers
         .get(1)
         .copied()
@@ -83,7 +96,40 @@ fn main() {
         },
     };
     println!("adapter {}", gpu.describe());
-    if darts {
+    if enas {
+        let path: EnasLayers = ENAS_PATH.parse().expect("layers");
+        let swapped: EnasLayers = ENAS_PATH
+            .replace("max_pool", "tmp_pool")
+            .replace("avg_pool", "max_pool")
+            .replace("tmp_pool", "avg_pool")
+            .parse()
+            .expect("layers");
+        let layers = path.0.len();
+        assert_eq!(cells, layers, "ENAS_PATH has {layers} layers");
+        let arch = |l: &EnasLayers| {
+            Architecture::enas_macro(
+                input,
+                classes,
+                EnasMacroNetwork {
+                    layers: l.0.clone(),
+                    channels,
+                },
+            )
+        };
+        println!(
+            "ENAS macro L = {layers}, C = {channels}, batch {batch}, input {input:?}; path {path}"
+        );
+        measure(
+            &setup,
+            (arch(&path), arch(&swapped)),
+            (path.clone(), swapped.clone()),
+            || {
+                let mut rng = nasgpu::util::seeded_rng(0);
+                EnasSupernet::new(&gpu, layers, channels, input, classes, &mut rng)
+                    .expect("supernet")
+            },
+        );
+    } else if darts {
         let genotype: DartsGenotype = DARTS_V2.parse().expect("genotype");
         let swapped = |cell: &DartsCellGenotype| {
             let nodes: Vec<_> = cell

@@ -11,6 +11,7 @@
 #   scripts/shared-vs-scratch.sh OUT_DIR [DATA_OPTION...]     (default: the bundled subset)
 #   NASGPU_BIN=BIN  N=2 C=16 CHILD_EPOCHS=2 SCRATCH_BUDGET=8 SHARED_BUDGET=64 WARMUP=200 STEPS=10
 #   SPACE=darts: the DARTS cell space instead, N cells in all (default 5) at C (default 8)
+#   SPACE=enas: the ENAS macro space instead, N layers (default 12) at C (default 16)
 #   EVAL=256: validation images each child is measured on (64, one batch: ENAS's reward on a
 #             single validation minibatch)
 set -euo pipefail
@@ -21,6 +22,7 @@ DATA=("$@")
 BIN=${NASGPU_BIN:-target/release/nasgpu}
 SPACE=${SPACE:-nb201}
 if [ "$SPACE" = darts ]; then N=${N:-5}; C=${C:-8}; fi
+if [ "$SPACE" = enas ]; then N=${N:-12}; fi
 N=${N:-2}
 C=${C:-16}
 CHILD_EPOCHS=${CHILD_EPOCHS:-2}
@@ -37,8 +39,9 @@ python3 - "$OUT" "$SPACE" "$N" "$C" "$CHILD_EPOCHS" "$SCRATCH_BUDGET" "$SHARED_B
 import json, sys
 out, space = sys.argv[1], sys.argv[2]
 n, c, epochs, scratch, shared, warmup, steps, eval_images = map(int, sys.argv[3:])
-shape = ({"darts_space": {"cells": n, "channels": c}} if space == "darts"
-         else {"nb201": {"cells_per_stage": n, "channels": c}})
+shape = {"darts": {"darts_space": {"cells": n, "channels": c}},
+         "enas": {"enas_space": {"layers": n, "channels": c}}}.get(
+    space, {"nb201": {"cells_per_stage": n, "channels": c}})
 base = {
     **shape,
     "reinforce": {"children_per_step": 8},

@@ -23,6 +23,7 @@ fn sample() -> Architecture {
             layer(3, 3, 8, 3, &[]),
         ],
         darts: None,
+        enas: None,
         nb201: None,
     }
 }

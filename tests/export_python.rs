@@ -271,6 +271,7 @@ fn nasrl_child_with_skips_and_odd_filters_exports_match_nasgpu() {
             layer(3, 5, 8, 3, &[0]),
         ],
         darts: None,
+        enas: None,
         nb201: None,
     };
     arch.validate().unwrap();
@@ -294,6 +295,7 @@ fn nb201_cell_network_exports_match_nasgpu() {
         classes: 10,
         layers: Vec::new(),
         darts: None,
+        enas: None,
         nb201: Some(Nb201Network {
             genotype: genotype.parse().unwrap(),
             cells_per_stage: 1,
@@ -329,11 +331,17 @@ fn darts_round_trip(name: &str, side: usize, own_data: bool) {
             cells: 3,
         },
     );
+    arch_round_trip(name, &arch, own_data);
+}
+
+/// `arch` written to a file, trained on the bundled data or (`own_data`) on an IDX folder of
+/// its image size, through `round_trip`.
+fn arch_round_trip(name: &str, arch: &Architecture, own_data: bool) {
     arch.validate().unwrap();
     let dir = scratch(&format!("{name}-arch"));
-    let path = dir.join("cells.json");
+    let path = dir.join("arch.json");
     std::fs::write(&path, arch.to_json()).unwrap();
-    let data = own_data.then(|| idx_folder(&dir, side as u32, 0x0DD));
+    let data = own_data.then(|| idx_folder(&dir, arch.input[1] as u32, 0x0DD));
     round_trip(name, &["--arch", path.to_str().unwrap()], data.as_deref());
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -377,4 +385,24 @@ fn idx_folder(dir: &Path, side: u32, seed: u64) -> PathBuf {
 #[test]
 fn darts_cell_network_on_odd_sizes_exports_match_nasgpu() {
     darts_round_trip("darts-odd", 25, true);
+}
+
+/// An ENAS macro network with every operation and skips across both reductions (from layers
+/// whose outputs are then reduced once and twice), on 25x25 images so the reductions and the
+/// stride-1 pools see odd sizes (25 -> 13 -> 7).
+#[test]
+fn enas_macro_network_on_odd_sizes_exports_match_nasgpu() {
+    let layers: nasgpu::nn::EnasLayers =
+        "conv_3x3|sep_conv_5x5+0|max_pool_3x3+1|avg_pool_3x3+0+2|conv_5x5+1|sep_conv_3x3+0+3+4"
+            .parse()
+            .unwrap();
+    let arch = Architecture::enas_macro(
+        [1, 25, 25],
+        10,
+        nasgpu::nn::EnasMacroNetwork {
+            layers: layers.0,
+            channels: 4,
+        },
+    );
+    arch_round_trip("enas-odd", &arch, true);
 }

@@ -167,6 +167,10 @@ fn macro_arch(layers: &str) -> String {
     format!(r#"{{"input": [1, 28, 28], "classes": 10, "layers": [{layers}]}}"#)
 }
 
+fn enas_arch(members: &str) -> String {
+    format!(r#"{{"input": [1, 28, 28], "classes": 10, "enas": {{{members}}}}}"#)
+}
+
 fn nb201_arch(members: &str) -> String {
     format!(r#"{{"input": [1, 28, 28], "classes": 10, "nb201": {{{members}}}}}"#)
 }
@@ -409,6 +413,39 @@ fn cases() -> Vec<Case> {
             train_on(d, &data)
         },
     ));
+    // --- architecture files (ENAS macro) ---
+    c.push(Case::new(
+        "arch",
+        "arch-enas-skip-from-later-layer",
+        &["arch.json", "enas.layers[1].skips", "skip from 3"],
+        |d| {
+            let layers = r#""layers": [{"op": "conv_3x3"}, {"op": "max_pool_3x3", "skips": [3]}]"#;
+            train_arch(d, &enas_arch(&format!(r#""channels": 8, {layers}"#)))
+        },
+    ));
+    c.push(Case::new(
+        "arch",
+        "arch-enas-unknown-op",
+        &["arch.json", "enas.layers[0].op", "conv_7x7"],
+        |d| {
+            train_arch(
+                d,
+                &enas_arch(r#""channels": 8, "layers": [{"op": "conv_7x7"}]"#),
+            )
+        },
+    ));
+    c.push(Case::new(
+        "arch",
+        "arch-enas-too-wide",
+        &["arch.json", "enas.channels", "1024"],
+        |d| {
+            let layers = vec![r#"{"op": "conv_5x5"}"#; 24].join(", ");
+            train_arch(
+                d,
+                &enas_arch(&format!(r#""channels": 1024, "layers": [{layers}]"#)),
+            )
+        },
+    ));
     // --- architecture files (macro) ---
     c.push(Case::new(
         "arch",
@@ -628,6 +665,11 @@ fn cases() -> Vec<Case> {
         "cfg-darts-mixed-supernet-too-large",
         &["config.json", "darts_space.channels", "96", "every edge mixed"],
         r#""run": {"space": "darts", "strategy": "darts", "evaluator": "supernet"}, "darts_space": {"channels": 96, "cells": 8}"#,
+    ));
+    c.push(cfg(
+        "cfg-enas-supernet-too-large",
+        &["config.json", "enas_space.channels", "512", "conv_5x5 with every skip"],
+        r#""run": {"space": "enas", "evaluator": "supernet"}, "enas_space": {"channels": 512, "layers": 24}"#,
     ));
     c.push(cfg(
         "cfg-darts-space-too-large",

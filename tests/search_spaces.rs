@@ -1,10 +1,13 @@
 //! The search spaces through the `Space` trait: uniform samples are valid, a mutation changes
 //! exactly one decision and stays valid, canonical names round-trip through `parse`, parse
 //! errors say what is wrong, NAS-Bench-201's names and rollout order are the published ones, and
-//! the DARTS cell space reaches every cell of distinct input pairs.
+//! the DARTS cell space reaches every cell of distinct input pairs, and the ENAS macro space every
+//! operation in every layer and every skip.
 
 use nasgpu::nn::{NB201_EDGES, Nb201Op};
-use nasgpu::search::space::{DartsSpace, DartsSpaceConfig, Nb201Space, Nb201SpaceConfig};
+use nasgpu::search::space::{
+    DartsSpace, DartsSpaceConfig, EnasSpace, EnasSpaceConfig, Nb201Space, Nb201SpaceConfig,
+};
 use nasgpu::search::{MacroSpace, Rollout, SearchConfig, Space};
 use nasgpu::util::seeded_rng;
 
@@ -45,7 +48,18 @@ fn spaces() -> Vec<Box<dyn Space>> {
         .collect();
     out.push(Box::new(nb201()));
     out.push(Box::new(darts()));
+    out.push(Box::new(enas()));
     out
+}
+
+/// ENAS's macro space at 7 layers: reductions after layers 1 and 3.
+fn enas() -> EnasSpace {
+    EnasSpace {
+        config: EnasSpaceConfig {
+            layers: 7,
+            channels: 4,
+        },
+    }
 }
 
 fn darts() -> DartsSpace {
@@ -336,4 +350,49 @@ fn darts_samples_reach_every_pair_and_operation_and_parse_the_published_cells() 
     assert_eq!(DartsOp::ALL.len(), 7);
     let e = s.parse("normal:x").unwrap_err();
     assert!(e.contains("neither"), "{e}");
+}
+
+/// Uniform samples of the ENAS macro space reach every operation in every layer and both
+/// values of every skip flag, about half the flags set; every sample builds a valid network of
+/// the configured shape whose layers are the canonical name's.
+#[test]
+fn enas_samples_reach_every_operation_and_skip_and_build_valid_networks() {
+    let space = enas();
+    let mut rng = seeded_rng(11);
+    let mut ops = vec![[false; 6]; 7];
+    let mut skips = vec![[0usize; 2]; 7 * 6 / 2];
+    for _ in 0..600 {
+        let r = space.sample(0, &mut rng);
+        let arch = space.architecture(&r, [1, 13, 11], 10);
+        arch.validate().unwrap();
+        let net = arch.enas.as_ref().unwrap();
+        assert_eq!((net.layers.len(), net.channels), (7, 4));
+        assert_eq!(net.layers().to_string(), space.canonical(&r));
+        let mut flag = 0;
+        for (l, layer) in net.layers.iter().enumerate() {
+            ops[l][layer.op.0.id()] = true;
+            for i in 0..l {
+                skips[flag][usize::from(layer.skips.contains(&i))] += 1;
+                flag += 1;
+            }
+        }
+    }
+    assert!(ops.iter().all(|l| l.iter().all(|&seen| seen)), "{ops:?}");
+    for (k, [off, on]) in skips.iter().enumerate() {
+        assert!(
+            (200..400).contains(on),
+            "flag {k}: {on} of {} set",
+            on + off
+        );
+    }
+    let e = space.parse("conv_3x3|conv_7x7+0").unwrap_err();
+    assert!(
+        e.contains("layer 1") && e.contains("unknown operation 'conv_7x7'"),
+        "{e}"
+    );
+    let e = space.parse("conv_3x3|conv_5x5+1").unwrap_err();
+    assert!(
+        e.contains("layer 1: skip from 1 is not an earlier layer"),
+        "{e}"
+    );
 }

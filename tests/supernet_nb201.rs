@@ -46,6 +46,7 @@ fn arch(genotype: &Nb201Genotype) -> Architecture {
         classes: 7,
         layers: Vec::new(),
         darts: None,
+        enas: None,
         nb201: Some(Nb201Network {
             genotype: *genotype,
             ..shape()
@@ -215,6 +216,7 @@ fn shared_steps_train_the_path_exactly_as_standalone_training_does() {
         classes,
         layers: Vec::new(),
         darts: None,
+        enas: None,
         nb201: Some(Nb201Network {
             genotype: a,
             ..shape.clone()
@@ -393,6 +395,7 @@ fn the_supernet_evaluator_ranks_paths_on_shared_weights() {
             classes,
             layers: Vec::new(),
             darts: None,
+            enas: None,
             nb201: Some(Nb201Network {
                 genotype: g.parse().unwrap(),
                 ..net

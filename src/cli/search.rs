@@ -40,7 +40,7 @@ pub struct SearchArgs {
     /// bundled (default), fashion-mnist, mnist, cifar10, cifar100.
     #[arg(long)]
     pub dataset: Option<String>,
-    /// Search space: macro (NAS-RL), nb201 (NAS-Bench-201 cells) or darts (DARTS cells).
+    /// Search space: macro (NAS-RL), nb201 (NAS-Bench-201 cells), darts (DARTS cells) or enas (ENAS macro layers).
     #[arg(long, value_enum)]
     pub space: Option<SpaceKind>,
     /// random, reinforce, ppo, evolution or darts (gradient-based: spaces nb201, darts; implies

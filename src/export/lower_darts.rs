@@ -28,7 +28,7 @@ impl Builder {
     /// ReLU, then two stride-2 1x1 convs, on the even grid and on the grid one pixel further
     /// (crop a row and a column, pad the far side for odd sizes: zeros past the image), of
     /// cout/2 and cout - cout/2 outputs, concatenated, then BN.
-    fn factorized_reduce(&mut self, name: &str, x: usize, cout: usize) -> usize {
+    pub(super) fn factorized_reduce(&mut self, name: &str, x: usize, cout: usize) -> usize {
         let r = self.relu(format!("{name}.relu"), x);
         let even = self.conv(&format!("{name}.conv_even"), r, cout / 2, 1, 2);
         let s = self.g.shape(r);
@@ -67,7 +67,7 @@ impl Builder {
         self.batch_norm(&format!("{name}.bn"), joined)
     }
 
-    fn max_pool(&mut self, name: String, x: usize, stride: usize) -> usize {
+    pub(super) fn max_pool(&mut self, name: String, x: usize, stride: usize) -> usize {
         let s = self.g.shape(x);
         let [top, bottom] = same_padding(s[1], 3, stride, 1);
         let [left, right] = same_padding(s[2], 3, stride, 1);

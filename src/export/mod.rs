@@ -2,12 +2,14 @@
 //! (`pytorch`), and the architecture file and safetensors weights with their full metadata.
 //!
 //! Flow: `source::load` (a training folder, a search run, or a file) -> `Model` ->
-//! `graph::lower_nasrl` or `lower_cells::lower_nb201` (inference ops) -> one writer per format. Every writer reads the
+//! `graph::lower_nasrl`, `lower_cells::lower_nb201`, `lower_darts::lower_darts` or
+//! `lower_enas::lower_enas` (inference ops) -> one writer per format. Every writer reads the
 //! lowered graph only, so a new op is one `graph::Op` variant plus one function per writer.
 
 pub mod graph;
 pub mod lower_cells;
 pub mod lower_darts;
+pub mod lower_enas;
 pub mod onnx;
 pub mod protobuf;
 pub mod pytorch;
@@ -80,6 +82,9 @@ impl Model {
     pub fn lowered(&self) -> Lowered {
         let norm = self.meta.as_ref().map(|m| &m.normalization);
         let (input, classes) = (self.arch.input, self.arch.classes);
+        if let Some(net) = &self.arch.enas {
+            return lower_enas::lower_enas(net, input, classes, norm);
+        }
         match (&self.arch.nb201, &self.arch.darts) {
             (Some(net), _) => lower_cells::lower_nb201(net, input, classes, norm),
             (None, Some(net)) => lower_darts::lower_darts(net, input, classes, norm),
@@ -125,6 +130,15 @@ impl Model {
             _ => "untrained".to_string(),
         };
         let body = match (&a.nb201, &a.darts) {
+            _ if a.enas.is_some() => {
+                let net = a.enas.as_ref().expect("checked");
+                format!(
+                    "ENAS macro network {} ({} layers, C = {})",
+                    net.layers(),
+                    net.layers.len(),
+                    net.channels
+                )
+            }
             (Some(net), _) => format!(
                 "NAS-Bench-201 cell network {} (N = {}, C = {})",
                 net.genotype, net.cells_per_stage, net.channels

@@ -24,6 +24,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::darts_cell::DartsNetwork;
+use super::enas_macro::{EnasLayer, EnasLayers, EnasMacroNetwork, EnasOpName};
 use super::nb201::Nb201Network;
 
 /// Largest filter side the conv kernels support.
@@ -63,6 +64,9 @@ pub struct Architecture {
     /// A DARTS cell network instead of conv layers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub darts: Option<DartsNetwork>,
+    /// An ENAS macro network instead of conv layers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enas: Option<EnasMacroNetwork>,
 }
 
 /// A malformed or unreadable architecture, naming the file and the field.
@@ -179,21 +183,76 @@ fn validate_cell_network(net: &Nb201Network) -> Result<(), ArchError> {
 }
 
 /// The error for an architecture giving more than one kind of network (conv layers, a
-/// NAS-Bench-201 or a DARTS cell network), naming the first field given and the second.
-fn one_kind_only(layers: bool, nb201: bool, darts: bool) -> Option<ArchError> {
-    let given: Vec<&str> = [("layers", layers), ("nb201", nb201), ("darts", darts)]
-        .iter()
-        .filter(|k| k.1)
-        .map(|k| k.0)
-        .collect();
+/// NAS-Bench-201, a DARTS cell or an ENAS macro network), naming the first field given and the
+/// second.
+fn one_kind_only(layers: bool, nb201: bool, darts: bool, enas: bool) -> Option<ArchError> {
+    let given: Vec<&str> = [
+        ("layers", layers),
+        ("nb201", nb201),
+        ("darts", darts),
+        ("enas", enas),
+    ]
+    .iter()
+    .filter(|k| k.1)
+    .map(|k| k.0)
+    .collect();
     (given.len() > 1).then(|| {
         field_error(
             given[0],
             format!(
-                "given together with {} (an architecture is one of conv layers, a NAS-Bench-201 cell network or a DARTS cell network)",
+                "given together with {} (an architecture is one of conv layers, a NAS-Bench-201 cell network, a DARTS cell network or an ENAS macro network)",
                 given[1]
             ),
         )
+    })
+}
+
+/// Largest number of layers of an ENAS macro network (the paper's has 12 or 24).
+pub const MAX_ENAS_LAYERS: usize = 96;
+
+/// The `enas` object of a file, each field read on its own so errors name it.
+fn enas_network(raw: &serde_json::Value) -> Result<EnasMacroNetwork, ArchError> {
+    let path = "enas.";
+    let map = object(raw, path, &["layers", "channels"])?;
+    let channels: usize = required(map, path, "channels")?;
+    let raw_layers: Vec<serde_json::Value> = required(map, path, "layers")?;
+    let mut layers = Vec::with_capacity(raw_layers.len());
+    for (l, raw) in raw_layers.iter().enumerate() {
+        let at = format!("enas.layers[{l}].");
+        let m = object(raw, &at, &["op", "skips"])?;
+        layers.push(EnasLayer {
+            op: required::<EnasOpName>(m, &at, "op")?,
+            skips: match m.get("skips") {
+                None => Vec::new(),
+                Some(_) => required(m, &at, "skips")?,
+            },
+        });
+    }
+    Ok(EnasMacroNetwork { layers, channels })
+}
+
+fn validate_enas_network(net: &EnasMacroNetwork) -> Result<(), ArchError> {
+    if !(1..=MAX_ENAS_LAYERS).contains(&net.layers.len()) {
+        return Err(field_error(
+            "enas.layers",
+            format!(
+                "{} layers is not in 1..={MAX_ENAS_LAYERS}",
+                net.layers.len()
+            ),
+        ));
+    }
+    if !(1..=MAX_CELL_CHANNELS).contains(&net.channels) {
+        return Err(field_error(
+            "enas.channels",
+            format!("{} is not in 1..={MAX_CELL_CHANNELS}", net.channels),
+        ));
+    }
+    EnasLayers(net.layers.clone()).check().map_err(|e| {
+        let layer = e
+            .strip_prefix("layer ")
+            .and_then(|r| r.split(':').next())
+            .unwrap_or("0");
+        field_error(format!("enas.layers[{layer}].skips"), e)
     })
 }
 
@@ -248,6 +307,7 @@ impl Architecture {
             layers,
             nb201: None,
             darts: None,
+            enas: None,
         }
     }
 
@@ -259,6 +319,7 @@ impl Architecture {
             layers: Vec::new(),
             nb201: Some(net),
             darts: None,
+            enas: None,
         }
     }
 
@@ -270,6 +331,19 @@ impl Architecture {
             layers: Vec::new(),
             nb201: None,
             darts: Some(net),
+            enas: None,
+        }
+    }
+
+    /// An ENAS macro network.
+    pub fn enas_macro(input: [usize; 3], classes: usize, net: EnasMacroNetwork) -> Architecture {
+        Architecture {
+            input,
+            classes,
+            layers: Vec::new(),
+            nb201: None,
+            darts: None,
+            enas: Some(net),
         }
     }
 
@@ -292,7 +366,9 @@ impl Architecture {
         let top = object(
             &root,
             "",
-            &["input", "classes", "layers", "nb201", "darts", "meta"],
+            &[
+                "input", "classes", "layers", "nb201", "darts", "enas", "meta",
+            ],
         )
         .map_err(with_source)?;
         let input: [usize; 3] = required(top, "", "input").map_err(with_source)?;
@@ -305,19 +381,29 @@ impl Architecture {
             None => None,
             Some(raw) => Some(darts_network(raw).map_err(with_source)?),
         };
-        if let Some(field) =
-            one_kind_only(top.contains_key("layers"), nb201.is_some(), darts.is_some())
-        {
+        let enas = match top.get("enas") {
+            None => None,
+            Some(raw) => Some(enas_network(raw).map_err(with_source)?),
+        };
+        if let Some(field) = one_kind_only(
+            top.contains_key("layers"),
+            nb201.is_some(),
+            darts.is_some(),
+            enas.is_some(),
+        ) {
             return Err(with_source(field));
         }
-        let raw_layers: Vec<serde_json::Value> = if nb201.is_some() || darts.is_some() {
+        let raw_layers: Vec<serde_json::Value> = if nb201.is_some()
+            || darts.is_some()
+            || enas.is_some()
+        {
             Vec::new()
         } else if top.contains_key("layers") {
             required(top, "", "layers").map_err(with_source)?
         } else {
             return Err(with_source(field_error(
                 "layers",
-                "missing (give conv layers, nb201 for a NAS-Bench-201 cell network or darts for a DARTS cell network)",
+                "missing (give conv layers, nb201 for a NAS-Bench-201 cell network, darts for a DARTS cell network or enas for an ENAS macro network)",
             )));
         };
         let mut layers = Vec::with_capacity(raw_layers.len());
@@ -348,6 +434,7 @@ impl Architecture {
             layers,
             nb201,
             darts,
+            enas,
         };
         arch.validate().map_err(with_source)?;
         Ok(arch)
@@ -366,6 +453,14 @@ impl Architecture {
 
     /// A one-line description for logs: `12 layers`, or the cell's genotype with N and C.
     pub fn describe(&self) -> String {
+        if let Some(net) = &self.enas {
+            return format!(
+                "ENAS macro network {} ({} layers, C={})",
+                net.layers(),
+                net.layers.len(),
+                net.channels
+            );
+        }
         if let Some(net) = &self.darts {
             return format!(
                 "DARTS cells {} ({} cells, C={})",
@@ -405,8 +500,12 @@ impl Architecture {
             !self.layers.is_empty(),
             self.nb201.is_some(),
             self.darts.is_some(),
+            self.enas.is_some(),
         ) {
             return Err(field);
+        }
+        if let Some(net) = &self.enas {
+            return validate_enas_network(net);
         }
         if let Some(net) = &self.nb201 {
             return validate_cell_network(net);
@@ -517,6 +616,9 @@ impl Architecture {
         if let Some(net) = &self.darts {
             return net.parameter_count(self.input[0], self.classes);
         }
+        if let Some(net) = &self.enas {
+            return net.parameter_count(self.input[0], self.classes);
+        }
         let cin = self.input_channels();
         let convs: usize = self
             .layers
@@ -539,6 +641,9 @@ impl Architecture {
             return net.forward_flops(self.input, self.classes);
         }
         if let Some(net) = &self.darts {
+            return net.forward_flops(self.input, self.classes);
+        }
+        if let Some(net) = &self.enas {
             return net.forward_flops(self.input, self.classes);
         }
         let cin = self.input_channels();

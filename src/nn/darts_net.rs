@@ -98,7 +98,7 @@ pub struct FactorizedReduceLayer {
 }
 
 impl FactorizedReduceLayer {
-    fn new(
+    pub(crate) fn new(
         gpu: &Arc<Gpu>,
         name: &str,
         cin: usize,
@@ -120,7 +120,7 @@ impl FactorizedReduceLayer {
         })
     }
 
-    fn forward(
+    pub(crate) fn forward(
         &self,
         g: &mut Graph,
         b: &mut Binder,
@@ -146,7 +146,7 @@ impl FactorizedReduceLayer {
         self.bn.forward(g, b, y, train)
     }
 
-    fn parameters(&self) -> Vec<&Parameter> {
+    pub(crate) fn parameters(&self) -> Vec<&Parameter> {
         let mut all = vec![&self.even, &self.shifted];
         all.extend(self.bn.parameters());
         all

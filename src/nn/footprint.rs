@@ -11,6 +11,7 @@ use crate::device::{Gpu, MemoryBudget, estimated_bytes};
 use crate::kernels::conv2d::{Conv2dShape, Conv2dSpec, training_scratch_bytes};
 use crate::nn::arch::Architecture;
 use crate::nn::darts_cell::{DARTS_NODES, DartsNetwork, DartsOp, STEM_MULTIPLIER};
+use crate::nn::enas_macro::EnasMacroNetwork;
 use crate::nn::nb201::{NB201_EDGES, Nb201Network, Nb201Op};
 
 /// Host bytes per recorded node (the node, its values, launches and bind groups), a generous
@@ -242,6 +243,9 @@ impl<'a> Tally<'a> {
 impl Footprint {
     /// The estimate for training `arch` at `batch` images per step on `gpu`.
     pub fn training(gpu: &Gpu, arch: &Architecture, batch: usize) -> Footprint {
+        if let Some(net) = &arch.enas {
+            return enas_macro(gpu, arch, net, batch);
+        }
         match (&arch.nb201, &arch.darts) {
             (Some(net), _) => cells(gpu, arch, net, batch),
             (None, Some(net)) => darts_cells(gpu, arch, net, batch),
@@ -532,6 +536,73 @@ fn darts_cells(gpu: &Gpu, arch: &Architecture, net: &DartsNetwork, batch: usize)
         s0_size = p.size_in;
     }
     let features = net.features() as f64;
+    t.parameter(
+        "classes",
+        &format!("{}", arch.classes),
+        format!("the classifier's weights [{features}, {}]", arch.classes),
+        (features + 1.0) * arch.classes as f64,
+    );
+    t.finish(None)
+}
+
+/// An ENAS macro network: stem, per layer its branch (1x1 conv block, then a conv block, a
+/// depthwise + pointwise pair or a pool), the sum and its batch norm, the factorized
+/// reductions its skips use, classifier.
+fn enas_macro(gpu: &Gpu, arch: &Architecture, net: &EnasMacroNetwork, batch: usize) -> Footprint {
+    let mut t = Tally::new(gpu, batch);
+    let field = "enas.channels";
+    let describe = format!("{} (with {} layers)", net.channels, net.layers.len());
+    let [cin, h, w] = arch.input;
+    let shape = net.shape();
+    let mut size = [h as f64, w as f64];
+    let c0 = net.channels as f64;
+    t.conv(
+        field,
+        &describe,
+        "stem",
+        [cin as f64, c0],
+        [3, 3],
+        1,
+        size,
+        2.0,
+    );
+    for (l, layer) in net.layers.iter().enumerate() {
+        let name = format!("layer{l}");
+        let c = shape.channels[l] as f64;
+        let pixels = size[0] * size[1];
+        t.conv(field, &describe, &name, [c, c], [1, 1], 1, size, 3.0);
+        let op = layer.op.0;
+        match op.kernel() {
+            None => t.activations(field, &describe, name.clone(), c * pixels, 1.0),
+            Some(k) if op.separable() => {
+                t.parameter(
+                    field,
+                    &describe,
+                    format!("{name}'s depthwise weights"),
+                    c * (k * k) as f64,
+                );
+                t.activations(field, &describe, name.clone(), c * pixels, 1.0);
+                t.conv(field, &describe, &name, [c, c], [1, 1], 1, size, 3.0);
+            }
+            Some(k) => t.conv(field, &describe, &name, [c, c], [k, k], 1, size, 3.0),
+        }
+        t.norm(field, &describe, &name, c);
+        t.activations(field, &describe, format!("{name}'s sum"), c * pixels, 2.0);
+        if shape.reduce_after.contains(&l) {
+            let half = size.map(|d| (d / 2.0).ceil());
+            for i in (0..=l).filter(|&i| net.reduced_needed(l, i)) {
+                let fr = format!("layer{i}'s reduction after layer{l}");
+                t.activations(field, &describe, fr.clone(), c * pixels, 1.0);
+                t.conv(field, &describe, &fr, [c, c], [1, 1], 2, size, 1.0);
+                t.conv(field, &describe, &fr, [c, c], [1, 1], 2, size, 1.0);
+                t.norm(field, &describe, &fr, 2.0 * c);
+                t.activations(field, &describe, fr, 2.0 * c * half[0] * half[1], 2.0);
+            }
+            size = half;
+        }
+    }
+    // No reduction follows the last layer (`EnasMacroNetwork::shape_of`).
+    let features = *shape.channels.last().expect("one layer") as f64;
     t.parameter(
         "classes",
         &format!("{}", arch.classes),

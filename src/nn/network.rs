@@ -1,6 +1,6 @@
 //! A child network built from an architecture file: a NAS-RL macro network of conv layers
 //! (`layered_net.rs`), a NAS-Bench-201 cell network (`cell_net.rs`) or a DARTS cell network
-//! (`darts_net.rs`), behind one interface the
+//! (`darts_net.rs`) or an ENAS macro network (`enas_net.rs`), behind one interface the
 //! trainer, the evaluator and the weights file use.
 
 use std::sync::Arc;
@@ -10,6 +10,7 @@ use crate::device::{DeviceError, Gpu};
 use crate::nn::arch::Architecture;
 use crate::nn::cell_net::CellNet;
 use crate::nn::darts_net::DartsNet;
+use crate::nn::enas_net::EnasNet;
 use crate::nn::layered_net::LayeredNet;
 use crate::nn::layers::BatchNorm2d;
 use crate::nn::param::{Binder, Parameter};
@@ -26,6 +27,7 @@ pub enum Body {
     Layered(Box<LayeredNet>),
     Cell(Box<CellNet>),
     Darts(Box<DartsNet>),
+    Enas(Box<EnasNet>),
 }
 
 impl Network {
@@ -33,6 +35,13 @@ impl Network {
     pub fn new(gpu: &Arc<Gpu>, arch: &Architecture, seed: u64) -> Result<Network, DeviceError> {
         let mut rng = crate::util::seeded_rng(seed);
         let body = match (&arch.nb201, &arch.darts) {
+            (None, None) if arch.enas.is_some() => Body::Enas(Box::new(EnasNet::new(
+                gpu,
+                arch.enas.as_ref().expect("checked"),
+                arch.input[0],
+                arch.classes,
+                &mut rng,
+            )?)),
             (Some(net), _) => Body::Cell(Box::new(CellNet::new(
                 gpu,
                 net,
@@ -67,6 +76,7 @@ impl Network {
             Body::Layered(net) => net.forward(g, b, x, train),
             Body::Cell(net) => net.forward(g, b, x, train),
             Body::Darts(net) => net.forward(g, b, x, train),
+            Body::Enas(net) => net.forward(g, b, x, train),
         }
     }
 
@@ -76,6 +86,7 @@ impl Network {
             Body::Layered(net) => net.parameters(),
             Body::Cell(net) => net.parameters(),
             Body::Darts(net) => net.parameters(),
+            Body::Enas(net) => net.parameters(),
         }
     }
 
@@ -85,6 +96,7 @@ impl Network {
             Body::Layered(net) => net.norms(),
             Body::Cell(net) => net.norms(),
             Body::Darts(net) => net.norms(),
+            Body::Enas(net) => net.norms(),
         }
     }
 

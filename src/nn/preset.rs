@@ -37,5 +37,6 @@ pub fn preset(name: &str, input: [usize; 3], classes: usize) -> Option<Architect
         layers,
         nb201: None,
         darts: None,
+        enas: None,
     })
 }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 
 use super::objective::ObjectiveConfig;
-use super::space::{DartsSpaceConfig, MacroSpace, Nb201SpaceConfig};
+use super::space::{DartsSpaceConfig, EnasSpaceConfig, MacroSpace, Nb201SpaceConfig};
 
 /// A bad configuration value, naming the file and the field.
 #[derive(Debug, Clone, PartialEq)]
@@ -508,6 +508,8 @@ pub enum SpaceKind {
     Nb201,
     /// The DARTS cell space, searched discretely (the `darts_space` section).
     Darts,
+    /// The ENAS macro space (the `enas_space` section).
+    Enas,
 }
 
 impl SpaceKind {
@@ -517,6 +519,7 @@ impl SpaceKind {
             SpaceKind::Macro => "macro",
             SpaceKind::Nb201 => "nb201",
             SpaceKind::Darts => "darts",
+            SpaceKind::Enas => "enas",
         }
     }
 }
@@ -581,6 +584,7 @@ pub struct SearchConfig {
     pub space: MacroSpace,
     pub nb201: Nb201SpaceConfig,
     pub darts_space: DartsSpaceConfig,
+    pub enas_space: EnasSpaceConfig,
     pub controller: ControllerConfig,
     pub reinforce: ReinforceConfig,
     pub ppo: PpoConfig,
@@ -614,6 +618,7 @@ pub const SECTIONS: &[&str] = &[
     "space",
     "nb201",
     "darts_space",
+    "enas_space",
     "controller",
     "reinforce",
     "ppo",
@@ -662,6 +667,9 @@ impl SearchConfig {
                 "nb201" => config.nb201 = section("nb201", value).map_err(with_source)?,
                 "darts_space" => {
                     config.darts_space = section("darts_space", value).map_err(with_source)?
+                }
+                "enas_space" => {
+                    config.enas_space = section("enas_space", value).map_err(with_source)?
                 }
                 "ppo" => config.ppo = section("ppo", value).map_err(with_source)?,
                 "evolution" => {
@@ -778,6 +786,7 @@ impl SearchConfig {
         self.space.validate()?;
         self.nb201.validate()?;
         self.darts_space.validate()?;
+        self.enas_space.validate()?;
         self.objective.validate()?;
         self.darts.validate()?;
         self.validate_parts()?;
@@ -965,7 +974,7 @@ impl SearchConfig {
             }
         }
         if self.run.strategy == StrategyKind::Darts {
-            if self.run.space == SpaceKind::Macro {
+            if matches!(self.run.space, SpaceKind::Macro | SpaceKind::Enas) {
                 return Err(ConfigError::field(
                     "run.space",
                     format!(
@@ -989,7 +998,7 @@ impl SearchConfig {
                 return Err(ConfigError::field(
                     "run.evaluator",
                     format!(
-                        "supernet needs a space with a supernet (nb201, darts); {} has none yet",
+                        "supernet needs a space with a supernet (nb201, darts, enas); {} has none yet",
                         self.run.space.name()
                     ),
                 ));

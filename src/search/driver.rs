@@ -166,18 +166,34 @@ fn supernet_evaluator(
         )
     };
     let settings = SupernetSettings::of(config);
-    if config.run.space == SpaceKind::Darts {
-        let supernet = super::supernets::darts(config, gpu, input, classes)?;
-        let description = line(supernet.describe());
+    fn boxed<S: crate::nn::supernet::Supernet + 'static>(
+        gpu: &Arc<Gpu>,
+        supernet: S,
+        task: ProxyTask,
+        settings: SupernetSettings,
+        description: String,
+    ) -> Result<Box<dyn Evaluator>, SearchError> {
         let evaluator =
             SupernetEvaluator::new(gpu, supernet, task, settings)?.with_description(description);
-        return Ok(Box::new(evaluator));
+        Ok(Box::new(evaluator))
     }
-    let supernet = super::supernets::nb201(config, gpu, input, classes)?;
-    let description = line(supernet.describe());
-    let evaluator =
-        SupernetEvaluator::new(gpu, supernet, task, settings)?.with_description(description);
-    Ok(Box::new(evaluator))
+    match config.run.space {
+        SpaceKind::Enas => {
+            let supernet = super::supernets::enas(config, gpu, input, classes)?;
+            let description = line(supernet.describe());
+            boxed(gpu, supernet, task, settings, description)
+        }
+        SpaceKind::Darts => {
+            let supernet = super::supernets::darts(config, gpu, input, classes)?;
+            let description = line(supernet.describe());
+            boxed(gpu, supernet, task, settings, description)
+        }
+        SpaceKind::Nb201 | SpaceKind::Macro => {
+            let supernet = super::supernets::nb201(config, gpu, input, classes)?;
+            let description = line(supernet.describe());
+            boxed(gpu, supernet, task, settings, description)
+        }
+    }
 }
 
 /// A running search: its configuration, parts, run directory and state.

@@ -8,8 +8,8 @@ use crate::device::{Gpu, MemoryBudget};
 use crate::nn::darts_cell::{DARTS_NODES, DartsCellGenotype};
 use crate::nn::footprint::Footprint;
 use crate::nn::{
-    Architecture, DartsGenotype, DartsNetwork, DartsOp, LayerSpec, Nb201Genotype, Nb201Network,
-    Nb201Op,
+    Architecture, DartsGenotype, DartsNetwork, DartsOp, EnasLayer, EnasMacroNetwork, EnasOp,
+    EnasOpName, LayerSpec, Nb201Genotype, Nb201Network, Nb201Op,
 };
 use crate::search::config::{ConfigError, EvaluatorKind, SearchConfig, SpaceKind, StrategyKind};
 use crate::search::space::{self, Schema};
@@ -52,6 +52,7 @@ pub fn check_search(
                     (SpaceKind::Macro, _) => "space.layers".to_string(),
                     (SpaceKind::Nb201, f) => f.to_string(),
                     (SpaceKind::Darts, f) => f.replace("darts.", "darts_space."),
+                    (SpaceKind::Enas, f) => f.replace("enas.", "enas_space."),
                 };
                 ConfigError::field(
                     field,
@@ -95,10 +96,10 @@ impl SupernetFootprint {
         input: [usize; 3],
         classes: usize,
     ) -> SupernetFootprint {
-        let mut estimate = if config.run.space == SpaceKind::Darts {
-            Self::of_darts(gpu, config, input, classes)
-        } else {
-            Self::of_nb201(gpu, config, input, classes)
+        let mut estimate = match config.run.space {
+            SpaceKind::Darts => Self::of_darts(gpu, config, input, classes),
+            SpaceKind::Enas => Self::of_enas(gpu, config, input, classes),
+            SpaceKind::Nb201 | SpaceKind::Macro => Self::of_nb201(gpu, config, input, classes),
         };
         if config.run.strategy == StrategyKind::Darts {
             estimate.mix(gpu, config, input, classes);
@@ -222,10 +223,32 @@ impl SupernetFootprint {
             config.supernet.batch_size,
         );
         let shared = net.supernet_parameter_count(input[0], classes) as f64;
-        // Parameters, gradients and momentum; the path's own share of batch-norm statistics
-        // scaled up with the parameters (a round upper figure for the supernet's).
+        Self::scaled(path, shared, config.supernet.plan_cache)
+    }
+
+    /// The ENAS macro supernet: its exact parameter count, and the step of the costliest path
+    /// (`costliest_enas_network`).
+    fn of_enas(
+        gpu: &Gpu,
+        config: &SearchConfig,
+        input: [usize; 3],
+        classes: usize,
+    ) -> SupernetFootprint {
+        let net = costliest_enas_network(config);
+        let shared = net.supernet_parameter_count(input[0], classes) as f64;
+        let path = Footprint::training(
+            gpu,
+            &Architecture::enas_macro(input, classes, net),
+            config.supernet.batch_size,
+        );
+        Self::scaled(path, shared, config.supernet.plan_cache)
+    }
+
+    /// The estimate of a supernet of `shared` parameters whose costliest path is `path`: the
+    /// path's share of batch-norm statistics scaled up with the parameters (a round upper
+    /// figure for the supernet's), `plans` path steps kept compiled.
+    fn scaled(path: Footprint, shared: f64, plans: usize) -> SupernetFootprint {
         let parameter_bytes = path.parameter_bytes * shared / path.parameters.max(1.0);
-        let plans = config.supernet.plan_cache;
         SupernetFootprint {
             shared_parameters: shared,
             parameter_bytes,
@@ -258,6 +281,20 @@ pub fn costliest_darts_genotype() -> DartsGenotype {
     }
 }
 
+/// The ENAS macro path with the most work and memory: every layer `conv_5x5`, skipping from
+/// every earlier layer (so every factorized reduction runs).
+pub fn costliest_enas_network(config: &SearchConfig) -> EnasMacroNetwork {
+    EnasMacroNetwork {
+        layers: (0..config.enas_space.layers)
+            .map(|l| EnasLayer {
+                op: EnasOpName(EnasOp::Conv5x5),
+                skips: (0..l).collect(),
+            })
+            .collect(),
+        channels: config.enas_space.channels,
+    }
+}
+
 /// Refuses a supernet whose costliest path, or whose cached path steps together, cannot fit
 /// the device, naming the field and both sizes; else returns the estimate.
 pub fn check_supernet(
@@ -273,17 +310,19 @@ pub fn check_supernet(
         let field = match r.field.as_str() {
             "classes" => "classes of the data".to_string(),
             // The architecture's field, as the configuration names it.
-            f => f.replace("darts.", "darts_space."),
+            f => f
+                .replace("darts.", "darts_space.")
+                .replace("enas.", "enas_space."),
         };
         ConfigError::field(
             field,
             format!(
                 "{}: the supernet's costliest path ({}) {} (supernet.batch_size {batch})",
                 r.value,
-                if config.run.space == SpaceKind::Darts {
-                    "every node two sep_conv_5x5"
-                } else {
-                    "every edge nor_conv_3x3"
+                match config.run.space {
+                    SpaceKind::Darts => "every node two sep_conv_5x5",
+                    SpaceKind::Enas => "every layer conv_5x5 with every skip",
+                    SpaceKind::Nb201 | SpaceKind::Macro => "every edge nor_conv_3x3",
                 },
                 r.reason
             ),
@@ -298,10 +337,12 @@ pub fn check_supernet(
         let field =
             if !darts && estimate.plans > 1 && budget.refuse_total(one_plan, one_host).is_none() {
                 "supernet.plan_cache"
-            } else if config.run.space == SpaceKind::Darts {
-                "darts_space.channels"
             } else {
-                "nb201.channels"
+                match config.run.space {
+                    SpaceKind::Darts => "darts_space.channels",
+                    SpaceKind::Enas => "enas_space.channels",
+                    SpaceKind::Nb201 | SpaceKind::Macro => "nb201.channels",
+                }
             };
         return Err(ConfigError::field(
             field,
@@ -309,10 +350,12 @@ pub fn check_supernet(
                 "{}: the supernet ({} shared parameters, weights with gradients and momentum {}, {} {} of up to {} each, supernet.batch_size {batch}) {why}",
                 if field == "supernet.plan_cache" {
                     estimate.plans
-                } else if config.run.space == SpaceKind::Darts {
-                    config.darts_space.channels
                 } else {
-                    config.nb201.channels
+                    match config.run.space {
+                        SpaceKind::Darts => config.darts_space.channels,
+                        SpaceKind::Enas => config.enas_space.channels,
+                        SpaceKind::Nb201 | SpaceKind::Macro => config.nb201.channels,
+                    }
                 },
                 estimate.shared_parameters as u64,
                 crate::device::estimated_bytes(estimate.parameter_bytes),
@@ -374,6 +417,20 @@ fn smallest_child(config: &SearchConfig, input: [usize; 3], classes: usize) -> A
                 },
             )
         }
+        // 3x3 max pools without skips: no factorized reduction beyond the next layer's input.
+        SpaceKind::Enas => Architecture::enas_macro(
+            input,
+            classes,
+            EnasMacroNetwork {
+                layers: (0..config.enas_space.layers)
+                    .map(|_| EnasLayer {
+                        op: EnasOpName(EnasOp::MaxPool3x3),
+                        skips: Vec::new(),
+                    })
+                    .collect(),
+                channels: config.enas_space.channels,
+            },
+        ),
     }
 }
 

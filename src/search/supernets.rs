@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::device::{DeviceError, Gpu};
-use crate::nn::supernet::{DartsSupernet, Nb201Supernet};
+use crate::nn::supernet::{DartsSupernet, EnasSupernet, Nb201Supernet};
 use crate::nn::{DartsNetwork, Nb201Genotype, Nb201Network, Nb201Op};
 use crate::search::config::SearchConfig;
 use crate::search::error::SearchError;
@@ -47,4 +47,23 @@ pub fn darts(
         cells: config.darts_space.cells,
     };
     DartsSupernet::new(gpu, &shape, input, classes, &mut weights_rng(config)).map_err(building)
+}
+
+/// The ENAS macro supernet of `config.enas_space` on images `input` with `classes` classes.
+pub fn enas(
+    config: &SearchConfig,
+    gpu: &Arc<Gpu>,
+    input: [usize; 3],
+    classes: usize,
+) -> Result<EnasSupernet, SearchError> {
+    let s = &config.enas_space;
+    EnasSupernet::new(
+        gpu,
+        s.layers,
+        s.channels,
+        input,
+        classes,
+        &mut weights_rng(config),
+    )
+    .map_err(building)
 }

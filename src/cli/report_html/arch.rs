@@ -1,11 +1,11 @@
 //! Drawings of architectures for the HTML report: NAS-RL conv stacks as a column of layer boxes
 //! (filter size, count, stride, output size) with their skip connections as arcs beside it;
-//! cell networks as their cell (`cell.rs`, `darts_cells.rs`).
+//! ENAS macro networks the same way; cell networks as their cell (`cell.rs`, `darts_cells.rs`).
 
 use std::fmt::Write as _;
 
 use super::svg::esc;
-use crate::nn::Architecture;
+use crate::nn::{Architecture, EnasMacroNetwork};
 
 const W: f64 = 360.0;
 const ROW: f64 = 38.0;
@@ -59,6 +59,9 @@ pub fn draw(title: &str, arch: &Architecture) -> String {
     }
     if let Some(net) = &arch.darts {
         return super::darts_cells::draw(title, net, arch.input);
+    }
+    if let Some(net) = &arch.enas {
+        return draw_enas(title, net, arch);
     }
     let n = arch.layers.len();
     let sizes = arch.spatial_sizes();
@@ -120,8 +123,65 @@ pub fn draw(title: &str, arch: &Architecture) -> String {
     out
 }
 
+/// The ENAS macro network as a column: stem, each layer's operation and width (with its
+/// output size and whether a reduction follows), its skips as arcs, the head.
+fn draw_enas(title: &str, net: &EnasMacroNetwork, arch: &Architecture) -> String {
+    let n = net.layers.len();
+    let shape = net.shape();
+    let height = row_y(n + 2) + BOX_H + 8.0;
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<svg class=\"plot arch\" viewBox=\"0 0 {W} {height:.1}\" role=\"img\" aria-label=\"{}\" data-points=\"{n}\">\
+         <text class=\"title\" x=\"8\" y=\"18\">{}</text>",
+        esc(title),
+        esc(title)
+    );
+    for (l, layer) in net.layers.iter().enumerate() {
+        edge(&mut out, l, l + 1, 1.0, "edge");
+        for &i in &layer.skips {
+            edge(&mut out, i + 1, l + 1, 1.0, "edge skip");
+        }
+    }
+    edge(&mut out, n, n + 1, 1.0, "edge");
+    let [c, mut h, mut w] = arch.input;
+    node(
+        &mut out,
+        0,
+        "node input",
+        &format!("3×3 conv {} (stem)", net.channels),
+        &format!("{c}×{h}×{w}"),
+    );
+    for (l, layer) in net.layers.iter().enumerate() {
+        let mut sub = format!("{h}×{w}");
+        if shape.reduce_after.contains(&l) {
+            (h, w) = (h.div_ceil(2), w.div_ceil(2));
+            sub = format!("{sub}, reduce → {h}×{w}");
+        }
+        node(
+            &mut out,
+            l + 1,
+            "node layer",
+            &format!("{} {}", layer.op.0.name(), shape.channels[l]),
+            &sub,
+        );
+    }
+    node(
+        &mut out,
+        n + 1,
+        "node head",
+        &format!("avg pool · linear {}", arch.classes),
+        "",
+    );
+    out.push_str("</svg>");
+    out
+}
+
 /// How to read the drawing of `arch`, for its caption.
 pub fn legend(arch: &Architecture) -> &'static str {
+    if arch.enas.is_some() {
+        return "The ENAS macro layers: each reads the layer above; red arcs: skip connections, added to the layer's output before its batch norm; a reduction halves the size and doubles the channels of every output still used.";
+    }
     if arch.darts.is_some() {
         return "The DARTS cells: node j (2..5) sums its two edges from earlier nodes (0 and 1 are the outputs of the two previous cells), one drawn above the row and one below; a cell outputs nodes 2..5 concatenated.";
     }

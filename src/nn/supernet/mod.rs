@@ -7,11 +7,13 @@
 pub mod arch_weights;
 pub mod darts;
 pub mod darts_derive;
+pub mod enas;
 pub mod nb201;
 
 pub use arch_weights::{ALPHA_SHAPE, AlphaRow, ArchWeights, argmax, derive_genotype, softmax_rows};
 pub use darts::DartsSupernet;
 pub use darts_derive::{DARTS_ALPHA_COLUMNS, DARTS_CELL_EDGES, derive_darts_genotype};
+pub use enas::EnasSupernet;
 pub use nb201::{AuxSkip, Nb201Supernet};
 
 use crate::autograd::{AutogradError, Graph, Value};

@@ -5,12 +5,14 @@
 //! line in `build`.
 
 mod darts;
+mod enas;
 mod macro_space;
 mod nb201;
 
 use serde::{Deserialize, Serialize};
 
 pub use darts::{DartsSpace, DartsSpaceConfig};
+pub use enas::{EnasSpace, EnasSpaceConfig};
 pub use macro_space::{Decisions, MacroSpace, TokenKind};
 pub use nb201::{Nb201Space, Nb201SpaceConfig};
 
@@ -97,7 +99,8 @@ impl Schema {
 /// A search space. `sampled` is the number of architectures sampled before this one, for
 /// spaces whose shape changes during a search (NAS-RL's growing depth).
 pub trait Space: Send + Sync {
-    /// The name used on the command line and in run directories (`macro`, `nb201`, `darts`).
+    /// The name used on the command line and in run directories (`macro`, `nb201`, `darts`,
+    /// `enas`).
     fn name(&self) -> &'static str;
     /// The decisions of the architecture sampled after `sampled` others, as a controller
     /// emits them. Every space here has one; a space without a discrete sequence (a
@@ -118,7 +121,7 @@ pub trait Space: Send + Sync {
 }
 
 /// Spaces by name, for `--space` and the configuration's `run.space`.
-pub const SPACES: &[&str] = &["macro", "nb201", "darts"];
+pub const SPACES: &[&str] = &["macro", "nb201", "darts", "enas"];
 
 /// The space a configuration names.
 pub fn build(config: &crate::search::SearchConfig) -> Box<dyn Space> {
@@ -130,6 +133,9 @@ pub fn build(config: &crate::search::SearchConfig) -> Box<dyn Space> {
         }),
         SpaceKind::Darts => Box::new(DartsSpace {
             config: config.darts_space.clone(),
+        }),
+        SpaceKind::Enas => Box::new(EnasSpace {
+            config: config.enas_space.clone(),
         }),
     }
 }
