@@ -11,10 +11,9 @@ mod search_common;
 use std::collections::HashMap;
 
 use common::network_check::{gpu_logits, images};
-use common::{download, fresh_seed, gpu, upload};
-use nasgpu::autograd::{Graph, Plan};
+use common::{fresh_seed, gpu};
 use nasgpu::nn::supernet::{EnasSupernet, Supernet};
-use nasgpu::nn::{Architecture, Binder, EnasMacroNetwork, Network};
+use nasgpu::nn::{Architecture, EnasMacroNetwork, Network};
 use nasgpu::search::{ChildStatus, EvaluatorKind, SearchConfig, SpaceKind, StrategyKind};
 use search_common::*;
 
@@ -60,16 +59,9 @@ fn a_supernet_path_is_the_standalone_network_with_its_weights() {
             p.tensor.write_f32(&from.to_f32().unwrap());
         }
         let want = gpu_logits(&gpu, &standalone, &x, true);
-        let mut g = Graph::new(&gpu);
-        let xt = upload(&gpu, &x.shape, &x.data);
-        let xv = g.input(&xt, "images");
-        let mut b = Binder::new();
-        let logits = supernet
-            .forward_path(&mut g, &mut b, xv, &path, true)
-            .unwrap();
-        let plan = Plan::compile(&g, &[logits]).unwrap();
-        plan.run_all().unwrap();
-        let through = download(plan.tensor(logits).unwrap());
+        let through = common::supernet::logits(&gpu, &x.shape, &x.data, |g, b, xv| {
+            supernet.forward_path(g, b, xv, &path, true).unwrap()
+        });
         assert_eq!(
             through.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
             want.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),

@@ -126,6 +126,23 @@ impl Builder {
         )
     }
 
+    /// Global average pooling of `x` and the linear classifier to `classes`: the graph.
+    pub(super) fn head(mut self, x: usize, classes: usize) -> Lowered {
+        let c = self.g.shape(x)[0];
+        let pooled = self.push("pool".into(), Op::GlobalAvgPool, vec![x], vec![c]);
+        self.push(
+            "classifier".into(),
+            Op::Linear {
+                prefix: "classifier".into(),
+                inputs: c,
+                outputs: classes,
+            },
+            vec![pooled],
+            vec![classes],
+        );
+        self.g
+    }
+
     /// `values` summed in order (one value passes through).
     pub(super) fn sum(&mut self, name: String, values: Vec<usize>) -> usize {
         if let [single] = values[..] {
@@ -206,17 +223,5 @@ pub fn lower_nb201(
     }
     let y = b.batch_norm("head.bn", y);
     let y = b.relu("head.relu".into(), y);
-    let c = b.g.shape(y)[0];
-    let pooled = b.push("pool".into(), Op::GlobalAvgPool, vec![y], vec![c]);
-    b.push(
-        "classifier".into(),
-        Op::Linear {
-            prefix: "classifier".into(),
-            inputs: c,
-            outputs: classes,
-        },
-        vec![pooled],
-        vec![classes],
-    );
-    b.g
+    b.head(y, classes)
 }

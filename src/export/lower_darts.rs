@@ -163,17 +163,5 @@ pub fn lower_darts(
         let out = b.darts_cell(&format!("cell{i}"), net, place, (s0, s1));
         (s0, s1) = (s1, out);
     }
-    let c = b.g.shape(s1)[0];
-    let pooled = b.push("pool".into(), Op::GlobalAvgPool, vec![s1], vec![c]);
-    b.push(
-        "classifier".into(),
-        Op::Linear {
-            prefix: "classifier".into(),
-            inputs: c,
-            outputs: classes,
-        },
-        vec![pooled],
-        vec![classes],
-    );
-    b.g
+    b.head(s1, classes)
 }

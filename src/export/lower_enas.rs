@@ -5,7 +5,7 @@
 //! classifier. Node and tensor names are the network's parameter names
 //! (`layer3.sep_conv_5x5.depthwise`, `reduce0.layer1.conv_even`).
 
-use super::graph::{Lowered, Op};
+use super::graph::Lowered;
 use super::lower_cells::Builder;
 use crate::nn::enas_macro::{EnasMacroNetwork, EnasOp};
 use crate::nn::meta::Normalization;
@@ -69,17 +69,5 @@ pub fn lower_enas(
             x = outs[l];
         }
     }
-    let c = b.g.shape(x)[0];
-    let pooled = b.push("pool".into(), Op::GlobalAvgPool, vec![x], vec![c]);
-    b.push(
-        "classifier".into(),
-        Op::Linear {
-            prefix: "classifier".into(),
-            inputs: c,
-            outputs: classes,
-        },
-        vec![pooled],
-        vec![classes],
-    );
-    b.g
+    b.head(x, classes)
 }
