@@ -1,7 +1,7 @@
 //! The ENAS macro network (Pham et al. 2018, "macro search space") as the architecture file
 //! describes it: a 3x3 conv stem (conv + BN) to C channels, then L layers in a chain, each one
 //! of six operations on the previous layer's output, summed with the outputs of the earlier
-//! layers it skips from, then batch norm; after layers L/3 and 2L/3 (as the released code
+//! layers it skips from, then batch norm; after layers d and 2d, d = floor(L/3) (as the released code
 //! places its pooling layers) the channels double and every earlier output still needed is
 //! brought to the new size by a factorized reduction; then global average pooling and a linear
 //! classifier.
@@ -215,8 +215,8 @@ pub struct EnasMacroNetwork {
 /// Where the network is reduced and how wide each layer is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnasShape {
-    /// The layers after which the network reduces (L/3 - 1 and 2L/3 - 1, as the released
-    /// code's `pool_layers`; none that would not leave a layer after it).
+    /// The layers after which the network reduces: d - 1 and 2d - 1 for d = floor(L/3), as
+    /// the released code's `pool_layers` (none for L < 3).
     pub reduce_after: Vec<usize>,
     /// Channels of each layer's output.
     pub channels: Vec<usize>,
