@@ -48,7 +48,7 @@ pub struct SearchArgs {
     #[arg(long, value_enum)]
     pub strategy: Option<StrategyKind>,
     /// train (children from scratch), table (look them up in --table) or supernet (measure
-    /// them on the shared weights of one supernet: single-path one-shot; spaces nb201, darts).
+    /// them on the shared weights of one supernet: single-path one-shot; spaces nb201, darts, enas).
     #[arg(long, value_enum)]
     pub evaluator: Option<EvaluatorKind>,
     /// The reward: nasrl (accuracy^power) or latency (MnasNet's latency-aware reward).
