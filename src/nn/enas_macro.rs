@@ -212,6 +212,11 @@ pub struct EnasMacroNetwork {
     pub channels: usize,
 }
 
+/// `EnasMacroNetwork::reduced_needed` for `layers`, without a network around them.
+pub fn reduced_needed(layers: &[EnasLayer], p: usize, i: usize) -> bool {
+    i == p || layers[p + 1..].iter().any(|l| l.skips.contains(&i))
+}
+
 /// Where the network is reduced and how wide each layer is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnasShape {
@@ -256,7 +261,7 @@ impl EnasMacroNetwork {
     /// Whether the output of layer `i` is still needed, at the new size, after the reduction
     /// following layer `p`: it is the next layer's input, or a later layer skips from it.
     pub fn reduced_needed(&self, p: usize, i: usize) -> bool {
-        i == p || self.layers[p + 1..].iter().any(|l| l.skips.contains(&i))
+        reduced_needed(&self.layers, p, i)
     }
 
     /// Height and width of the stages for an image of `hw`: each reduction halves, rounding up.

@@ -18,7 +18,7 @@ use crate::kernels::conv2d::Conv2dSpec;
 use crate::kernels::conv2d_grouped::GroupedConvSpec;
 use crate::kernels::pool::{Pool2dSpec, PoolKind};
 use crate::nn::darts_net::FactorizedReduceLayer;
-use crate::nn::enas_macro::{EnasLayer, EnasMacroNetwork, EnasOp, EnasShape};
+use crate::nn::enas_macro::{EnasLayer, EnasMacroNetwork, EnasOp, EnasShape, reduced_needed};
 use crate::nn::init::{self, Init};
 use crate::nn::layers::{BatchNorm2d, Conv2d, Linear};
 use crate::nn::param::{Binder, Parameter};
@@ -299,10 +299,6 @@ impl EnasBody {
                 self.layers.len()
             )));
         }
-        let net = EnasMacroNetwork {
-            layers: path.to_vec(),
-            channels: self.shape.channels[0],
-        };
         let y = self.stem_conv.forward(g, b, x)?;
         let mut input = self.stem_bn.forward(g, b, y, train)?;
         let mut outs: Vec<Value> = Vec::with_capacity(path.len());
@@ -325,7 +321,7 @@ impl EnasBody {
             input = out;
             if let Some(r) = self.shape.reduce_after.iter().position(|&p| p == l) {
                 for (i, o) in outs.iter_mut().enumerate() {
-                    if net.reduced_needed(l, i) {
+                    if reduced_needed(path, l, i) {
                         let fr = self.reductions[r][i].as_ref().ok_or_else(|| {
                             missing(format!("reduction {r} of layer {i} is not built"))
                         })?;
