@@ -328,3 +328,63 @@ fn reinforce_beats_random_search_on_a_synthetic_reward() {
         "REINFORCE {controller_mean:.3} vs random {random_mean:.3}"
     );
 }
+
+/// On llvmpipe the controller runs on a twin device whose dispatches run inline
+/// (`Gpu::for_tiny_kernels`); the twin must compute the bits the pooled device computes, through
+/// sampling, updates and the forced plan, and be opened once.
+#[test]
+fn the_inline_device_computes_the_same_bits() {
+    let seed = fresh_seed();
+    let main = gpu();
+    let twin = main.for_tiny_kernels();
+    let expect_twin = main.info.device_type == wgpu::DeviceType::Cpu
+        && main.info.name.starts_with("llvmpipe")
+        && std::env::var_os("LP_NUM_THREADS").is_none();
+    assert_eq!(
+        !std::sync::Arc::ptr_eq(&main, &twin),
+        expect_twin,
+        "a twin exactly on llvmpipe without LP_NUM_THREADS ({})",
+        main.describe()
+    );
+    assert!(
+        std::sync::Arc::ptr_eq(&twin, &main.for_tiny_kernels()),
+        "the twin is opened once"
+    );
+    let (s, cfg) = (space(), config());
+    let sc = schema(&s);
+    let on = |device: &std::sync::Arc<nasgpu::device::Gpu>| {
+        let mut c = Controller::new(device, &sc.groups, &cfg, 0.01, &mut seeded_rng(seed)).unwrap();
+        let mut r = rng(seed);
+        let m = 4;
+        let mut out: Vec<Vec<u32>> = Vec::new();
+        for _ in 0..3 {
+            let u: Vec<f32> = (0..draws(&sc, m)).map(|_| r.random::<f32>()).collect();
+            let a = c.sample(&sc, m, &u).unwrap();
+            out.push(
+                a.log_prob
+                    .iter()
+                    .chain(&a.entropy)
+                    .map(|v| v.to_bits())
+                    .collect(),
+            );
+            out.push(
+                a.rollouts
+                    .iter()
+                    .flat_map(|r| r.0.iter().map(|&d| d as u32))
+                    .collect(),
+            );
+            c.update(&[0.5, -0.25, 1.0, -1.0], 0.05).unwrap();
+            let (forced, _) = c.evaluate(&sc, &a.rollouts).unwrap();
+            out.push(forced.iter().map(|v| v.to_bits()).collect());
+            c.update_forced(&[0.1, 0.2, -0.3, 0.4], 0.05).unwrap();
+        }
+        for p in c.parameters() {
+            out.push(download(&p.tensor).iter().map(|v| v.to_bits()).collect());
+        }
+        out
+    };
+    assert!(
+        on(&main) == on(&twin),
+        "seed {seed}: the inline device gave other bits than the pooled one"
+    );
+}

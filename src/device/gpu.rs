@@ -88,6 +88,19 @@ impl Gpu {
         };
         let instance = create_instance();
         let adapter = choose_adapter(&instance, options.adapter.as_deref())?;
+        let checked = options.checked
+            || cfg!(debug_assertions)
+            || std::env::var(CHECKED_ENV).is_ok_and(|v| v != "0" && !v.is_empty());
+        Gpu::on_adapter(&adapter, checked, autotune)
+    }
+
+    /// Opens a device on `adapter` (chosen by `open`, or the same adapter seen by another
+    /// instance) with the given settings.
+    pub(super) fn on_adapter(
+        adapter: &wgpu::Adapter,
+        checked: bool,
+        autotune: bool,
+    ) -> Result<Arc<Gpu>, DeviceError> {
         let info = adapter.get_info();
         let has_timestamps = adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
         let mut features = wgpu::Features::empty();
@@ -104,7 +117,7 @@ impl Gpu {
         if has_int64 {
             features |= wgpu::Features::SHADER_INT64;
         }
-        let limits = wanted_limits(&adapter);
+        let limits = wanted_limits(adapter);
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("nasgpu"),
             required_features: features,
@@ -132,9 +145,6 @@ impl Gpu {
             let mut slot = lost_sink.lock().unwrap_or_else(|p| p.into_inner());
             slot.get_or_insert_with(|| format!("{reason:?}: {message}"));
         });
-        let checked = options.checked
-            || cfg!(debug_assertions)
-            || std::env::var(CHECKED_ENV).is_ok_and(|v| v != "0" && !v.is_empty());
         Ok(Arc::new(Gpu {
             device,
             queue,

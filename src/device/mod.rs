@@ -4,6 +4,7 @@ mod adapter;
 mod buffer_pool;
 mod error;
 mod gpu;
+mod inline_twin;
 mod launch;
 mod memory_budget;
 mod pipeline_cache;

@@ -83,8 +83,9 @@ impl Policy {
                 space.name()
             ))
         })?;
+        // The controller's passes are a few hundred tiny kernels: on llvmpipe they run inline.
         let controller = Controller::new(
-            gpu,
+            &gpu.for_tiny_kernels(),
             &schema.groups,
             &config.controller,
             config.reinforce.entropy_weight,
