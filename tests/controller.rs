@@ -72,6 +72,19 @@ fn reference_log_prob(
     p: &HashMap<String, Vec<f64>>,
     d: &Decisions,
 ) -> f64 {
+    reference(space, cfg, p, d).0
+}
+
+/// f64 log P(decisions) and ENAS's skip penalty: the mean over layers with skip decisions of
+/// Σ_j KL(Bern(P(j feeds i)) ‖ Bern(skip_target)), as the released code computes it.
+fn reference(
+    space: &MacroSpace,
+    cfg: &ControllerConfig,
+    p: &HashMap<String, Vec<f64>>,
+    d: &Decisions,
+) -> (f64, f64) {
+    let q = cfg.skip_target as f64;
+    let (mut penalty, mut skipping_layers) = (0.0, 0);
     let h = cfg.hidden;
     let kinds = space.token_kinds();
     let mut hs = vec![vec![0.0; h]; cfg.layers];
@@ -128,6 +141,11 @@ fn reference_log_prob(
             } else {
                 softplus(z)
             };
+            let skip = 1.0 / (1.0 + (-z).exp());
+            penalty += skip * (skip / q).ln() + (1.0 - skip) * ((1.0 - skip) / (1.0 - q)).ln();
+        }
+        if !anchors.is_empty() {
+            skipping_layers += 1;
         }
         anchors.push(affine(
             &top,
@@ -135,7 +153,7 @@ fn reference_log_prob(
             &p["controller.anchor.w_prev.bias"],
         ));
     }
-    log_p
+    (log_p, penalty / skipping_layers.max(1) as f64)
 }
 
 fn schema(s: &MacroSpace) -> Schema {
@@ -190,7 +208,7 @@ fn sampling_is_valid_deterministic_and_draw_dependent() {
         "seed {seed}: new draws, same batch"
     );
     // The forced plan gives the sampled batch the log-probabilities the sampling pass gave it.
-    let (forced, _) = c.evaluate(&sc, &a.rollouts).unwrap();
+    let forced = c.evaluate(&sc, &a.rollouts).unwrap().log_prob;
     assert_close(
         "forced log P",
         seed,
@@ -335,6 +353,10 @@ fn reinforce_beats_random_search_on_a_synthetic_reward() {
 #[test]
 fn the_inline_device_computes_the_same_bits() {
     let seed = fresh_seed();
+    let cfg = ControllerConfig {
+        skip_weight: 0.8,
+        ..config()
+    };
     let main = gpu();
     let twin = main.for_tiny_kernels();
     let expect_twin = main.info.device_type == wgpu::DeviceType::Cpu
@@ -350,7 +372,7 @@ fn the_inline_device_computes_the_same_bits() {
         std::sync::Arc::ptr_eq(&twin, &main.for_tiny_kernels()),
         "the twin is opened once"
     );
-    let (s, cfg) = (space(), config());
+    let s = space();
     let sc = schema(&s);
     let on = |device: &std::sync::Arc<nasgpu::device::Gpu>| {
         let mut c = Controller::new(device, &sc.groups, &cfg, 0.01, &mut seeded_rng(seed)).unwrap();
@@ -374,7 +396,7 @@ fn the_inline_device_computes_the_same_bits() {
                     .collect(),
             );
             c.update(&[0.5, -0.25, 1.0, -1.0], 0.05).unwrap();
-            let (forced, _) = c.evaluate(&sc, &a.rollouts).unwrap();
+            let forced = c.evaluate(&sc, &a.rollouts).unwrap().log_prob;
             out.push(forced.iter().map(|v| v.to_bits()).collect());
             c.update_forced(&[0.1, 0.2, -0.3, 0.4], 0.05).unwrap();
         }
@@ -387,4 +409,69 @@ fn the_inline_device_computes_the_same_bits() {
         on(&main) == on(&twin),
         "seed {seed}: the inline device gave other bits than the pooled one"
     );
+}
+
+/// ENAS's skip penalty: each architecture's value against the f64 reference, and the gradient
+/// of (λ/m) Σ_k S_k (the loss with every advantage 0) against central finite differences of
+/// the reference; off, it adds nothing.
+#[test]
+fn skip_penalty_matches_the_reference_and_finite_differences() {
+    let seed = fresh_seed();
+    let s = space();
+    let sc = schema(&s);
+    let cfg = ControllerConfig {
+        skip_weight: 0.8,
+        skip_target: 0.3,
+        ..config()
+    };
+    let mut c = controller(&s, &cfg, seed);
+    let mut r = rng(seed);
+    let m = 3;
+    let u: Vec<f32> = (0..draws(&sc, m)).map(|_| r.random::<f32>()).collect();
+    let a = c.sample(&sc, m, &u).unwrap();
+    let p = params(&c);
+    let ds = decisions(&s, &a.rollouts);
+    let want: Vec<f64> = ds.iter().map(|d| reference(&s, &cfg, &p, d).1).collect();
+    assert!(want.iter().all(|&v| v > 0.0), "seed {seed}: {want:?}");
+    assert_close("skip penalty", seed, &a.skip_penalty, &want, 1e-5, 1e-4);
+    let lambda = cfg.skip_weight as f64;
+    let total = |p: &HashMap<String, Vec<f64>>| -> f64 {
+        ds.iter().map(|d| reference(&s, &cfg, p, d).1).sum::<f64>() * lambda / m as f64
+    };
+    let (loss, grads) = c
+        .weighted_log_prob_gradient(&sc, &a.rollouts, &vec![0.0; m])
+        .unwrap();
+    assert_close("loss", seed, &[loss as f32], &[total(&p)], 1e-5, 1e-4);
+    let h = 1e-6;
+    let mut touched = 0;
+    for (name, grad) in &grads {
+        let base = &p[name];
+        let picks: Vec<usize> = (0..4.min(base.len()))
+            .map(|_| r.random_range(0..base.len()))
+            .collect();
+        let got: Vec<f32> = picks.iter().map(|&i| grad[i]).collect();
+        let fd: Vec<f64> = picks
+            .iter()
+            .map(|&i| {
+                let mut q = p.clone();
+                q.get_mut(name).unwrap()[i] = base[i] + h;
+                let plus = total(&q);
+                q.get_mut(name).unwrap()[i] = base[i] - h;
+                (plus - total(&q)) / (2.0 * h)
+            })
+            .collect();
+        touched += fd.iter().filter(|v| v.abs() > 1e-6).count();
+        assert_close(
+            &format!("d penalty / d {name} at {picks:?}"),
+            seed,
+            &got,
+            &fd,
+            1e-4,
+            1e-3,
+        );
+    }
+    assert!(touched > 0, "seed {seed}: the penalty moved no parameter");
+    // Off (the default), the sample carries no penalty.
+    let mut plain = controller(&s, &config(), seed);
+    assert!(plain.sample(&sc, m, &u).unwrap().skip_penalty.is_empty());
 }

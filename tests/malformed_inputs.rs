@@ -740,6 +740,21 @@ fn cases() -> Vec<Case> {
         r#""controller": {"temperature": -1}"#,
     ));
     c.push(cfg(
+        "cfg-skip-target-1",
+        &["config.json", "controller.skip_target", "1"],
+        r#""controller": {"skip_target": 1}"#,
+    ));
+    c.push(cfg(
+        "cfg-skip-weight-negative",
+        &["config.json", "controller.skip_weight", "-0.5"],
+        r#""controller": {"skip_weight": -0.5}"#,
+    ));
+    c.push(cfg(
+        "cfg-skip-weight-without-skips",
+        &["controller.skip_weight", "0.8", "no skip decisions"],
+        r#""space": {"skip_connections": false}, "controller": {"skip_weight": 0.8}"#,
+    ));
+    c.push(cfg(
         "cfg-baseline-decay-2",
         &["config.json", "reinforce.baseline_decay", "2"],
         r#""reinforce": {"baseline_decay": 2}"#,

@@ -267,11 +267,13 @@ fn ppo_controller_gradient_matches_finite_differences_of_the_surrogate() {
         .collect();
     let m = rollouts.len() as f64;
     let objective = |c: &mut Controller, old: &[f64]| -> f64 {
-        let (lp, h) = c.evaluate(&schema, &rollouts).unwrap();
+        let e = c.evaluate(&schema, &rollouts).unwrap();
+        let (lp, h) = (e.log_prob, e.entropy);
         let lp: Vec<f64> = lp.iter().map(|&v| v as f64).collect();
         surrogate(&lp, old, &ADVANTAGES) - beta * h.iter().map(|&v| v as f64).sum::<f64>() / m
     };
-    let (lp0, h0) = c.evaluate(&schema, &rollouts).unwrap();
+    let e0 = c.evaluate(&schema, &rollouts).unwrap();
+    let (lp0, h0) = (e0.log_prob, e0.entropy);
     let new0: Vec<f64> = lp0.iter().map(|&v| v as f64).collect();
     let old: Vec<f64> = new0.iter().zip(LOG_RATIOS).map(|(n, d)| n - d).collect();
     let (w, _) = surrogate_weights(&new0, &old, &ADVANTAGES, CLIP);

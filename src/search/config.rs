@@ -91,6 +91,11 @@ const REAL_LIMITS: &[(&str, f64, &str)] = &[
         "the softmax is uniform long before",
     ),
     (
+        "controller.skip_weight",
+        1e6,
+        "the skip penalty would be all of the loss",
+    ),
+    (
         "child.learning_rate",
         100.0,
         "SGD beyond 100 diverges at once",
@@ -134,6 +139,12 @@ pub struct ControllerConfig {
     pub temperature: f32,
     /// Size of the anchor-attention projections W_prev, W_curr and v.
     pub attention: usize,
+    /// ENAS's skip penalty (Pham et al. 2018, as released): the loss gains `skip_weight` times
+    /// the mean over layers with skip decisions of Σ_j KL(Bern(P(j feeds i)) ‖
+    /// Bern(`skip_target`)), which keeps the sampled networks from filling with skips. 0 =
+    /// off (NAS-RL has none); the released ENAS macro search uses 0.8 and 0.4.
+    pub skip_weight: f32,
+    pub skip_target: f32,
 }
 
 impl Default for ControllerConfig {
@@ -145,6 +156,8 @@ impl Default for ControllerConfig {
             learning_rate: 6e-4,
             temperature: 1.0,
             attention: 35,
+            skip_weight: 0.0,
+            skip_target: 0.4,
         }
     }
 }
@@ -848,7 +861,15 @@ impl SearchConfig {
                 ));
             }
         }
+        let target = self.controller.skip_target;
+        if !(target > 0.0 && target < 1.0) {
+            return Err(ConfigError::field(
+                "controller.skip_target",
+                format!("{target} (must be a probability strictly between 0 and 1)"),
+            ));
+        }
         for (field, value) in [
+            ("controller.skip_weight", self.controller.skip_weight as f64),
             ("reinforce.entropy_weight", self.reinforce.entropy_weight),
             ("child.weight_decay", self.child.weight_decay as f64),
             ("supernet.weight_decay", self.supernet.weight_decay as f64),
@@ -896,6 +917,7 @@ impl SearchConfig {
             self.controller.init_range as f64,
             self.controller.learning_rate as f64,
             self.controller.temperature as f64,
+            self.controller.skip_weight as f64,
             self.child.learning_rate as f64,
             self.child.weight_decay as f64,
             self.supernet.learning_rate as f64,

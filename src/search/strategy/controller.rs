@@ -65,6 +65,11 @@ struct Recorded {
     advantages_t: Tensor,
     log_prob: Value,
     entropy: Value,
+    /// ENAS's skip penalty of each architecture `[m]`, when `skip_weight` > 0 and the blocks
+    /// make skip decisions.
+    skip_penalty: Option<Value>,
+    /// Its constant term (a graph input; kept alive with the plan).
+    _penalty_constant: Option<Tensor>,
 }
 
 /// The plan for one (blocks, batch) with its host-facing buffers.
@@ -78,6 +83,8 @@ struct CompiledPolicy {
     advantages: Tensor,
     log_prob: Value,
     entropy: Value,
+    skip_penalty: Option<Value>,
+    _penalty_constant: Option<Tensor>,
 }
 
 /// Number of uniform draws (= sampled ids) for `m` architectures of `schema`.
@@ -229,6 +236,11 @@ impl Controller {
                 Ok(ids)
             }
         };
+        // Per skip decision, P(skip) and the entropy of its Bernoulli, for the skip penalty.
+        let penalised = self.config.skip_weight > 0.0;
+        let mut skip_probs: Vec<Value> = Vec::new();
+        let mut skip_entropies: Vec<Value> = Vec::new();
+        let mut skipping_blocks = 0usize;
         let mut anchors: Vec<Value> = Vec::new();
         for block in blocks {
             let mut x = self.start.forward(&mut g, &mut b, go_ids)?;
@@ -257,6 +269,9 @@ impl Controller {
             let (h, next) = self.lstm.step(&mut g, &mut b, x, &state)?;
             state = next;
             let curr = self.w_curr.forward(&mut g, &mut b, h)?;
+            if !anchors.is_empty() {
+                skipping_blocks += 1;
+            }
             for &prev in &anchors {
                 let joint = ops::add(&mut g, prev, curr)?;
                 let joint = ops::tanh(&mut g, joint);
@@ -268,7 +283,12 @@ impl Controller {
                 offset += m;
                 let logp = ops::bernoulli_log_prob(&mut g, z, skip)?;
                 neg_log_probs.push(ops::scale(&mut g, logp, -1.0));
-                entropies.push(ops::bernoulli_entropy(&mut g, z)?);
+                let h_skip = ops::bernoulli_entropy(&mut g, z)?;
+                entropies.push(h_skip);
+                if penalised {
+                    skip_probs.push(ops::sigmoid(&mut g, z));
+                    skip_entropies.push(h_skip);
+                }
             }
             anchors.push(self.w_prev.forward(&mut g, &mut b, h)?);
         }
@@ -277,6 +297,20 @@ impl Controller {
         let neg_log_prob = ops::sum_n(&mut g, &neg_log_probs)?;
         let log_prob = ops::scale(&mut g, neg_log_prob, -1.0);
         let entropy = ops::sum_n(&mut g, &entropies)?;
+        let (skip_penalty, penalty_constant) = if skip_probs.is_empty() {
+            (None, None)
+        } else {
+            let (penalty, constant) = skip_penalty(
+                gpu,
+                &mut g,
+                &skip_probs,
+                &skip_entropies,
+                skipping_blocks,
+                self.config.skip_target as f64,
+                m,
+            )?;
+            (Some(penalty), Some(constant))
+        };
         Ok(Recorded {
             g,
             binder: b,
@@ -287,6 +321,8 @@ impl Controller {
             advantages_t,
             log_prob,
             entropy,
+            skip_penalty,
+            _penalty_constant: penalty_constant,
         })
     }
 
@@ -309,16 +345,10 @@ impl Controller {
             advantages_t,
             log_prob,
             entropy,
+            skip_penalty,
+            _penalty_constant,
         } = self.record(blocks, m, forced_mode)?;
-        // loss = -(1/m) Σ_k A_k log P_k - (β/m) Σ_k H_k
-        let weighted = ops::mul(&mut g, log_prob, advantages)?;
-        let objective = ops::sum_all(&mut g, weighted)?;
-        let mut loss = ops::scale(&mut g, objective, -1.0 / m as f32);
-        if self.entropy_weight > 0.0 {
-            let total_h = ops::sum_all(&mut g, entropy)?;
-            let bonus = ops::scale(&mut g, total_h, -(self.entropy_weight as f32) / m as f32);
-            loss = ops::add(&mut g, loss, bonus)?;
-        }
+        let loss = self.loss(&mut g, log_prob, advantages, entropy, skip_penalty, m)?;
         g.backward(loss)?;
         g.set_phase(Phase::Update);
         let spec = AdamSpec {
@@ -338,7 +368,9 @@ impl Controller {
                 Update::Adam { m: mm, v: vv, spec },
             );
         }
-        let plan = Plan::compile(&g, &[log_prob, entropy])?;
+        let mut keep = vec![log_prob, entropy];
+        keep.extend(skip_penalty);
+        let plan = Plan::compile(&g, &keep)?;
         Ok(CompiledPolicy {
             blocks: blocks.to_vec(),
             batch: m,
@@ -349,7 +381,36 @@ impl Controller {
             advantages: advantages_t,
             log_prob,
             entropy,
+            skip_penalty,
+            _penalty_constant,
         })
+    }
+
+    /// The policy-gradient loss -(1/m) Σ_k w_k log P_k - (β/m) Σ_k H_k (+ (λ/m) Σ_k S_k, the
+    /// skip penalty at weight λ = `skip_weight`, where the blocks make skip decisions).
+    fn loss(
+        &self,
+        g: &mut Graph,
+        log_prob: Value,
+        weights: Value,
+        entropy: Value,
+        skip_penalty: Option<Value>,
+        m: usize,
+    ) -> Result<Value, AutogradError> {
+        let weighted = ops::mul(g, log_prob, weights)?;
+        let objective = ops::sum_all(g, weighted)?;
+        let mut loss = ops::scale(g, objective, -1.0 / m as f32);
+        if self.entropy_weight > 0.0 {
+            let total_h = ops::sum_all(g, entropy)?;
+            let bonus = ops::scale(g, total_h, -(self.entropy_weight as f32) / m as f32);
+            loss = ops::add(g, loss, bonus)?;
+        }
+        if let Some(penalty) = skip_penalty {
+            let total = ops::sum_all(g, penalty)?;
+            let term = ops::scale(g, total, self.config.skip_weight / m as f32);
+            loss = ops::add(g, loss, term)?;
+        }
+        Ok(loss)
     }
 
     /// The sampling plan (or, `forced`, the forced plan) for `blocks` and `m` architectures,
@@ -417,23 +478,17 @@ impl Controller {
         }
         policy.plan.run(&[Phase::Forward])?;
         let actions = policy.actions.to_u32()?;
-        let read = |v| policy.plan.tensor(v).expect("kept").to_f32();
-        let (log_prob, entropy) = (read(policy.log_prob)?, read(policy.entropy)?);
         let rollouts = decode(&actions, schema.decisions(), m);
-        Ok(Sample {
-            rollouts,
-            log_prob,
-            entropy,
-        })
+        policy.read(rollouts)
     }
 
-    /// log P and entropy of given rollouts under the current weights (the forced plan's
-    /// forward phase); `update_forced` then steps on the same activations.
+    /// log P, entropy and skip penalty of given rollouts under the current weights (the forced
+    /// plan's forward phase); `update_forced` then steps on the same activations.
     pub fn evaluate(
         &mut self,
         schema: &Schema,
         rollouts: &[Rollout],
-    ) -> Result<(Vec<f32>, Vec<f32>), AutogradError> {
+    ) -> Result<Sample, AutogradError> {
         let m = rollouts.len();
         let n = schema.decisions();
         if let Some(bad) = rollouts.iter().position(|r| r.0.len() != n) {
@@ -451,8 +506,7 @@ impl Controller {
             input.write_u32(&ids);
         }
         policy.plan.run(&[Phase::Forward])?;
-        let read = |v| policy.plan.tensor(v).expect("kept").to_f32();
-        Ok((read(policy.log_prob)?, read(policy.entropy)?))
+        policy.read(rollouts.to_vec())
     }
 
     /// Policy-gradient step for the last `sample`: `weights[k]` multiplies log P_k in the loss
@@ -563,6 +617,7 @@ impl Controller {
             advantages_t,
             log_prob,
             entropy,
+            skip_penalty,
             ..
         } = self.record(&schema.blocks, m, true)?;
         for (d, input) in forced.iter().enumerate() {
@@ -570,14 +625,7 @@ impl Controller {
             input.write_u32(&ids);
         }
         advantages_t.write_f32(weights);
-        let weighted = ops::mul(&mut g, log_prob, advantages)?;
-        let objective = ops::sum_all(&mut g, weighted)?;
-        let mut loss = ops::scale(&mut g, objective, -1.0 / m as f32);
-        if self.entropy_weight > 0.0 {
-            let total_h = ops::sum_all(&mut g, entropy)?;
-            let bonus = ops::scale(&mut g, total_h, -(self.entropy_weight as f32) / m as f32);
-            loss = ops::add(&mut g, loss, bonus)?;
-        }
+        let loss = self.loss(&mut g, log_prob, advantages, entropy, skip_penalty, m)?;
         g.backward(loss)?;
         let grads: Vec<(String, Value)> = binder
             .bound()
@@ -671,6 +719,55 @@ pub struct Sample {
     pub log_prob: Vec<f32>,
     /// Summed per-decision entropies of each architecture's distributions.
     pub entropy: Vec<f32>,
+    /// ENAS's skip penalty of each architecture (empty when it is off or there are no skips).
+    pub skip_penalty: Vec<f32>,
+}
+
+impl CompiledPolicy {
+    /// The kept outputs of the last forward run, for `rollouts`.
+    fn read(&self, rollouts: Vec<Rollout>) -> Result<Sample, AutogradError> {
+        let read = |v| self.plan.tensor(v).expect("kept").to_f32();
+        Ok(Sample {
+            rollouts,
+            log_prob: read(self.log_prob)?,
+            entropy: read(self.entropy)?,
+            skip_penalty: match self.skip_penalty {
+                Some(v) => read(v)?,
+                None => Vec::new(),
+            },
+        })
+    }
+}
+
+/// ENAS's skip penalty per architecture `[m]`: (1/L) Σ KL(Bern(p) ‖ Bern(q)) over its skip
+/// decisions, L the blocks that make any (the released code's mean over layers of each
+/// layer's sum). KL(Bern(p) ‖ Bern(q)) = p log(p/q) + (1-p) log((1-p)/(1-q))
+/// = c0 - c1 p - H(p), with c0 = -log(1-q) and c1 = log(q/(1-q)): sums of the probabilities
+/// and entropies the sampling pass has, plus a constant input.
+fn skip_penalty(
+    gpu: &Arc<Gpu>,
+    g: &mut Graph,
+    probs: &[Value],
+    entropies: &[Value],
+    blocks: usize,
+    target: f64,
+    m: usize,
+) -> Result<(Value, Tensor), AutogradError> {
+    let per_block = 1.0 / blocks as f64;
+    let c0 = -(1.0 - target).ln();
+    let c1 = (target / (1.0 - target)).ln();
+    let constant = Tensor::from_f32(
+        gpu,
+        &[m],
+        &vec![(probs.len() as f64 * c0 * per_block) as f32; m],
+    )?;
+    let constant_v = g.input(&constant, "skip penalty constant");
+    let p = ops::sum_n(g, probs)?;
+    let h = ops::sum_n(g, entropies)?;
+    let p = ops::scale(g, p, (-c1 * per_block) as f32);
+    let h = ops::scale(g, h, -per_block as f32);
+    let sum = ops::add(g, p, h)?;
+    Ok((ops::add(g, constant_v, sum)?, constant))
 }
 
 /// Splits the collected ids (in sampling order, `m` per decision) into per-architecture

@@ -83,6 +83,14 @@ impl Policy {
                 space.name()
             ))
         })?;
+        let skip_weight = config.controller.skip_weight;
+        if skip_weight > 0.0 && schema.blocks.iter().filter(|b| b.anchor).count() < 2 {
+            return Err(SearchError::Other(format!(
+                "controller.skip_weight: {skip_weight}, but the {} space makes no skip decisions \
+                 for the penalty to act on (set it to 0)",
+                space.name()
+            )));
+        }
         // The controller's passes are a few hundred tiny kernels: on llvmpipe they run inline.
         let controller = Controller::new(
             &gpu.for_tiny_kernels(),

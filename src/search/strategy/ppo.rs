@@ -63,7 +63,10 @@ impl UpdateRule for PpoRule {
         first_loss = -advantages.iter().sum::<f64>() / advantages.len() as f64;
         last_loss = first_loss;
         for _ in 1..config.epochs {
-            let (new, _) = policy.controller.evaluate(&schema, &sample.rollouts)?;
+            let new = policy
+                .controller
+                .evaluate(&schema, &sample.rollouts)?
+                .log_prob;
             let new: Vec<f64> = new.iter().map(|&v| v as f64).collect();
             let (weights, loss) = surrogate_weights(&new, &old, &advantages, config.clip);
             last_loss = loss;
