@@ -373,6 +373,7 @@ fn the_supernet_evaluator_ranks_paths_on_shared_weights() {
             weight_decay: 5e-4,
             eval_images: 256,
             plan_cache: 4,
+            training_paths: nasgpu::search::config::TrainingPaths::Uniform,
         },
         total_steps: 120,
         seed: 3,
@@ -380,7 +381,7 @@ fn the_supernet_evaluator_ranks_paths_on_shared_weights() {
     let mut evaluator = SupernetEvaluator::new(&gpu, supernet, task, settings).unwrap();
     let never = || false;
     for _ in 0..2 {
-        assert!(evaluator.update(&never).unwrap());
+        assert!(evaluator.update(&never, &mut |_| Ok(None)).unwrap());
     }
     assert_eq!(evaluator.steps(), 120);
 
@@ -443,4 +444,98 @@ fn the_supernet_evaluator_ranks_paths_on_shared_weights() {
     assert_eq!(got[3].1.status, ChildStatus::Invalid);
     let why = got[3].1.error.as_deref().unwrap();
     assert!(why.contains("C = 16") && why.contains("C = 8"), "{why}");
+}
+
+/// With `training_paths` "strategy", the update phase trains on the architectures the
+/// strategy's sampler gives (ENAS: the controller's samples), drawing them with the
+/// evaluator's generator: trained on a path without `nor_conv_1x1`, no `nor_conv_1x1` weight
+/// moves while the path's `nor_conv_3x3` weights do; "uniform" never asks the strategy.
+#[test]
+fn the_supernet_evaluator_trains_on_the_strategys_samples() {
+    use nasgpu::nn::supernet::Supernet;
+    use nasgpu::search::ProxyTask;
+    use nasgpu::search::config::{SupernetConfig, TrainingPaths};
+    use nasgpu::search::evaluator::{Evaluator, SupernetEvaluator, SupernetSettings};
+    use rand::RngExt;
+
+    let gpu = gpu();
+    let (data, input, classes) = bundled(&gpu);
+    let convs = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|";
+    let shape = Nb201Network {
+        genotype: convs.parse().unwrap(),
+        cells_per_stage: 1,
+        channels: 4,
+    };
+    let arch = Architecture {
+        input,
+        classes,
+        layers: Vec::new(),
+        darts: None,
+        enas: None,
+        nb201: Some(shape.clone()),
+    };
+    let evaluator = |paths: TrainingPaths| {
+        let mut rng = nasgpu::util::seeded_rng(4);
+        let supernet = Nb201Supernet::new(&gpu, &shape, input, classes, &mut rng).unwrap();
+        let task = ProxyTask {
+            data: data.clone(),
+            train_ids: (0..256).collect(),
+            val_ids: (256..320).collect(),
+            augment: data::Augment::NONE,
+        };
+        let settings = SupernetSettings {
+            supernet: SupernetConfig {
+                warmup_steps: 6,
+                batch_size: 16,
+                training_paths: paths,
+                ..SupernetConfig::default()
+            },
+            total_steps: 6,
+            seed: 3,
+        };
+        SupernetEvaluator::new(&gpu, supernet, task, settings).unwrap()
+    };
+    let weights = |e: &SupernetEvaluator<Nb201Supernet>| -> Vec<(String, Vec<f32>)> {
+        e.supernet()
+            .shared_parameters()
+            .iter()
+            .map(|p| (p.name.clone(), p.tensor.to_f32().unwrap()))
+            .collect()
+    };
+    let never = || false;
+
+    let mut asked = 0;
+    let mut e = evaluator(TrainingPaths::Strategy);
+    let before = weights(&e);
+    let mut sampler = |rng: &mut nasgpu::util::SeededRng| {
+        asked += 1;
+        let _: f32 = rng.random(); // a controller draws its uniforms from the evaluator's generator
+        Ok(Some(vec![arch.clone(), arch.clone()]))
+    };
+    assert!(e.update(&never, &mut sampler).unwrap());
+    assert_eq!(asked, 3, "6 steps, 2 architectures a call");
+    let after = weights(&e);
+    let moved = |op: &str| {
+        before
+            .iter()
+            .zip(&after)
+            .filter(|((name, _), _)| name.contains(op))
+            .map(|((_, b), (_, a))| b != a)
+            .collect::<Vec<bool>>()
+    };
+    let untouched = moved(".nor_conv_1x1.");
+    assert!(
+        !untouched.is_empty() && untouched.iter().all(|m| !m),
+        "a nor_conv_1x1 weight moved"
+    );
+    assert!(
+        moved(".nor_conv_3x3.").iter().any(|&m| m),
+        "the path's convs did not train"
+    );
+
+    let mut e = evaluator(TrainingPaths::Uniform);
+    let mut refused = |_: &mut nasgpu::util::SeededRng| -> Result<_, _> {
+        panic!("uniform training asked the strategy for paths")
+    };
+    assert!(e.update(&never, &mut refused).unwrap());
 }

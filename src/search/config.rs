@@ -306,6 +306,19 @@ pub struct SupernetConfig {
     pub eval_images: usize,
     /// Compiled path steps kept on the device (a path drawn again soon reuses its plan).
     pub plan_cache: usize,
+    /// Which paths the shared weights train on.
+    pub training_paths: TrainingPaths,
+}
+
+/// The paths a supernet's shared weights train on (the `supernet.training_paths` field).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TrainingPaths {
+    /// The strategy's own samples where it has a sampler (ENAS: the controller's, as the
+    /// released code trains them), else uniform ones.
+    Strategy,
+    /// Uniform paths whatever the strategy (single-path one-shot's training).
+    Uniform,
 }
 
 impl Default for SupernetConfig {
@@ -319,6 +332,7 @@ impl Default for SupernetConfig {
             weight_decay: 3e-4,
             eval_images: 256,
             plan_cache: 4,
+            training_paths: TrainingPaths::Strategy,
         }
     }
 }

@@ -22,6 +22,8 @@ use super::space::{Rollout, Space};
 use super::state::{PendingStep, SearchState};
 use super::strategy::{Context, Strategy};
 use crate::device::Gpu;
+use crate::nn::Architecture;
+use crate::util::SeededRng;
 
 /// What the loop reports as it goes (the CLI turns these into progress lines).
 pub enum SearchEvent<'a> {
@@ -312,7 +314,7 @@ impl Search {
                 }
                 None => {
                     let t = Instant::now();
-                    if !self.parts.evaluator.update(stop)? {
+                    if !self.update_evaluator(stop)? {
                         break SearchEnd::Interrupted;
                     }
                     // The updated evaluator is saved before the batch it will measure, so a
@@ -345,6 +347,32 @@ impl Search {
         }
         self.tick();
         Ok(end)
+    }
+
+    /// The evaluator's update phase, training shared weights on the strategy's samples where
+    /// it has a sampler.
+    fn update_evaluator(&mut self, stop: &dyn Fn() -> bool) -> Result<bool, SearchError> {
+        let sampled = self.run.history().len();
+        let (input, classes) = (self.input, self.classes);
+        let Parts {
+            space,
+            strategy,
+            evaluator,
+            ..
+        } = &mut self.parts;
+        let space = space.as_ref();
+        let mut paths = |rng: &mut SeededRng| -> Result<Option<Vec<Architecture>>, SearchError> {
+            let Some(rollouts) = strategy.training_samples(space, sampled, rng)? else {
+                return Ok(None);
+            };
+            Ok(Some(
+                rollouts
+                    .iter()
+                    .map(|r| space.architecture(r, input, classes))
+                    .collect(),
+            ))
+        };
+        evaluator.update(stop, &mut paths)
     }
 
     /// Asks the strategy for the next batch.

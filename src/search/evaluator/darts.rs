@@ -28,7 +28,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use super::{EvalEvent, Evaluator, Job, OnEvent, ProxyTask, checkpoint, measure_path};
+use super::{EvalEvent, Evaluator, Job, OnEvent, PathSource, ProxyTask, checkpoint, measure_path};
 use crate::device::Gpu;
 use crate::nn::supernet::{ArchWeights, AuxSkip, MixedSupernet};
 use crate::nn::train::{
@@ -339,7 +339,12 @@ impl<S: MixedSupernet + 'static> Evaluator for DartsEvaluator<S> {
         0
     }
 
-    fn update(&mut self, stop: &dyn Fn() -> bool) -> Result<bool, SearchError> {
+    /// DARTS trains its own mixed network: no sampled paths.
+    fn update(
+        &mut self,
+        stop: &dyn Fn() -> bool,
+        _paths: &mut PathSource<'_>,
+    ) -> Result<bool, SearchError> {
         let mut core = self.core.borrow_mut();
         // Phases end at multiples of the block, so a restored run continues its block.
         let block = core.darts.steps_per_derivation;

@@ -24,6 +24,7 @@ use super::run_dir::RunDir;
 use super::space::Rollout;
 use super::strategy::Saved;
 use crate::nn::Architecture;
+use crate::util::SeededRng;
 
 /// One architecture to evaluate.
 pub struct Job {
@@ -48,6 +49,11 @@ pub enum EvalEvent {
     },
 }
 
+/// Architectures to train shared weights on, drawn with the given generator (None: the
+/// strategy has no sampler of its own; see `Strategy::training_samples`).
+pub type PathSource<'a> =
+    dyn FnMut(&mut SeededRng) -> Result<Option<Vec<Architecture>>, SearchError> + 'a;
+
 /// Receives an evaluator's events.
 pub type OnEvent<'a> = dyn FnMut(EvalEvent) -> Result<(), SearchError> + 'a;
 
@@ -63,8 +69,13 @@ pub trait Evaluator {
         false
     }
     /// The update phase before each batch of proposals: a weight-sharing evaluator trains its
-    /// shared weights here. Returns false if `stop` ended it.
-    fn update(&mut self, _stop: &dyn Fn() -> bool) -> Result<bool, SearchError> {
+    /// shared weights here, on the architectures `paths` gives (the strategy's samples), or
+    /// uniform paths where it gives none. Returns false if `stop` ended it.
+    fn update(
+        &mut self,
+        _stop: &dyn Fn() -> bool,
+        _paths: &mut PathSource<'_>,
+    ) -> Result<bool, SearchError> {
         Ok(true)
     }
     /// Writes what a resumed search needs of this evaluator (a supernet's shared weights) as it

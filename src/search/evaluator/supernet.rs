@@ -22,13 +22,13 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use super::{EvalEvent, Evaluator, Job, OnEvent, ProxyTask, checkpoint, measure_path};
+use super::{EvalEvent, Evaluator, Job, OnEvent, PathSource, ProxyTask, checkpoint, measure_path};
 use crate::autograd::AutogradError;
 use crate::device::Gpu;
 use crate::nn::supernet::Supernet;
 use crate::nn::train::{Evaluator as Validator, Schedule, SharedTrainer, TrainConfig};
 use crate::nn::weights::NamedTensor;
-use crate::search::config::{SearchConfig, SupernetConfig};
+use crate::search::config::{SearchConfig, SupernetConfig, TrainingPaths};
 use crate::search::error::SearchError;
 use crate::search::run_dir::RunDir;
 use crate::search::strategy::Saved;
@@ -284,18 +284,39 @@ impl<S: Supernet> Evaluator for SupernetEvaluator<S> {
         0
     }
 
-    fn update(&mut self, stop: &dyn Fn() -> bool) -> Result<bool, SearchError> {
+    fn update(
+        &mut self,
+        stop: &dyn Fn() -> bool,
+        paths: &mut PathSource<'_>,
+    ) -> Result<bool, SearchError> {
         let steps = if self.updates == 0 {
             self.settings.supernet.warmup_steps
         } else {
             self.settings.supernet.steps_per_update
         };
         let target = self.phase_start() + steps;
+        // The strategy's samples, a batch at a time; only within this phase, so a phase
+        // restarted after a resume draws the same from the restored generator.
+        let mut drawn: std::collections::VecDeque<S::Path> = Default::default();
         while self.steps < target {
             if stop() {
                 return Ok(false);
             }
-            let path = self.trainer.supernet.sample_path(&mut self.rng);
+            if drawn.is_empty() && self.settings.supernet.training_paths == TrainingPaths::Strategy
+            {
+                for arch in paths(&mut self.rng)?.unwrap_or_default() {
+                    let path = self.trainer.supernet.path_of(&arch).map_err(|e| {
+                        SearchError::Other(format!(
+                            "the strategy sampled an architecture the supernet cannot hold: {e}"
+                        ))
+                    })?;
+                    drawn.push_back(path);
+                }
+            }
+            let path = match drawn.pop_front() {
+                Some(p) => p,
+                None => self.trainer.supernet.sample_path(&mut self.rng),
+            };
             self.train_step(&path)
                 .map_err(|e| shape_error(format!("shared-weight step: {e}")))?;
         }

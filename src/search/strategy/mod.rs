@@ -94,6 +94,18 @@ pub trait Strategy {
         run: &RunDir,
         history: &[ChildRecord],
     ) -> Result<(), SearchError>;
+    /// Architectures for a weight-sharing evaluator's next shared-weight steps, drawn from
+    /// `rng` (the evaluator's, saved with its weights, so a resumed phase draws the same):
+    /// ENAS trains the shared weights on its controller's samples. None: the evaluator draws
+    /// paths uniformly (single-path one-shot). `sampled`: children sampled so far.
+    fn training_samples(
+        &mut self,
+        _space: &dyn Space,
+        _sampled: usize,
+        _rng: &mut SeededRng,
+    ) -> Result<Option<Vec<Rollout>>, SearchError> {
+        Ok(None)
+    }
     /// Mean seconds of an update, and dispatches of sampling and of an update, for strategies
     /// with a controller (the summary reports them).
     fn controller_dispatches(&self) -> Option<(usize, usize)> {

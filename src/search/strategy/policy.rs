@@ -126,6 +126,26 @@ impl Policy {
         })
     }
 
+    /// A batch sampled from uniforms drawn from `rng`, for shared-weight steps: the plan of
+    /// the proposals' batch size is reused, and the batch in flight (`last`) is left alone;
+    /// the next `propose` runs its own pass before any update needs activations.
+    pub fn training_samples(
+        &mut self,
+        space: &dyn Space,
+        sampled: usize,
+        rng: &mut SeededRng,
+    ) -> Result<Vec<Rollout>, SearchError> {
+        let schema = space.schema(sampled).expect("checked in new");
+        let m = self.reinforce.children_per_step;
+        let uniforms: Vec<f32> = (0..draws(&schema, m))
+            .map(|_| rng.random::<f32>())
+            .collect();
+        self.controller.prepare(&schema, m)?;
+        let sample = self.controller.sample(&schema, m, &uniforms)?;
+        check_sample(&sample, sampled)?;
+        Ok(sample.rollouts)
+    }
+
     /// Re-runs the sampling pass with the saved draws, so its activations are those the update
     /// needs, and checks that it reproduces the saved batch (sampled after `first_child`
     /// others).
@@ -311,6 +331,16 @@ impl<R: UpdateRule> super::Strategy for ControllerStrategy<R> {
         _history: &[ChildRecord],
     ) -> Result<(), SearchError> {
         self.policy.restore(saved, run)
+    }
+
+    /// ENAS: the shared weights train on the controller's own samples.
+    fn training_samples(
+        &mut self,
+        space: &dyn Space,
+        sampled: usize,
+        rng: &mut SeededRng,
+    ) -> Result<Option<Vec<Rollout>>, SearchError> {
+        self.policy.training_samples(space, sampled, rng).map(Some)
     }
 
     fn controller_dispatches(&self) -> Option<(usize, usize)> {
