@@ -381,7 +381,11 @@ fn the_supernet_evaluator_ranks_paths_on_shared_weights() {
     let mut evaluator = SupernetEvaluator::new(&gpu, supernet, task, settings).unwrap();
     let never = || false;
     for _ in 0..2 {
-        assert!(evaluator.update(&never, &mut |_| Ok(None)).unwrap());
+        assert!(
+            evaluator
+                .update(&never, &mut |_| Ok(None), &mut |_, _| {})
+                .unwrap()
+        );
     }
     assert_eq!(evaluator.steps(), 120);
 
@@ -449,7 +453,8 @@ fn the_supernet_evaluator_ranks_paths_on_shared_weights() {
 /// With `training_paths` "strategy", the update phase trains on the architectures the
 /// strategy's sampler gives (ENAS: the controller's samples), drawing them with the
 /// evaluator's generator: trained on a path without `nor_conv_1x1`, no `nor_conv_1x1` weight
-/// moves while the path's `nor_conv_3x3` weights do; "uniform" never asks the strategy.
+/// moves while the path's `nor_conv_3x3` weights do; progress is told after every step;
+/// "uniform" never asks the strategy.
 #[test]
 fn the_supernet_evaluator_trains_on_the_strategys_samples() {
     use nasgpu::nn::supernet::Supernet;
@@ -512,8 +517,17 @@ fn the_supernet_evaluator_trains_on_the_strategys_samples() {
         let _: f32 = rng.random(); // a controller draws its uniforms from the evaluator's generator
         Ok(Some(vec![arch.clone(), arch.clone()]))
     };
-    assert!(e.update(&never, &mut sampler).unwrap());
+    let mut told = Vec::new();
+    assert!(
+        e.update(&never, &mut sampler, &mut |done, of| told.push((done, of)))
+            .unwrap()
+    );
     assert_eq!(asked, 3, "6 steps, 2 architectures a call");
+    assert_eq!(
+        told,
+        (1..=6).map(|k| (k, 6)).collect::<Vec<_>>(),
+        "progress after each step"
+    );
     let after = weights(&e);
     let moved = |op: &str| {
         before
@@ -537,5 +551,5 @@ fn the_supernet_evaluator_trains_on_the_strategys_samples() {
     let mut refused = |_: &mut nasgpu::util::SeededRng| -> Result<_, _> {
         panic!("uniform training asked the strategy for paths")
     };
-    assert!(e.update(&never, &mut refused).unwrap());
+    assert!(e.update(&never, &mut refused, &mut |_, _| {}).unwrap());
 }

@@ -669,6 +669,8 @@ pub fn run(device: &DeviceArgs, args: &SearchArgs) -> Result<(), CliError> {
     };
     let mut best = 0.0;
     let mut mean = 0.0;
+    let evaluator_name = search.parts().evaluator.name();
+    let last_said = std::cell::Cell::new(std::time::Instant::now());
     let end = search
         .run(&|| interrupt.raised(), &mut |event| match event {
             SearchEvent::StepStarted {
@@ -725,6 +727,15 @@ pub fn run(device: &DeviceArgs, args: &SearchArgs) -> Result<(), CliError> {
                     "{} update {step}: {message}",
                     config.run.strategy.name()
                 ));
+            }
+            SearchEvent::UpdateProgress { done, steps } => {
+                let line = format!("{} training: step {done}/{steps}", evaluator_name);
+                bar.set_message(format!("| {line} | best {best:.4} mean {mean:.4}"));
+                // Without a bar, a long phase still says it is alive, once a minute.
+                if bar.is_hidden() && last_said.get().elapsed().as_secs() >= 60 {
+                    say(line);
+                    last_said.set(std::time::Instant::now());
+                }
             }
         })
         .map_err(err)?;

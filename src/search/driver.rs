@@ -49,6 +49,8 @@ pub enum SearchEvent<'a> {
     },
     /// The strategy observed a batch and said what it did.
     StrategyUpdated { step: usize, message: String },
+    /// The evaluator's update phase (a supernet's shared-weight training) took a step.
+    UpdateProgress { done: usize, steps: usize },
 }
 
 /// How the loop ended.
@@ -314,7 +316,7 @@ impl Search {
                 }
                 None => {
                     let t = Instant::now();
-                    if !self.update_evaluator(stop)? {
+                    if !self.update_evaluator(stop, report)? {
                         break SearchEnd::Interrupted;
                     }
                     // The updated evaluator is saved before the batch it will measure, so a
@@ -351,7 +353,11 @@ impl Search {
 
     /// The evaluator's update phase, training shared weights on the strategy's samples where
     /// it has a sampler.
-    fn update_evaluator(&mut self, stop: &dyn Fn() -> bool) -> Result<bool, SearchError> {
+    fn update_evaluator(
+        &mut self,
+        stop: &dyn Fn() -> bool,
+        report: &mut dyn FnMut(SearchEvent<'_>),
+    ) -> Result<bool, SearchError> {
         let sampled = self.run.history().len();
         let (input, classes) = (self.input, self.classes);
         let Parts {
@@ -372,7 +378,8 @@ impl Search {
                     .collect(),
             ))
         };
-        evaluator.update(stop, &mut paths)
+        let mut progress = |done, steps| report(SearchEvent::UpdateProgress { done, steps });
+        evaluator.update(stop, &mut paths, &mut progress)
     }
 
     /// Asks the strategy for the next batch.

@@ -344,6 +344,7 @@ impl<S: MixedSupernet + 'static> Evaluator for DartsEvaluator<S> {
         &mut self,
         stop: &dyn Fn() -> bool,
         _paths: &mut PathSource<'_>,
+        progress: &mut dyn FnMut(usize, usize),
     ) -> Result<bool, SearchError> {
         let mut core = self.core.borrow_mut();
         // Phases end at multiples of the block, so a restored run continues its block.
@@ -354,6 +355,7 @@ impl<S: MixedSupernet + 'static> Evaluator for DartsEvaluator<S> {
                 return Ok(false);
             }
             core.step()?;
+            progress(block - (target - core.steps), block);
         }
         Ok(true)
     }

@@ -70,11 +70,13 @@ pub trait Evaluator {
     }
     /// The update phase before each batch of proposals: a weight-sharing evaluator trains its
     /// shared weights here, on the architectures `paths` gives (the strategy's samples), or
-    /// uniform paths where it gives none. Returns false if `stop` ended it.
+    /// uniform paths where it gives none, telling `progress` (steps done, steps of the phase)
+    /// after each step. Returns false if `stop` ended it.
     fn update(
         &mut self,
         _stop: &dyn Fn() -> bool,
         _paths: &mut PathSource<'_>,
+        _progress: &mut dyn FnMut(usize, usize),
     ) -> Result<bool, SearchError> {
         Ok(true)
     }

@@ -288,6 +288,7 @@ impl<S: Supernet> Evaluator for SupernetEvaluator<S> {
         &mut self,
         stop: &dyn Fn() -> bool,
         paths: &mut PathSource<'_>,
+        progress: &mut dyn FnMut(usize, usize),
     ) -> Result<bool, SearchError> {
         let steps = if self.updates == 0 {
             self.settings.supernet.warmup_steps
@@ -319,6 +320,7 @@ impl<S: Supernet> Evaluator for SupernetEvaluator<S> {
             };
             self.train_step(&path)
                 .map_err(|e| shape_error(format!("shared-weight step: {e}")))?;
+            progress(steps - (target - self.steps), steps);
         }
         self.updates += 1;
         Ok(true)
