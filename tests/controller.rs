@@ -61,6 +61,49 @@ fn affine(x: &[f64], w: &[f64], b: &[f64]) -> Vec<f64> {
         .collect()
 }
 
+/// Checks `picks` random coordinates of every gradient in `grads` against central finite
+/// differences (step 1e-6) of the f64 function `f` of the parameters `p`; returns how many of
+/// the differences were not zero.
+fn finite_differences_agree(
+    what: &str,
+    seed: u64,
+    grads: &[(String, Vec<f32>)],
+    p: &HashMap<String, Vec<f64>>,
+    picks: usize,
+    r: &mut impl rand::Rng,
+    f: impl Fn(&HashMap<String, Vec<f64>>) -> f64,
+) -> usize {
+    let h = 1e-6;
+    let mut nonzero = 0;
+    for (name, grad) in grads {
+        let base = &p[name];
+        let picks: Vec<usize> = (0..picks.min(base.len()))
+            .map(|_| r.random_range(0..base.len()))
+            .collect();
+        let got: Vec<f32> = picks.iter().map(|&i| grad[i]).collect();
+        let fd: Vec<f64> = picks
+            .iter()
+            .map(|&i| {
+                let mut q = p.clone();
+                q.get_mut(name).unwrap()[i] = base[i] + h;
+                let plus = f(&q);
+                q.get_mut(name).unwrap()[i] = base[i] - h;
+                (plus - f(&q)) / (2.0 * h)
+            })
+            .collect();
+        nonzero += fd.iter().filter(|v| v.abs() > 1e-6).count();
+        assert_close(
+            &format!("{what} / d {name} at {picks:?}"),
+            seed,
+            &got,
+            &fd,
+            1e-4,
+            1e-3,
+        );
+    }
+    nonzero
+}
+
 fn softplus(z: f64) -> f64 {
     z.max(0.0) + (-z.abs()).exp().ln_1p()
 }
@@ -248,34 +291,10 @@ fn log_prob_gradient_matches_finite_differences() {
         p.len(),
         "every parameter must receive a gradient"
     );
-    let h = 1e-6;
-    for (name, grad) in &grads {
-        let base = &p[name];
-        // Up to 6 coordinates per tensor keep the test fast while touching every tensor.
-        let picks: Vec<usize> = (0..6.min(base.len()))
-            .map(|_| r.random_range(0..base.len()))
-            .collect();
-        let got: Vec<f32> = picks.iter().map(|&i| grad[i]).collect();
-        let fd: Vec<f64> = picks
-            .iter()
-            .map(|&i| {
-                let mut q = p.clone();
-                q.get_mut(name).unwrap()[i] = base[i] + h;
-                let plus = reference_log_prob(&s, &cfg, &q, &decisions);
-                q.get_mut(name).unwrap()[i] = base[i] - h;
-                let minus = reference_log_prob(&s, &cfg, &q, &decisions);
-                (plus - minus) / (2.0 * h)
-            })
-            .collect();
-        assert_close(
-            &format!("d log P / d {name} at {picks:?}"),
-            seed,
-            &got,
-            &fd,
-            1e-4,
-            1e-3,
-        );
-    }
+    // Up to 6 coordinates per tensor keep the test fast while touching every tensor.
+    finite_differences_agree("d log P", seed, &grads, &p, 6, &mut r, |q| {
+        reference_log_prob(&s, &cfg, q, &decisions)
+    });
 }
 
 /// Fraction of decisions equal to a hidden target's.
@@ -442,34 +461,7 @@ fn skip_penalty_matches_the_reference_and_finite_differences() {
         .weighted_log_prob_gradient(&sc, &a.rollouts, &vec![0.0; m])
         .unwrap();
     assert_close("loss", seed, &[loss as f32], &[total(&p)], 1e-5, 1e-4);
-    let h = 1e-6;
-    let mut touched = 0;
-    for (name, grad) in &grads {
-        let base = &p[name];
-        let picks: Vec<usize> = (0..4.min(base.len()))
-            .map(|_| r.random_range(0..base.len()))
-            .collect();
-        let got: Vec<f32> = picks.iter().map(|&i| grad[i]).collect();
-        let fd: Vec<f64> = picks
-            .iter()
-            .map(|&i| {
-                let mut q = p.clone();
-                q.get_mut(name).unwrap()[i] = base[i] + h;
-                let plus = total(&q);
-                q.get_mut(name).unwrap()[i] = base[i] - h;
-                (plus - total(&q)) / (2.0 * h)
-            })
-            .collect();
-        touched += fd.iter().filter(|v| v.abs() > 1e-6).count();
-        assert_close(
-            &format!("d penalty / d {name} at {picks:?}"),
-            seed,
-            &got,
-            &fd,
-            1e-4,
-            1e-3,
-        );
-    }
+    let touched = finite_differences_agree("d penalty", seed, &grads, &p, 4, &mut r, total);
     assert!(touched > 0, "seed {seed}: the penalty moved no parameter");
     // Off (the default), the sample carries no penalty.
     let mut plain = controller(&s, &config(), seed);
