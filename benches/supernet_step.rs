@@ -93,6 +93,7 @@ fn main() {
             schedule: Schedule::Const,
             seed: 0,
             augment: data::Augment::NONE,
+            grad_clip: 0.0,
         },
     };
     println!("adapter {}", gpu.describe());

@@ -44,6 +44,7 @@ fn main() {
         schedule: Schedule::Const,
         seed: 0,
         augment: data::Augment::NONE,
+        grad_clip: 0.0,
     };
     let net = Network::new(&gpu, &arch, 0).expect("network");
     let mut trainer = Trainer::new(&gpu, net, &device, split.train, config).expect("trainer");

@@ -277,6 +277,7 @@ fn train_config(batch: usize) -> TrainConfig {
         schedule: Schedule::Cosine,
         seed: 1,
         augment: data::Augment::NONE,
+        grad_clip: 0.0,
     }
 }
 

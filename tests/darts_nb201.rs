@@ -170,6 +170,7 @@ fn config(batch: usize, seed: u64) -> TrainConfig {
         schedule: Schedule::Cosine,
         seed,
         augment: data::Augment::NONE,
+        grad_clip: 0.0,
     }
 }
 

@@ -69,6 +69,7 @@ fn config(batch: usize, learning_rate: f32, schedule: Schedule, seed: u64) -> Tr
         schedule,
         seed,
         augment: data::Augment::NONE,
+        grad_clip: 0.0,
     }
 }
 

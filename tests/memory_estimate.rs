@@ -29,6 +29,7 @@ fn compare(name: &str, arch: &Architecture, batch: usize) {
         schedule: Schedule::Const,
         seed: 0,
         augment: data::Augment::NONE,
+        grad_clip: 0.0,
     };
     let ids: Vec<u32> = (0..batch as u32).collect();
     let trainer = Trainer::new(&gpu, net, &device, ids, config).unwrap();

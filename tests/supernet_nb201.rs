@@ -180,6 +180,7 @@ fn config(seed: u64) -> TrainConfig {
         schedule: Schedule::Cosine,
         seed,
         augment: data::Augment::NONE,
+        grad_clip: 0.0,
     }
 }
 
@@ -374,6 +375,7 @@ fn the_supernet_evaluator_ranks_paths_on_shared_weights() {
             eval_images: 256,
             plan_cache: 4,
             training_paths: nasgpu::search::config::TrainingPaths::Uniform,
+            grad_clip: 0.0,
         },
         total_steps: 120,
         seed: 3,

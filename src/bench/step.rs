@@ -117,6 +117,7 @@ impl StepBench {
             schedule: Schedule::Const,
             seed,
             augment: data::Augment::NONE,
+            grad_clip: 0.0,
         };
         let net = Network::new(gpu, arch, seed).map_err(|e| e.to_string())?;
         let mut trainer =

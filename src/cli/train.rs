@@ -279,6 +279,7 @@ pub fn run(device: &DeviceArgs, args: &TrainArgs) -> Result<(), CliError> {
         weight_decay: args.weight_decay,
         schedule: args.schedule,
         seed: args.seed,
+        grad_clip: 0.0,
         augment,
     };
     let net = Network::new(&gpu, &arch, args.seed)?;

@@ -12,6 +12,7 @@ pub mod darts_unrolled;
 pub mod elementwise;
 pub mod embedding;
 mod error;
+pub mod grad_clip;
 pub mod loss;
 pub mod lstm;
 pub mod matmul;

@@ -308,6 +308,9 @@ pub struct SupernetConfig {
     pub plan_cache: usize,
     /// Which paths the shared weights train on.
     pub training_paths: TrainingPaths,
+    /// The shared weights' gradients are clipped to this global norm at every step (0 = off;
+    /// ENAS's `child_grad_bound` and DARTS's `grad_clip` are 5).
+    pub grad_clip: f32,
 }
 
 /// The paths a supernet's shared weights train on (the `supernet.training_paths` field).
@@ -333,6 +336,7 @@ impl Default for SupernetConfig {
             eval_images: 256,
             plan_cache: 4,
             training_paths: TrainingPaths::Strategy,
+            grad_clip: 5.0,
         }
     }
 }
@@ -884,6 +888,7 @@ impl SearchConfig {
         }
         for (field, value) in [
             ("controller.skip_weight", self.controller.skip_weight as f64),
+            ("supernet.grad_clip", self.supernet.grad_clip as f64),
             ("reinforce.entropy_weight", self.reinforce.entropy_weight),
             ("child.weight_decay", self.child.weight_decay as f64),
             ("supernet.weight_decay", self.supernet.weight_decay as f64),

@@ -176,6 +176,7 @@ pub fn assert_training_lowers_the_loss(arch: impl FnOnce([usize; 3], usize) -> A
         schedule: Schedule::Const,
         seed: 0,
         augment: data::Augment::NONE,
+        grad_clip: 0.0,
     };
     let ids: Vec<u32> = (0..32).collect();
     let mut trainer = Trainer::new(&gpu, net, &device, ids, config).unwrap();

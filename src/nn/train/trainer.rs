@@ -11,7 +11,9 @@ use super::batch::gather;
 use super::feed::StepFeed;
 use super::metrics::Metrics;
 use super::schedule::Schedule;
-use crate::autograd::ops::{Update, accumulate_metrics, apply_update, cross_entropy_mean};
+use crate::autograd::ops::{
+    Update, accumulate_metrics, apply_update, clip_gradients, cross_entropy_mean,
+};
 use crate::autograd::{AutogradError, Graph, Phase, Plan, PlanStats, Value, run_eager};
 use crate::data::{Augment, DeviceDataset};
 use crate::device::{DeviceError, Gpu};
@@ -34,6 +36,10 @@ pub struct TrainConfig {
     pub seed: u64,
     #[serde(skip)]
     pub augment: Augment,
+    /// Gradients are clipped to this global norm before each update (0 = off); ENAS and
+    /// DARTS clip their weights at 5.
+    #[serde(default)]
+    pub grad_clip: f32,
 }
 
 /// Trains one network on a set of training indices of a device dataset.
@@ -66,8 +72,16 @@ pub(super) fn record_step(
     accumulate_metrics(g, losses, logits, labels, feed.metrics.tensor());
     g.backward(loss)?;
     g.set_phase(Phase::Update);
-    for (param, value) in binder.bound() {
-        let Some(grad) = g.grad(*value) else { continue };
+    let trained: Vec<(&Parameter, Value)> = binder
+        .bound()
+        .iter()
+        .filter_map(|(param, value)| g.grad(*value).map(|grad| (param, grad)))
+        .collect();
+    if config.grad_clip > 0.0 {
+        let grads: Vec<Value> = trained.iter().map(|(_, grad)| *grad).collect();
+        clip_gradients(g, &grads, config.grad_clip)?;
+    }
+    for (param, grad) in trained {
         let spec = SgdSpec {
             momentum: config.momentum,
             nesterov: config.nesterov,

@@ -122,6 +122,7 @@ impl<S: MixedSupernet> DartsCore<S> {
             schedule: Schedule::Cosine,
             seed: config.run.seed,
             augment: task.augment,
+            grad_clip: s.grad_clip,
         };
         let d = &config.darts;
         let arch = ArchConfig {

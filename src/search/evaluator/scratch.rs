@@ -390,6 +390,7 @@ fn build(
         weight_decay: config.weight_decay,
         schedule: Schedule::Cosine,
         seed,
+        grad_clip: 0.0,
         augment: task.augment,
     };
     let trainer = Trainer::new(gpu, net, &task.data, task.train_ids.clone(), train_config)?;

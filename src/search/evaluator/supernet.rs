@@ -125,6 +125,7 @@ impl<S: Supernet> SupernetEvaluator<S> {
             schedule: Schedule::Cosine,
             seed: settings.seed,
             augment: task.augment,
+            grad_clip: s.grad_clip,
         };
         let trainer = SharedTrainer::new(
             gpu,
