@@ -36,7 +36,7 @@ static SUM_SQUARES: KernelDef = KernelDef {
 };
 static HVP_SCALE: KernelDef = KernelDef {
     name: "darts_hvp_scale",
-    source: include_str!("../../shaders/darts_hvp_scale.wgsl"),
+    source: include_str!("../../shaders/norm_from_partials.wgsl"),
     entry: "hvp_scale",
     bindings: &[Access::Uniform, Access::Read, Access::ReadWrite],
 };

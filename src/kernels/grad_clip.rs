@@ -19,7 +19,7 @@ const WG: u32 = 256;
 
 static FACTOR: KernelDef = KernelDef {
     name: "grad_clip_factor",
-    source: include_str!("../../shaders/grad_clip_factor.wgsl"),
+    source: include_str!("../../shaders/norm_from_partials.wgsl"),
     entry: "clip_factor",
     bindings: &[Access::Uniform, Access::Read, Access::ReadWrite],
 };
