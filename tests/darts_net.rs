@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use common::network_check::{
     Act, assert_training_lowers_the_loss, check_gradients, gpu_logits, images, randomised,
 };
-use common::reference::{batchnorm, concat, conv2d, elementwise as ew, grouped_conv::GConv, pool};
+use common::reference::network::Reference;
 use common::*;
 use nasgpu::autograd::{Graph, Plan};
 use nasgpu::nn::darts_cell::{CellPlace, DARTS_V2};
@@ -22,8 +22,6 @@ const ALL_OPS: &str = "normal:sep_conv_3x3~0,dil_conv_5x5~1|max_pool_3x3~0,skip_
 /// Skips and pools only (no parameters inside the cells but the preprocessing and the
 /// stride-2 skips' factorized reductions).
 const NO_CONVS: &str = "normal:skip_connect~0,skip_connect~1|avg_pool_3x3~0,max_pool_3x3~2|skip_connect~2,skip_connect~3|max_pool_3x3~1,avg_pool_3x3~4;reduce:skip_connect~0,max_pool_3x3~1|skip_connect~1,skip_connect~2|avg_pool_3x3~0,skip_connect~3|max_pool_3x3~1,skip_connect~4";
-
-const EPS: f64 = 1e-5;
 
 fn genotype(s: &str) -> DartsGenotype {
     s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
@@ -238,152 +236,8 @@ fn parameter_count_equals_the_built_parameters() {
     }
 }
 
-/// The published `NetworkCIFAR` in f64, from its description; counts conv and classifier MACs.
-struct Reference<'a> {
-    net: &'a DartsNetwork,
-    p: &'a HashMap<String, Vec<f64>>,
-    train: bool,
-    macs: usize,
-    /// Largest sum of |terms| of a logit (its f32 error scales with it).
-    logit_scale: f64,
-}
-
-impl Reference<'_> {
-    fn param(&self, name: &str) -> &[f64] {
-        self.p
-            .get(name)
-            .unwrap_or_else(|| panic!("no tensor named {name}"))
-    }
-
-    fn conv(&mut self, x: &Act, name: &str, cout: usize, k: usize, stride: usize) -> Act {
-        let [n, cin, h, w] = x.shape;
-        let c = conv2d::Conv {
-            n,
-            cin,
-            cout,
-            h,
-            w,
-            kh: k,
-            kw: k,
-            sh: stride,
-            sw: stride,
-        };
-        let (oh, ow) = c.out_hw();
-        self.macs += n * cout * oh * ow * cin * k * k;
-        Act {
-            shape: [n, cout, oh, ow],
-            data: c.forward(&x.data, self.param(name), None),
-        }
-    }
-
-    /// Depthwise (groups = channels) or shifted dense conv.
-    #[allow(clippy::too_many_arguments)]
-    fn gconv(
-        &mut self,
-        x: &Act,
-        name: &str,
-        cout: usize,
-        groups: usize,
-        k: usize,
-        stride: usize,
-        dilation: usize,
-        shift: usize,
-    ) -> Act {
-        let [n, cin, h, w] = x.shape;
-        let c = GConv {
-            n,
-            cin,
-            cout,
-            groups,
-            h,
-            w,
-            kh: k,
-            kw: k,
-            sh: stride,
-            sw: stride,
-            dh: dilation,
-            dw: dilation,
-            shift,
-        };
-        let (oh, ow) = c.out_hw();
-        self.macs += n * cout * oh * ow * (cin / groups) * k * k;
-        Act {
-            shape: [n, cout, oh, ow],
-            data: c.forward(&x.data, self.param(name), None),
-        }
-    }
-
-    fn bn(&self, x: &Act, name: &str) -> Act {
-        let [n, c, h, w] = x.shape;
-        let gamma = self.param(&format!("{name}.gamma"));
-        let beta = self.param(&format!("{name}.beta"));
-        let data = if self.train {
-            batchnorm::train_forward(&x.data, n, c, h * w, gamma, beta, EPS)
-        } else {
-            let mean = self.param(&format!("{name}.running_mean"));
-            let var = self.param(&format!("{name}.running_var"));
-            batchnorm::normalize(&x.data, c, h * w, mean, var, gamma, beta, EPS)
-        };
-        Act {
-            shape: x.shape,
-            data,
-        }
-    }
-
-    fn relu(x: &Act) -> Act {
-        Act {
-            shape: x.shape,
-            data: ew::relu(&x.data),
-        }
-    }
-
-    fn pool(x: &Act, max: bool, stride: usize) -> Act {
-        let p = pool::Pool {
-            max,
-            kernel: [3, 3],
-            stride: [stride; 2],
-            same: true,
-        };
-        let [n, c, h, w] = x.shape;
-        let ([oh, ow], _) = p.geometry([h, w]);
-        Act {
-            shape: [n, c, oh, ow],
-            data: p.forward(&x.data, x.shape).0,
-        }
-    }
-
-    fn concat(xs: &[Act]) -> Act {
-        let shapes: Vec<[usize; 4]> = xs.iter().map(|a| a.shape).collect();
-        let data: Vec<Vec<f64>> = xs.iter().map(|a| a.data.clone()).collect();
-        Act {
-            shape: concat::output_shape(&shapes),
-            data: concat::concat_padded(&data, &shapes),
-        }
-    }
-
-    /// ReLUConvBN with a 1x1 conv.
-    fn relu_conv_bn(&mut self, x: &Act, name: &str, cout: usize) -> Act {
-        let y = self.conv(&Self::relu(x), &format!("{name}.conv.weight"), cout, 1, 1);
-        self.bn(&y, &format!("{name}.bn"))
-    }
-
-    /// FactorizedReduce: ReLU, two stride-2 1x1 convs on grids offset by one pixel, concat, BN.
-    fn factorized_reduce(&mut self, x: &Act, name: &str, cout: usize) -> Act {
-        let y = Self::relu(x);
-        let a = self.conv(&y, &format!("{name}.conv_even.weight"), cout / 2, 1, 2);
-        let b = self.gconv(
-            &y,
-            &format!("{name}.conv_shifted.weight"),
-            cout - cout / 2,
-            1,
-            1,
-            2,
-            1,
-            1,
-        );
-        self.bn(&Self::concat(&[a, b]), &format!("{name}.bn"))
-    }
-
+/// The published `NetworkCIFAR` in f64, from its description.
+impl Reference<'_, DartsNetwork> {
     /// One ReLU -> depthwise -> pointwise -> BN unit.
     fn sep_unit(&mut self, x: &Act, name: &str, k: usize, stride: usize, dilation: usize) -> Act {
         let c = x.shape[1];
@@ -403,8 +257,8 @@ impl Reference<'_> {
 
     fn op(&mut self, op: DartsOp, x: &Act, name: &str, stride: usize) -> Act {
         match op {
-            DartsOp::MaxPool3x3 => Self::pool(x, true, stride),
-            DartsOp::AvgPool3x3 => Self::pool(x, false, stride),
+            DartsOp::MaxPool3x3 => Self::pool(x, true, 3, stride),
+            DartsOp::AvgPool3x3 => Self::pool(x, false, 3, stride),
             DartsOp::SkipConnect if stride == 1 => x.clone(),
             DartsOp::SkipConnect => self.factorized_reduce(x, name, x.shape[1]),
             DartsOp::SepConv3x3 | DartsOp::SepConv5x5 => {
@@ -425,9 +279,9 @@ impl Reference<'_> {
         let p0 = if place.reduction_prev {
             self.factorized_reduce(s0, &format!("{name}.pre0"), c)
         } else {
-            self.relu_conv_bn(s0, &format!("{name}.pre0"), c)
+            self.relu_conv_bn(s0, &format!("{name}.pre0"), c, 1, 1)
         };
-        let p1 = self.relu_conv_bn(s1, &format!("{name}.pre1"), c);
+        let p1 = self.relu_conv_bn(s1, &format!("{name}.pre1"), c, 1, 1);
         let mut states = vec![p0, p1];
         let cell = if place.reduction {
             self.net.genotype.reduce
@@ -442,18 +296,13 @@ impl Reference<'_> {
                 hs.push(self.op(e.op, &input, &format!("{name}.node{}.op{k}", j + 2), stride));
             }
             assert_eq!(hs[0].shape, hs[1].shape, "{name} node {}", j + 2);
-            states.push(Act {
-                shape: hs[0].shape,
-                data: ew::add(&hs[0].data, &hs[1].data),
-            });
+            states.push(Self::add(&hs[0], &hs[1]));
         }
         Self::concat(&states[2..])
     }
 
     fn forward(&mut self, image: &Act, classes: usize) -> Vec<f64> {
-        let stem = 3 * self.net.channels;
-        let y = self.conv(image, "stem.conv.weight", stem, 3, 1);
-        let y = self.bn(&y, "stem.bn");
+        let y = self.stem(image, 3 * self.net.channels);
         let places = self.net.places([image.shape[2], image.shape[3]]);
         let (mut s0, mut s1) = (y.clone(), y);
         for (i, place) in places.iter().enumerate() {
@@ -461,22 +310,7 @@ impl Reference<'_> {
             assert_eq!([out.shape[2], out.shape[3]], place.size_out);
             (s0, s1) = (s1, out);
         }
-        let [n, ch, h, w] = s1.shape;
-        let pooled = pool::global_avg_pool(&s1.data, h * w);
-        self.macs += n * ch * classes;
-        let wt = self.param("classifier.weight");
-        let bias = self.param("classifier.bias");
-        let mut logits = vec![0.0; n * classes];
-        let mut scale: f64 = 0.0;
-        for b in 0..n {
-            for o in 0..classes {
-                let terms = (0..ch).map(|i| pooled[b * ch + i] * wt[i * classes + o]);
-                logits[b * classes + o] = bias[o] + terms.clone().sum::<f64>();
-                scale = scale.max(bias[o].abs() + terms.map(f64::abs).sum::<f64>());
-            }
-        }
-        self.logit_scale = scale;
-        logits
+        self.classifier(&s1, classes)
     }
 }
 
@@ -498,26 +332,9 @@ fn forward_matches_the_f64_reference() {
             let (net, host) = randomised(&gpu, &arch, seed);
             let x = images(seed, [2, input[0], input[1], input[2]]);
             let got = gpu_logits(&gpu, &net, &x, train);
-            let mut reference = Reference {
-                net: arch.darts.as_ref().unwrap(),
-                p: &host,
-                train,
-                macs: 0,
-                logit_scale: 0.0,
-            };
+            let mut reference = Reference::new(arch.darts.as_ref().unwrap(), &host, train);
             let want = reference.forward(&x, classes);
-            let atol = 1e-5 * f64::max(1.0, reference.logit_scale / 2.0);
-            assert_close(
-                &format!(
-                    "{g} train={train} logits (term size {:.2})",
-                    reference.logit_scale
-                ),
-                seed,
-                &got,
-                &want,
-                atol,
-                1e-4,
-            );
+            reference.assert_logits(&format!("{g} train={train}"), seed, &got, &want);
             assert_eq!(
                 arch.forward_flops(),
                 2.0 * reference.macs as f64 / 2.0,
@@ -552,14 +369,7 @@ fn gradients_match_finite_differences() {
     ];
     let darts = arch.darts.as_ref().unwrap();
     check_gradients(&gpu, seed, &net, &host, &x, classes, &checked, |p| {
-        let mut reference = Reference {
-            net: darts,
-            p,
-            train: true,
-            macs: 0,
-            logit_scale: 0.0,
-        };
-        reference.forward(&x, classes)
+        Reference::new(darts, p, true).forward(&x, classes)
     });
 }
 

@@ -7,13 +7,12 @@
 
 mod common;
 
-use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use common::network_check::{
     Act, assert_training_lowers_the_loss, check_gradients, images, randomised,
 };
-use common::reference::{batchnorm, concat, conv2d, elementwise as ew, grouped_conv::GConv, pool};
+use common::reference::network::Reference;
 use common::*;
 use nasgpu::nn::{
     Architecture, EnasLayer, EnasLayers, EnasMacroNetwork, EnasOp, EnasOpName, Network,
@@ -33,8 +32,6 @@ const TWO: &str = "avg_pool_3x3|sep_conv_3x3+0";
 const ONE: &str = "conv_5x5";
 /// No skips at all: each reduction reduces only the layer the next one reads.
 const NO_SKIPS: &str = "sep_conv_3x3|conv_3x3|avg_pool_3x3|conv_5x5|max_pool_3x3|sep_conv_5x5|conv_3x3|conv_3x3|avg_pool_3x3";
-
-const EPS: f64 = 1e-5;
 
 fn layers(s: &str) -> EnasLayers {
     s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
@@ -348,170 +345,21 @@ fn parameter_count_equals_the_built_parameters() {
     assert!(EnasMacroNetwork::shape_of(2, 4).reduce_after.is_empty());
 }
 
-/// The released `general_child.py` fixed-architecture network in f64, from its description;
-/// counts conv and classifier MACs and records the tensors it reads.
-struct Reference<'a> {
-    layers: &'a [EnasLayer],
-    channels: usize,
-    p: &'a HashMap<String, Vec<f64>>,
-    train: bool,
-    macs: usize,
-    /// Largest sum of |terms| of a logit (its f32 error scales with it).
-    logit_scale: f64,
-    read: RefCell<HashSet<String>>,
-}
-
-impl<'a> Reference<'a> {
-    fn new(net: &'a EnasMacroNetwork, p: &'a HashMap<String, Vec<f64>>, train: bool) -> Self {
-        Reference {
-            layers: &net.layers,
-            channels: net.channels,
-            p,
-            train,
-            macs: 0,
-            logit_scale: 0.0,
-            read: RefCell::new(HashSet::new()),
-        }
-    }
-
-    fn param(&self, name: &str) -> &[f64] {
-        self.read.borrow_mut().insert(name.to_string());
-        self.p
-            .get(name)
-            .unwrap_or_else(|| panic!("no tensor named {name}"))
-    }
-
-    /// Dense conv, "same" padding, no bias.
-    fn conv(&mut self, x: &Act, name: &str, cout: usize, k: usize, stride: usize) -> Act {
-        let [n, cin, h, w] = x.shape;
-        let c = conv2d::Conv {
-            n,
-            cin,
-            cout,
-            h,
-            w,
-            kh: k,
-            kw: k,
-            sh: stride,
-            sw: stride,
-        };
-        let (oh, ow) = c.out_hw();
-        self.macs += n * cout * oh * ow * cin * k * k;
-        Act {
-            shape: [n, cout, oh, ow],
-            data: c.forward(&x.data, self.param(name), None),
-        }
-    }
-
-    /// Depthwise (groups = channels) or, with groups 1, a dense conv on a shifted grid.
-    #[allow(clippy::too_many_arguments)]
-    fn gconv(
-        &mut self,
-        x: &Act,
-        name: &str,
-        cout: usize,
-        groups: usize,
-        k: usize,
-        stride: usize,
-        shift: usize,
-    ) -> Act {
-        let [n, cin, h, w] = x.shape;
-        let c = GConv {
-            n,
-            cin,
-            cout,
-            groups,
-            h,
-            w,
-            kh: k,
-            kw: k,
-            sh: stride,
-            sw: stride,
-            dh: 1,
-            dw: 1,
-            shift,
-        };
-        let (oh, ow) = c.out_hw();
-        self.macs += n * cout * oh * ow * (cin / groups) * k * k;
-        Act {
-            shape: [n, cout, oh, ow],
-            data: c.forward(&x.data, self.param(name), None),
-        }
-    }
-
-    fn bn(&self, x: &Act, name: &str) -> Act {
-        let [n, c, h, w] = x.shape;
-        let gamma = self.param(&format!("{name}.gamma"));
-        let beta = self.param(&format!("{name}.beta"));
-        let data = if self.train {
-            batchnorm::train_forward(&x.data, n, c, h * w, gamma, beta, EPS)
-        } else {
-            let mean = self.param(&format!("{name}.running_mean"));
-            let var = self.param(&format!("{name}.running_var"));
-            batchnorm::normalize(&x.data, c, h * w, mean, var, gamma, beta, EPS)
-        };
-        Act {
-            shape: x.shape,
-            data,
-        }
-    }
-
-    fn relu(x: &Act) -> Act {
-        Act {
-            shape: x.shape,
-            data: ew::relu(&x.data),
-        }
-    }
-
-    /// 3x3 pooling, stride 1, "same" (the average over the real pixels only).
-    fn pool(x: &Act, max: bool) -> Act {
-        let p = pool::Pool {
-            max,
-            kernel: [3, 3],
-            stride: [1, 1],
-            same: true,
-        };
-        Act {
-            shape: x.shape,
-            data: p.forward(&x.data, x.shape).0,
-        }
-    }
-
-    /// FactorizedReduce (`darts_net.rs`): ReLU, stride-2 1x1 convs on the even grid and on the
-    /// grid shifted by one pixel, concatenated (zero-padded to the larger), then BN.
-    fn factorized_reduce(&mut self, x: &Act, name: &str, cout: usize) -> Act {
-        let y = Self::relu(x);
-        let a = self.conv(&y, &format!("{name}.conv_even.weight"), cout / 2, 1, 2);
-        let b = self.gconv(
-            &y,
-            &format!("{name}.conv_shifted.weight"),
-            cout - cout / 2,
-            1,
-            1,
-            2,
-            1,
-        );
-        let shapes = [a.shape, b.shape];
-        let cat = Act {
-            shape: concat::output_shape(&shapes),
-            data: concat::concat_padded(&[a.data, b.data], &shapes),
-        };
-        self.bn(&cat, &format!("{name}.bn"))
-    }
-
+/// The released `general_child.py` fixed-architecture network in f64, from its description.
+impl Reference<'_, EnasMacroNetwork> {
     /// A layer's branch: conv1x1-BN-ReLU, then its operation.
     fn branch(&mut self, x: &Act, op: EnasOp, name: &str) -> Act {
         let c = x.shape[1];
         let y = self.conv(x, &format!("{name}.inp_conv.weight"), c, 1, 1);
         let y = Self::relu(&self.bn(&y, &format!("{name}.inp_bn")));
         let y = match op {
-            EnasOp::MaxPool3x3 => return Self::pool(&y, true),
-            EnasOp::AvgPool3x3 => return Self::pool(&y, false),
+            EnasOp::MaxPool3x3 => return Self::pool(&y, true, 3, 1),
+            EnasOp::AvgPool3x3 => return Self::pool(&y, false, 3, 1),
             EnasOp::Conv3x3 => self.conv(&y, &format!("{name}.conv.weight"), c, 3, 1),
             EnasOp::Conv5x5 => self.conv(&y, &format!("{name}.conv.weight"), c, 5, 1),
             EnasOp::SepConv3x3 | EnasOp::SepConv5x5 => {
                 let k = if op == EnasOp::SepConv3x3 { 3 } else { 5 };
-                let d = self.gconv(&y, &format!("{name}.depthwise.weight"), c, c, k, 1, 0);
+                let d = self.gconv(&y, &format!("{name}.depthwise.weight"), c, c, k, 1, 1, 0);
                 self.conv(&d, &format!("{name}.pointwise.weight"), c, 1, 1)
             }
         };
@@ -519,9 +367,9 @@ impl<'a> Reference<'a> {
     }
 
     fn forward(&mut self, image: &Act, classes: usize) -> Vec<f64> {
-        let layers = self.layers;
-        let y = self.conv(image, "stem.conv.weight", self.channels, 3, 1);
-        let mut input = self.bn(&y, "stem.bn");
+        let net = self.net;
+        let layers = &net.layers;
+        let mut input = self.stem(image, net.channels);
         let reductions = reduce_after(layers.len());
         let mut outs: Vec<Act> = Vec::new();
         for (l, layer) in layers.iter().enumerate() {
@@ -529,7 +377,7 @@ impl<'a> Reference<'a> {
             let mut sum = self.branch(&input, op, &format!("layer{l}.{}", op.name()));
             for &i in &layer.skips {
                 assert_eq!(outs[i].shape, sum.shape, "layer {l} skips from {i}");
-                sum.data = ew::add(&sum.data, &outs[i].data);
+                sum = Self::add(&sum, &outs[i]);
             }
             outs.push(self.bn(&sum, &format!("layer{l}.bn")));
             if let Some(r) = reductions.iter().position(|&p| p == l) {
@@ -542,22 +390,7 @@ impl<'a> Reference<'a> {
             }
             input = outs[l].clone();
         }
-        let [n, ch, h, w] = input.shape;
-        let pooled = pool::global_avg_pool(&input.data, h * w);
-        self.macs += n * ch * classes;
-        let wt = self.param("classifier.weight");
-        let bias = self.param("classifier.bias");
-        let mut logits = vec![0.0; n * classes];
-        let mut scale: f64 = 0.0;
-        for b in 0..n {
-            for o in 0..classes {
-                let terms = (0..ch).map(|i| pooled[b * ch + i] * wt[i * classes + o]);
-                logits[b * classes + o] = bias[o] + terms.clone().sum::<f64>();
-                scale = scale.max(bias[o].abs() + terms.map(f64::abs).sum::<f64>());
-            }
-        }
-        self.logit_scale = scale;
-        logits
+        self.classifier(&input, classes)
     }
 }
 
@@ -587,18 +420,8 @@ fn forward_matches_the_f64_reference() {
             });
             let mut reference = Reference::new(arch.enas.as_ref().unwrap(), &host, train);
             let want = reference.forward(&x, classes);
-            let atol = 1e-5 * f64::max(1.0, reference.logit_scale / 2.0);
-            assert_close(
-                &format!(
-                    "{s} C={c} {input:?} batch {batch} train={train} logits (term size {:.2})",
-                    reference.logit_scale
-                ),
-                seed,
-                &got,
-                &want,
-                atol,
-                1e-4,
-            );
+            let case = format!("{s} C={c} {input:?} batch {batch} train={train}");
+            reference.assert_logits(&case, seed, &got, &want);
             if !train {
                 let mut unread: Vec<&String> = host
                     .keys()

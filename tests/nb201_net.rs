@@ -6,12 +6,12 @@
 
 mod common;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 use common::network_check::{
     Act, assert_training_lowers_the_loss, check_gradients, gpu_logits, images, randomised,
 };
-use common::reference::{batchnorm, conv2d, elementwise as ew, pool};
+use common::reference::network::Reference;
 use common::*;
 use nasgpu::nn::weights::{NamedTensor, from_bytes, to_bytes};
 use nasgpu::nn::{Architecture, Nb201Genotype, Nb201Network, Nb201Op, Network};
@@ -26,8 +26,6 @@ const ZERO_NODE: &str =
 const ALL_SKIP: &str = "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|";
 /// No path from input to output: the cell outputs zeros.
 const DISCONNECTED: &str = "|none~0|+|nor_conv_1x1~0|none~1|+|none~0|none~1|none~2|";
-
-const EPS: f64 = 1e-5;
 
 fn genotype(s: &str) -> Nb201Genotype {
     s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
@@ -327,100 +325,8 @@ fn weights_file_round_trips_every_state_tensor() {
 // ---------------------------------------------------------------------------------------------
 // The f64 reference network.
 
-/// The cell network of `net` in f64, from named parameters and running statistics; counts the
-/// multiply-adds of its convs and classifier.
-struct Reference<'a> {
-    net: &'a Nb201Network,
-    p: &'a HashMap<String, Vec<f64>>,
-    train: bool,
-    macs: usize,
-    /// Largest |bias| + Σ|feature · weight| over the logits: the size of the terms a logit
-    /// sums, to which its f32 error is proportional (cancellation leaves small logits of
-    /// large terms).
-    logit_scale: f64,
-}
-
-impl Reference<'_> {
-    fn param(&self, name: &str) -> &[f64] {
-        self.p
-            .get(name)
-            .unwrap_or_else(|| panic!("no tensor named {name}"))
-    }
-
-    fn conv(&mut self, x: &Act, name: &str, cout: usize, k: usize, stride: usize) -> Act {
-        let [n, cin, h, w] = x.shape;
-        let c = conv2d::Conv {
-            n,
-            cin,
-            cout,
-            h,
-            w,
-            kh: k,
-            kw: k,
-            sh: stride,
-            sw: stride,
-        };
-        let (oh, ow) = c.out_hw();
-        self.macs += n * cout * oh * ow * cin * k * k;
-        Act {
-            shape: [n, cout, oh, ow],
-            data: c.forward(&x.data, self.param(&format!("{name}.weight")), None),
-        }
-    }
-
-    fn bn(&self, x: &Act, name: &str) -> Act {
-        let [n, c, h, w] = x.shape;
-        let gamma = self.param(&format!("{name}.gamma"));
-        let beta = self.param(&format!("{name}.beta"));
-        let data = if self.train {
-            batchnorm::train_forward(&x.data, n, c, h * w, gamma, beta, EPS)
-        } else {
-            let mean = self.param(&format!("{name}.running_mean"));
-            let var = self.param(&format!("{name}.running_var"));
-            batchnorm::normalize(&x.data, c, h * w, mean, var, gamma, beta, EPS)
-        };
-        Act {
-            shape: x.shape,
-            data,
-        }
-    }
-
-    fn relu(x: &Act) -> Act {
-        Act {
-            shape: x.shape,
-            data: ew::relu(&x.data),
-        }
-    }
-
-    fn add(a: &Act, b: &Act) -> Act {
-        assert_eq!(a.shape, b.shape);
-        Act {
-            shape: a.shape,
-            data: ew::add(&a.data, &b.data),
-        }
-    }
-
-    /// Average pooling that divides by the real pixels of each window (count_include_pad=False).
-    fn avg_pool(x: &Act, k: usize, stride: usize) -> Act {
-        let p = pool::Pool {
-            max: false,
-            kernel: [k, k],
-            stride: [stride, stride],
-            same: true,
-        };
-        let [n, c, h, w] = x.shape;
-        let ([oh, ow], _) = p.geometry([h, w]);
-        Act {
-            shape: [n, c, oh, ow],
-            data: p.forward(&x.data, x.shape).0,
-        }
-    }
-
-    fn relu_conv_bn(&mut self, x: &Act, name: &str, cout: usize, k: usize, stride: usize) -> Act {
-        let y = self.conv(&Self::relu(x), &format!("{name}.conv"), cout, k, stride);
-        self.bn(&y, &format!("{name}.bn"))
-    }
-
+/// The cell network of `net` in f64, from named parameters and running statistics.
+impl Reference<'_, Nb201Network> {
     fn cell(&mut self, x: &Act, name: &str) -> Act {
         let c = x.shape[1];
         let mut nodes = vec![x.clone()];
@@ -439,7 +345,7 @@ impl Reference<'_> {
                     Nb201Op::SkipConnect => input.clone(),
                     Nb201Op::NorConv1x1 => self.relu_conv_bn(input, &e, c, 1, 1),
                     Nb201Op::NorConv3x3 => self.relu_conv_bn(input, &e, c, 3, 1),
-                    Nb201Op::AvgPool3x3 => Self::avg_pool(input, 3, 1),
+                    Nb201Op::AvgPool3x3 => Self::pool(input, false, 3, 1),
                 };
                 sum = Self::add(&sum, &y);
             }
@@ -451,15 +357,14 @@ impl Reference<'_> {
     fn reduction(&mut self, x: &Act, name: &str, cout: usize) -> Act {
         let a = self.relu_conv_bn(x, &format!("{name}.conv_a"), cout, 3, 2);
         let b = self.relu_conv_bn(&a, &format!("{name}.conv_b"), cout, 3, 1);
-        let pooled = Self::avg_pool(x, 2, 2);
-        let shortcut = self.conv(&pooled, &format!("{name}.shortcut.conv"), cout, 1, 1);
+        let pooled = Self::pool(x, false, 2, 2);
+        let shortcut = self.conv(&pooled, &format!("{name}.shortcut.conv.weight"), cout, 1, 1);
         Self::add(&shortcut, &b)
     }
 
     fn forward(&mut self, image: &Act, classes: usize) -> Vec<f64> {
         let c = self.net.channels;
-        let y = self.conv(image, "stem.conv", c, 3, 1);
-        let mut y = self.bn(&y, "stem.bn");
+        let mut y = self.stem(image, c);
         for stage in 0..3 {
             if stage > 0 {
                 y = self.reduction(&y, &format!("reduce{stage}"), c << stage);
@@ -469,28 +374,7 @@ impl Reference<'_> {
             }
         }
         let y = Self::relu(&self.bn(&y, "head.bn"));
-        let [n, ch, h, w] = y.shape;
-        let pooled = pool::global_avg_pool(&y.data, h * w);
-        self.macs += n * ch * classes;
-        let wt = self.param("classifier.weight");
-        let bias = self.param("classifier.bias");
-        let mut logits = vec![0.0; n * classes];
-        let mut scale: f64 = 0.0;
-        for b in 0..n {
-            for o in 0..classes {
-                logits[b * classes + o] = bias[o]
-                    + (0..ch)
-                        .map(|i| pooled[b * ch + i] * wt[i * classes + o])
-                        .sum::<f64>();
-                let terms = bias[o].abs()
-                    + (0..ch)
-                        .map(|i| (pooled[b * ch + i] * wt[i * classes + o]).abs())
-                        .sum::<f64>();
-                scale = scale.max(terms);
-            }
-        }
-        self.logit_scale = scale;
-        logits
+        self.classifier(&y, classes)
     }
 }
 
@@ -512,26 +396,9 @@ fn forward_matches_the_f64_reference() {
             let (net, host) = randomised(&gpu, &arch, seed);
             let x = images(seed, [2, 3, 8, 8]);
             let got = gpu_logits(&gpu, &net, &x, train);
-            let mut reference = Reference {
-                net: arch.nb201.as_ref().unwrap(),
-                p: &host,
-                train,
-                macs: 0,
-                logit_scale: 0.0,
-            };
+            let mut reference = Reference::new(arch.nb201.as_ref().unwrap(), &host, train);
             let want = reference.forward(&x, classes);
-            let atol = 1e-5 * f64::max(1.0, reference.logit_scale / 2.0);
-            assert_close(
-                &format!(
-                    "{g} train={train} logits (term size {:.2})",
-                    reference.logit_scale
-                ),
-                seed,
-                &got,
-                &want,
-                atol,
-                1e-4,
-            );
+            reference.assert_logits(&format!("{g} train={train}"), seed, &got, &want);
             // forward_flops counts exactly the multiply-adds the reference performed.
             assert_eq!(
                 arch.forward_flops(),
@@ -568,14 +435,7 @@ fn gradients_match_finite_differences() {
     ];
     let net201 = arch.nb201.as_ref().unwrap();
     check_gradients(&gpu, seed, &net, &host, &x, classes, &checked, |p| {
-        let mut reference = Reference {
-            net: net201,
-            p,
-            train: true,
-            macs: 0,
-            logit_scale: 0.0,
-        };
-        reference.forward(&x, classes)
+        Reference::new(net201, p, true).forward(&x, classes)
     });
 }
 
