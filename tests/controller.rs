@@ -153,11 +153,17 @@ fn reference(
         for (k, kind) in kinds.iter().enumerate() {
             let name = format!("{kind:?}").to_lowercase();
             let top = step(&x, &mut hs, &mut cs);
-            let logits = affine(
+            let mut logits = affine(
                 &top,
                 &p[&format!("controller.{name}.head.weight")],
                 &p[&format!("controller.{name}.head.bias")],
             );
+            let c = cfg.tanh_constant as f64;
+            if c > 0.0 {
+                // ENAS: (c / op_tanh_reduce) · tanh(logit / T).
+                let (t, reduce) = (cfg.temperature as f64, cfg.op_tanh_reduce as f64);
+                logits = logits.iter().map(|l| c / reduce * (l / t).tanh()).collect();
+            }
             log_p += logits[tokens[k]] - loss::logsumexp(&logits);
             let table = &p[&format!("controller.{name}.embedding.table")];
             x = table[tokens[k] * h..(tokens[k] + 1) * h].to_vec();
@@ -174,11 +180,17 @@ fn reference(
                 .zip(&curr)
                 .map(|(a, b)| (a + b).tanh())
                 .collect();
-            let z = affine(
+            let mut z = affine(
                 &joint,
                 &p["controller.anchor.v.weight"],
                 &p["controller.anchor.v.bias"],
             )[0];
+            let c = cfg.tanh_constant as f64;
+            if c > 0.0 {
+                // The released P(skip) = softmax([-q, q])[1] with q squashed to c · tanh(q).
+                let q = z / 2.0;
+                z = 2.0 * c * q.tanh();
+            }
             log_p -= if d.skips[i][j] {
                 softplus(-z)
             } else {
@@ -275,8 +287,23 @@ fn sampling_is_valid_deterministic_and_draw_dependent() {
 /// central finite differences of the f64 reference (a sampled subset of coordinates).
 #[test]
 fn log_prob_gradient_matches_finite_differences() {
+    log_prob_gradient_check(&config());
+}
+
+/// The same with ENAS's logit squashing and a temperature: c · tanh(logit / T).
+#[test]
+fn squashed_log_prob_gradient_matches_finite_differences() {
+    log_prob_gradient_check(&ControllerConfig {
+        tanh_constant: 1.5,
+        op_tanh_reduce: 2.5,
+        temperature: 1.3,
+        ..config()
+    });
+}
+
+fn log_prob_gradient_check(cfg: &ControllerConfig) {
     let seed = fresh_seed();
-    let (s, cfg) = (space(), config());
+    let (s, cfg) = (space(), cfg.clone());
     let c = controller(&s, &cfg, seed);
     let sc = schema(&s);
     let mut r = rng(seed);

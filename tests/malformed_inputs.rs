@@ -750,6 +750,11 @@ fn cases() -> Vec<Case> {
         r#""controller": {"skip_weight": -0.5}"#,
     ));
     c.push(cfg(
+        "cfg-op-tanh-reduce-0",
+        &["config.json", "controller.op_tanh_reduce", "0"],
+        r#""controller": {"op_tanh_reduce": 0}"#,
+    ));
+    c.push(cfg(
         "cfg-skip-weight-without-skips",
         &["controller.skip_weight", "0.8", "no skip decisions"],
         r#""space": {"skip_connections": false}, "controller": {"skip_weight": 0.8}"#,

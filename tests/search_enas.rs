@@ -85,7 +85,7 @@ fn a_supernet_path_is_the_standalone_network_with_its_weights() {
 }
 
 /// ENAS's macro search, small enough for lavapipe in seconds: 4 layers at 4 channels, 8
-/// children in batches of 2 on a 256-image split, with the released skip penalty.
+/// children in batches of 2 on a 256-image split, with the released skip penalty and squashing.
 fn config() -> SearchConfig {
     let mut c = SearchConfig::quick();
     c.run.space = SpaceKind::Enas;
@@ -96,8 +96,10 @@ fn config() -> SearchConfig {
     c.enas_space.layers = 4;
     c.enas_space.channels = 4;
     c.reinforce.children_per_step = 2;
-    // ENAS's skip penalty, as the released macro search sets it.
+    // ENAS's skip penalty and logit squashing, as the released macro search sets them.
     c.controller.skip_weight = 0.8;
+    c.controller.tanh_constant = 1.5;
+    c.controller.op_tanh_reduce = 2.5;
     c.child.train_images = 256;
     c.child.validation_images = 64;
     c.supernet.warmup_steps = 16;

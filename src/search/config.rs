@@ -145,6 +145,12 @@ pub struct ControllerConfig {
     /// off (NAS-RL has none); the released ENAS macro search uses 0.8 and 0.4.
     pub skip_weight: f32,
     pub skip_target: f32,
+    /// ENAS's logit squashing (as released): every logit becomes c · tanh(logit / T) before
+    /// the softmax, c = `tanh_constant` (divided by `op_tanh_reduce` for operations), which
+    /// keeps the controller from saturating early. 0 = off (NAS-RL); the released macro search
+    /// uses 1.5 and 2.5.
+    pub tanh_constant: f32,
+    pub op_tanh_reduce: f32,
 }
 
 impl Default for ControllerConfig {
@@ -158,6 +164,8 @@ impl Default for ControllerConfig {
             attention: 35,
             skip_weight: 0.0,
             skip_target: 0.4,
+            tanh_constant: 0.0,
+            op_tanh_reduce: 1.0,
         }
     }
 }
@@ -854,6 +862,10 @@ impl SearchConfig {
                 self.controller.learning_rate as f64,
             ),
             ("controller.temperature", self.controller.temperature as f64),
+            (
+                "controller.op_tanh_reduce",
+                self.controller.op_tanh_reduce as f64,
+            ),
             ("child.learning_rate", self.child.learning_rate as f64),
             ("supernet.learning_rate", self.supernet.learning_rate as f64),
             ("reinforce.reward_power", self.reinforce.reward_power),
@@ -888,6 +900,10 @@ impl SearchConfig {
         }
         for (field, value) in [
             ("controller.skip_weight", self.controller.skip_weight as f64),
+            (
+                "controller.tanh_constant",
+                self.controller.tanh_constant as f64,
+            ),
             ("supernet.grad_clip", self.supernet.grad_clip as f64),
             ("reinforce.entropy_weight", self.reinforce.entropy_weight),
             ("child.weight_decay", self.child.weight_decay as f64),

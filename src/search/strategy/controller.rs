@@ -205,6 +205,11 @@ impl Controller {
         let advantages_t = Tensor::zeros(gpu, &[m])?;
         let zero_ids = Tensor::from_u32(gpu, &[m], &vec![0; m])?;
         let t = self.config.temperature;
+        // ENAS's logit squashing: c · tanh(logits / T), c = tanh_constant / op_tanh_reduce for
+        // operations; the temperature is then spent.
+        let squash = self.config.tanh_constant;
+        let op_squash = squash / self.config.op_tanh_reduce;
+        let t_after = if squash > 0.0 { 1.0 } else { t };
 
         let mut g = Graph::new(gpu);
         let mut b = Binder::new();
@@ -247,15 +252,24 @@ impl Controller {
             for &k in &block.tokens {
                 let (h, next) = self.lstm.step(&mut g, &mut b, x, &state)?;
                 state = next;
-                let logits = self.heads[k].forward(&mut g, &mut b, h)?;
+                let mut logits = self.heads[k].forward(&mut g, &mut b, h)?;
+                if squash > 0.0 {
+                    let tempered = if t == 1.0 {
+                        logits
+                    } else {
+                        ops::scale(&mut g, logits, 1.0 / t)
+                    };
+                    let bounded = ops::tanh(&mut g, tempered);
+                    logits = ops::scale(&mut g, bounded, op_squash);
+                }
                 let ids = decide(&mut g, offset, &|g| {
-                    ops::categorical_sample(g, logits, t, uniforms, offset)
+                    ops::categorical_sample(g, logits, t_after, uniforms, offset)
                 })?;
                 offset += m;
-                let tempered = if t == 1.0 {
+                let tempered = if t_after == 1.0 {
                     logits
                 } else {
-                    ops::scale(&mut g, logits, 1.0 / t)
+                    ops::scale(&mut g, logits, 1.0 / t_after)
                 };
                 let (neg_logp, _) = ops::softmax_cross_entropy(&mut g, tempered, ids)?;
                 neg_log_probs.push(neg_logp);
@@ -276,7 +290,14 @@ impl Controller {
                 let joint = ops::add(&mut g, prev, curr)?;
                 let joint = ops::tanh(&mut g, joint);
                 let z = self.v.forward(&mut g, &mut b, joint)?;
-                let z = g.reshape(z, &[m])?;
+                let mut z = g.reshape(z, &[m])?;
+                if squash > 0.0 {
+                    // The released code draws a skip from softmax([-q, q]) = sigmoid(2q) with q
+                    // squashed to c · tanh(q): in our z = 2q, z' = 2c · tanh(z / 2).
+                    let half = ops::scale(&mut g, z, 0.5);
+                    let bounded = ops::tanh(&mut g, half);
+                    z = ops::scale(&mut g, bounded, 2.0 * squash);
+                }
                 let skip = decide(&mut g, offset, &|g| {
                     ops::bernoulli_sample(g, z, uniforms, offset)
                 })?;
