@@ -22,7 +22,6 @@ use crate::autograd::{AutogradError, Graph, Value, ops};
 use crate::device::{DeviceError, Gpu};
 use crate::kernels::conv2d::Conv2dSpec;
 use crate::kernels::pool::{Pool2dSpec, PoolKind};
-use crate::nn::init::Init;
 use crate::nn::layers::{BatchNorm2d, Conv2d, Linear};
 use crate::nn::nb201::{NB201_EDGES, Nb201Network, Nb201Op};
 use crate::nn::param::{Binder, Parameter};
@@ -388,15 +387,7 @@ impl Skeleton {
             stages.push(cells);
         }
         let head_bn = BatchNorm2d::new(gpu, "head.bn", c[2])?;
-        let classifier = Linear::new(
-            gpu,
-            "classifier",
-            c[2],
-            classes,
-            Init::HeUniform { fan_in: c[2] },
-            Init::Constant(0.0),
-            rng,
-        )?;
+        let classifier = Linear::classifier(gpu, c[2], classes, rng)?;
         let skeleton = Skeleton {
             stem_conv,
             stem_bn,

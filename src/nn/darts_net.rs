@@ -422,15 +422,7 @@ impl<C> DartsFrame<C> {
             cells.push(make_cell(&format!("cell{i}"), place, rng)?);
         }
         let features = net.features();
-        let classifier = Linear::new(
-            gpu,
-            "classifier",
-            features,
-            classes,
-            Init::HeUniform { fan_in: features },
-            Init::Constant(0.0),
-            rng,
-        )?;
+        let classifier = Linear::classifier(gpu, features, classes, rng)?;
         Ok(DartsFrame {
             stem_conv,
             stem_bn,

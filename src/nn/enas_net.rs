@@ -262,15 +262,7 @@ impl EnasBody {
             }
         }
         let features = 2usize.pow(shape.reduce_after.len() as u32) * channels;
-        let classifier = Linear::new(
-            gpu,
-            "classifier",
-            features,
-            classes,
-            Init::HeUniform { fan_in: features },
-            Init::Constant(0.0),
-            rng,
-        )?;
+        let classifier = Linear::classifier(gpu, features, classes, rng)?;
         Ok(EnasBody {
             shape,
             stem_conv,

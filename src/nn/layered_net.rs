@@ -8,7 +8,6 @@ use crate::autograd::{AutogradError, Graph, Value, ops};
 use crate::device::{DeviceError, Gpu};
 use crate::kernels::conv2d::Conv2dSpec;
 use crate::nn::arch::Architecture;
-use crate::nn::init::Init;
 use crate::nn::layers::{BatchNorm2d, Conv2d, Linear};
 use crate::nn::param::{Binder, Parameter};
 use crate::util::SeededRng;
@@ -56,15 +55,7 @@ impl LayeredNet {
             .iter()
             .map(|&i| arch.layers[i].filters)
             .sum();
-        let classifier = Linear::new(
-            gpu,
-            "classifier",
-            features,
-            arch.classes,
-            Init::HeUniform { fan_in: features },
-            Init::Constant(0.0),
-            rng,
-        )?;
+        let classifier = Linear::classifier(gpu, features, arch.classes, rng)?;
         Ok(LayeredNet {
             arch: arch.clone(),
             convs,

@@ -38,6 +38,25 @@ impl Linear {
         })
     }
 
+    /// Every network's head, `classifier`: pooled `features` to `classes` logits, He-uniform
+    /// weights and a zero bias.
+    pub fn classifier(
+        gpu: &Arc<Gpu>,
+        features: usize,
+        classes: usize,
+        rng: &mut SeededRng,
+    ) -> Result<Linear, DeviceError> {
+        Linear::new(
+            gpu,
+            "classifier",
+            features,
+            classes,
+            Init::HeUniform { fan_in: features },
+            Init::Constant(0.0),
+            rng,
+        )
+    }
+
     pub fn forward(&self, g: &mut Graph, b: &mut Binder, x: Value) -> Result<Value, AutogradError> {
         let w = b.bind(g, &self.weight);
         let bias = b.bind(g, &self.bias);
