@@ -65,15 +65,7 @@ pub fn draw(title: &str, arch: &Architecture) -> String {
     }
     let n = arch.layers.len();
     let sizes = arch.spatial_sizes();
-    let height = row_y(n + 2) + BOX_H + 8.0;
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        "<svg class=\"plot arch\" viewBox=\"0 0 {W} {height:.1}\" role=\"img\" aria-label=\"{}\" data-points=\"{n}\">\
-         <text class=\"title\" x=\"8\" y=\"18\">{}</text>",
-        esc(title),
-        esc(title)
-    );
+    let mut out = column_svg(title, n);
     // Edges first, so boxes cover their ends.
     for (i, layer) in arch.layers.iter().enumerate() {
         if layer.inputs.is_empty() {
@@ -123,11 +115,8 @@ pub fn draw(title: &str, arch: &Architecture) -> String {
     out
 }
 
-/// The ENAS macro network as a column: stem, each layer's operation and width (with its
-/// output size and whether a reduction follows), its skips as arcs, the head.
-fn draw_enas(title: &str, net: &EnasMacroNetwork, arch: &Architecture) -> String {
-    let n = net.layers.len();
-    let shape = net.shape();
+/// The opening of a column drawing of `n` layers between an input row and a head row.
+fn column_svg(title: &str, n: usize) -> String {
     let height = row_y(n + 2) + BOX_H + 8.0;
     let mut out = String::new();
     let _ = write!(
@@ -137,6 +126,15 @@ fn draw_enas(title: &str, net: &EnasMacroNetwork, arch: &Architecture) -> String
         esc(title),
         esc(title)
     );
+    out
+}
+
+/// The ENAS macro network as a column: stem, each layer's operation and width (with its
+/// output size and whether a reduction follows), its skips as arcs, the head.
+fn draw_enas(title: &str, net: &EnasMacroNetwork, arch: &Architecture) -> String {
+    let n = net.layers.len();
+    let shape = net.shape();
+    let mut out = column_svg(title, n);
     for (l, layer) in net.layers.iter().enumerate() {
         edge(&mut out, l, l + 1, 1.0, "edge");
         for &i in &layer.skips {
