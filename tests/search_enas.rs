@@ -137,6 +137,40 @@ fn enas_searches_the_macro_space_on_shared_weights_trains_its_best_and_resumes()
         serde_json::from_str(&std::fs::read_to_string(whole.join("state.json")).unwrap()).unwrap();
     assert_eq!(state["evaluator"]["steps"], 16 + 3 * 4);
 
+    // ENAS's answer: 10 architectures sampled from the trained controller, measured on the
+    // final shared weights; the most accurate is derived.json, an ENAS network of the space.
+    let derived = &summary(&whole)["derived"];
+    let samples = derived["samples"]
+        .as_array()
+        .expect("the derivation's samples");
+    assert_eq!(samples.len(), 10);
+    let accuracies: Vec<f64> = samples
+        .iter()
+        .map(|s| s["val_accuracy"].as_f64().unwrap())
+        .collect();
+    let chosen = derived["chosen"].as_u64().unwrap() as usize;
+    assert!(
+        accuracies.iter().all(|&a| a <= accuracies[chosen]),
+        "chose {chosen} of {accuracies:?}"
+    );
+    assert!(
+        log.contains("derived (the trained controller's best of 10 samples"),
+        "{log}"
+    );
+    let answer = Architecture::load(&whole.join("derived.json")).unwrap();
+    let net = answer.enas.as_ref().expect("an ENAS network");
+    assert_eq!((net.layers.len(), net.channels), (4, 4));
+    // The samples are the controller's: a REINFORCE run without the derivation writes none.
+    let mut off = config();
+    off.supernet.derive_samples = 0;
+    let off_dir = base.join("no-derivation");
+    ok(&nasgpu(&search_args(
+        &write_config(&base.join("off"), &off),
+        &off_dir,
+    )));
+    assert!(!off_dir.join("derived.json").exists());
+    assert_eq!(stripped(&reference), stripped(&history(&off_dir)));
+
     // best.json trains from scratch, and the report draws its layers and skips.
     let best = whole.join("best.json");
     let arch = Architecture::load(&best).unwrap();
@@ -185,6 +219,11 @@ fn enas_searches_the_macro_space_on_shared_weights_trains_its_best_and_resumes()
     assert!(
         exact_state(&whole, "evaluator") == exact_state(&killed, "evaluator"),
         "state.json or the supernet checkpoint differs after SIGKILL at {at_kill} and --resume"
+    );
+    assert_eq!(
+        std::fs::read(whole.join("derived.json")).unwrap(),
+        std::fs::read(killed.join("derived.json")).unwrap(),
+        "the resumed run derives another architecture"
     );
     let _ = std::fs::remove_dir_all(&base);
 }

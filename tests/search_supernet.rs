@@ -90,6 +90,9 @@ fn a_supernet_search_measures_children_on_shared_weights_and_resumes_after_sigki
     // The best architecture is a standalone network file `train --arch` reads.
     let arch = nasgpu::nn::Architecture::load(&whole.join("best.json")).unwrap();
     assert!(arch.nb201.is_some());
+    // Evolution has no controller to derive from: no derived.json, none in the summary.
+    assert!(!whole.join("derived.json").exists());
+    assert!(summary(&whole)["derived"].is_null());
 
     // Killed once children are recorded (a batch measured, the next pending or updating),
     // then resumed: the same children with the same accuracies, bit for bit, and the same

@@ -376,6 +376,7 @@ fn the_supernet_evaluator_ranks_paths_on_shared_weights() {
             plan_cache: 4,
             training_paths: nasgpu::search::config::TrainingPaths::Uniform,
             grad_clip: 0.0,
+            derive_samples: 0,
         },
         total_steps: 120,
         seed: 3,

@@ -512,6 +512,7 @@ fn write_summary(
         "share_outside_child_training": total.outside_share(),
         "setup_seconds": setup_seconds,
         "controller_dispatches": search.parts().strategy.controller_dispatches().map(|(s, u)| serde_json::json!({"sample": s, "update": u})),
+        "derived": search.derived(),
     });
     crate::util::atomic_write(
         &path.join("summary.json"),
@@ -737,6 +738,11 @@ pub fn run(device: &DeviceArgs, args: &SearchArgs) -> Result<(), CliError> {
                     last_said.set(std::time::Instant::now());
                 }
             }
+            SearchEvent::Deriving { samples } => {
+                say(format!(
+                    "budget spent: measuring {samples} architectures sampled from the trained controller on the shared weights"
+                ));
+            }
         })
         .map_err(err)?;
     bar.finish_and_clear();
@@ -744,6 +750,10 @@ pub fn run(device: &DeviceArgs, args: &SearchArgs) -> Result<(), CliError> {
     if args.json {
         summary["run_directory"] = serde_json::json!(path);
         summary["best_architecture"] = serde_json::json!(path.join("best.json"));
+        if search.derived().is_some() {
+            summary["derived_architecture"] =
+                serde_json::json!(path.join(crate::search::run_dir::DERIVED_FILE));
+        }
         println!(
             "{}",
             serde_json::to_string_pretty(&summary).expect("summary")
@@ -761,6 +771,23 @@ pub fn run(device: &DeviceArgs, args: &SearchArgs) -> Result<(), CliError> {
                 best.map_or(0.0, |b| b.reward),
                 path.join("best.json").display()
             );
+            if let Some(d) = search.derived() {
+                for (k, sample) in d.samples.iter().enumerate() {
+                    eprintln!(
+                        "derived sample {k}: validation accuracy {:.2}%  {} params  {}",
+                        100.0 * sample.val_accuracy,
+                        sample.parameters,
+                        sample.canonical
+                    );
+                }
+                let chosen = d.chosen();
+                eprintln!(
+                    "derived (the trained controller's best of {} samples on the final shared weights): validation accuracy {:.2}%; architecture in {}",
+                    d.samples.len(),
+                    100.0 * chosen.val_accuracy,
+                    path.join(crate::search::run_dir::DERIVED_FILE).display()
+                );
+            }
             Ok(())
         }
         SearchEnd::Interrupted => Err(CliError(format!(

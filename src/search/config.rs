@@ -319,6 +319,10 @@ pub struct SupernetConfig {
     /// The shared weights' gradients are clipped to this global norm at every step (0 = off;
     /// ENAS's `child_grad_bound` and DARTS's `grad_clip` are 5).
     pub grad_clip: f32,
+    /// Architectures sampled from a trained controller at the end of the search, each measured
+    /// on the final shared weights; the most accurate is written as `derived.json` (ENAS's
+    /// answer; 0 = none). Strategies without a controller ignore it.
+    pub derive_samples: usize,
 }
 
 /// The paths a supernet's shared weights train on (the `supernet.training_paths` field).
@@ -345,6 +349,7 @@ impl Default for SupernetConfig {
             plan_cache: 4,
             training_paths: TrainingPaths::Strategy,
             grad_clip: 5.0,
+            derive_samples: 10,
         }
     }
 }

@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use super::config::{EvaluatorKind, SearchConfig, SpaceKind};
 use super::cost::SearchCost;
+use super::derive::{self, Derived};
 use super::error::SearchError;
 use super::evaluator::{
     EvalEvent, Evaluator, Job, ProxyTask, ScratchEvaluator, SupernetEvaluator, SupernetSettings,
@@ -51,6 +52,9 @@ pub enum SearchEvent<'a> {
     StrategyUpdated { step: usize, message: String },
     /// The evaluator's update phase (a supernet's shared-weight training) took a step.
     UpdateProgress { done: usize, steps: usize },
+    /// The budget is spent and the trained controller's samples are being measured
+    /// (`search::derive`).
+    Deriving { samples: usize },
 }
 
 /// How the loop ended.
@@ -214,6 +218,8 @@ pub struct Search {
     pub cost: SearchCost,
     /// Start of the time not yet counted in `cost.total_seconds`.
     clock: Instant,
+    /// What the finished search derived from its controller, if it did.
+    derived: Option<Derived>,
 }
 
 /// Seed of child `index` of a run seeded `seed` (independent of when the child is trained).
@@ -249,6 +255,7 @@ impl Search {
             cost: SearchCost::default(),
             clock: Instant::now(),
             state,
+            derived: None,
         })
     }
 
@@ -262,6 +269,11 @@ impl Search {
 
     pub fn parts(&self) -> &Parts {
         &self.parts
+    }
+
+    /// The architecture derived from the trained controller (`derived.json`), once finished.
+    pub fn derived(&self) -> Option<&Derived> {
+        self.derived.as_ref()
     }
 
     /// Cost of the whole run: earlier sessions and this one.
@@ -343,12 +355,49 @@ impl Search {
             }
             self.finish_step(&pending, report)?;
         };
+        let end = match end {
+            SearchEnd::Finished => self.derive(stop, report)?,
+            SearchEnd::Interrupted => end,
+        };
         if end == SearchEnd::Interrupted {
             // Keep this session's cost of the children recorded since the last step.
             self.save_state()?;
         }
         self.tick();
         Ok(end)
+    }
+
+    /// The finished search's derivation (`search::derive`); Interrupted if `stop` cut it short.
+    fn derive(
+        &mut self,
+        stop: &dyn Fn() -> bool,
+        report: &mut dyn FnMut(SearchEvent<'_>),
+    ) -> Result<SearchEnd, SearchError> {
+        let samples = self.config.supernet.derive_samples;
+        if samples == 0
+            || self.config.run.evaluator != EvaluatorKind::Supernet
+            || !self.parts.strategy.has_sampler()
+        {
+            return Ok(SearchEnd::Finished);
+        }
+        report(SearchEvent::Deriving { samples });
+        let t = Instant::now();
+        let derived = derive::derive(
+            &mut self.parts,
+            &self.run,
+            &self.config,
+            self.input,
+            self.classes,
+            stop,
+        )?;
+        self.cost.child_seconds += t.elapsed().as_secs_f64();
+        Ok(match derived {
+            Some(d) => {
+                self.derived = Some(d);
+                SearchEnd::Finished
+            }
+            None => SearchEnd::Interrupted,
+        })
     }
 
     /// The evaluator's update phase, training shared weights on the strategy's samples where

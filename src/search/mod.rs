@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod cost;
+pub mod derive;
 pub mod driver;
 mod error;
 pub mod evaluator;

@@ -22,6 +22,8 @@ pub const CONFIG_FILE: &str = "config.json";
 pub const HISTORY_FILE: &str = "history.jsonl";
 pub const BEST_FILE: &str = "best.json";
 pub const STATE_FILE: &str = "state.json";
+/// ENAS's answer: the architecture derived from the trained controller (`search::derive`).
+pub const DERIVED_FILE: &str = "derived.json";
 
 /// An open run directory and the history recorded in it.
 pub struct RunDir {
@@ -450,6 +452,12 @@ impl RunDir {
                 Some(b) if b.reward >= r.reward => Some(b),
                 _ => Some(r),
             })
+    }
+
+    /// Replaces `derived.json` with `arch`'s architecture file.
+    pub fn write_derived(&self, arch: &Architecture) -> Result<(), SearchError> {
+        let text = self.best_text(arch);
+        write_with(&self.path.join(DERIVED_FILE), text.as_bytes(), self.durable)
     }
 
     /// Replaces `state.json`.

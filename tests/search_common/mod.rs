@@ -253,3 +253,10 @@ pub fn refused(config: &SearchConfig, extra: &[&str], words: &[&str]) {
     assert!(!out.exists(), "a refused search left its run directory");
     let _ = std::fs::remove_dir_all(&base);
 }
+
+/// The run's `summary.json`.
+pub fn summary(dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join("summary.json"))
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    serde_json::from_str(&text).unwrap()
+}

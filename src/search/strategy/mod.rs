@@ -106,6 +106,11 @@ pub trait Strategy {
     ) -> Result<Option<Vec<Rollout>>, SearchError> {
         Ok(None)
     }
+    /// Whether `training_samples` samples from a learned distribution (a controller), so the
+    /// finished search can derive its answer from it (`search::derive`).
+    fn has_sampler(&self) -> bool {
+        false
+    }
     /// Mean seconds of an update, and dispatches of sampling and of an update, for strategies
     /// with a controller (the summary reports them).
     fn controller_dispatches(&self) -> Option<(usize, usize)> {

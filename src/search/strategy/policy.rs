@@ -343,6 +343,10 @@ impl<R: UpdateRule> super::Strategy for ControllerStrategy<R> {
         self.policy.training_samples(space, sampled, rng).map(Some)
     }
 
+    fn has_sampler(&self) -> bool {
+        true
+    }
+
     fn controller_dispatches(&self) -> Option<(usize, usize)> {
         self.policy.controller.dispatches()
     }
