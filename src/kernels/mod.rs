@@ -20,6 +20,7 @@ pub mod optim;
 pub mod pool;
 pub mod reduce;
 pub mod sample;
+pub mod subsample;
 pub mod weighted_sum;
 
 pub use error::{KernelError, argument_error, shape_error};

@@ -132,16 +132,9 @@ impl FactorizedReduceLayer {
             kernel: [1, 1],
             stride: [2, 2],
         };
-        let shifted = GroupedConvSpec {
-            kernel: [1, 1],
-            stride: [2, 2],
-            dilation: [1, 1],
-            groups: 1,
-            shift: [1, 1],
-        };
         let (w1, w2) = (b.bind(g, &self.even), b.bind(g, &self.shifted));
         let a = ops::conv2d(g, y, w1, None, even)?;
-        let c = ops::grouped_conv2d(g, y, w2, None, shifted)?;
+        let c = ops::oneshot::shifted_pointwise(g, y, w2)?;
         let y = ops::concat_padded(g, &[a, c])?;
         self.bn.forward(g, b, y, train)
     }

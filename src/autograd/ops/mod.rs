@@ -18,6 +18,7 @@ pub mod reduce;
 pub mod sample;
 pub mod shape;
 pub mod split;
+pub mod subsample;
 pub mod weighted_sum;
 
 pub use concat::concat_padded;
@@ -42,4 +43,5 @@ pub use sample::{
     categorical_sample, collect_ids,
 };
 pub use split::{rows, split_channels};
+pub use subsample::subsample;
 pub use weighted_sum::{masked_sum, softmax_weighted_sum, sum_n};

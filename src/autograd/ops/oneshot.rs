@@ -9,9 +9,12 @@ use crate::kernels::batchnorm::BatchNormSpec;
 use crate::kernels::conv2d::Conv2dSpec;
 use crate::kernels::conv2d_grouped::GroupedConvSpec;
 use crate::kernels::elementwise;
+use crate::kernels::subsample::SubsampleSpec;
 use crate::tensor::{DType, Tensor};
 
-use super::{RunningStats, batch_norm_train, concat_padded, conv2d, grouped_conv2d, relu};
+use super::{
+    RunningStats, batch_norm_train, concat_padded, conv2d, grouped_conv2d, relu, subsample,
+};
 
 /// Writes zeros; no gradient flows through it (its output does not depend on its input).
 struct Zero;
@@ -133,6 +136,23 @@ pub fn dil_conv(
     relu_sep_conv_bn(g, x, unit, stride, [2, 2])
 }
 
+/// The second path of a factorized reduction: the 1x1 filters `w` on the grid shifted by one
+/// pixel, `x[2i+1, 2j+1]` (zeros past the image for odd sizes). Subsampled first, so the 1x1
+/// conv runs on the dense conv kernels (a shifted conv on the grouped kernel cost an ENAS
+/// network's step more than its depthwise convs).
+pub fn shifted_pointwise(g: &mut Graph, x: Value, w: Value) -> Result<Value, AutogradError> {
+    let grid = SubsampleSpec {
+        offset: [1, 1],
+        stride: [2, 2],
+    };
+    let y = subsample(g, x, grid)?;
+    let pointwise = Conv2dSpec {
+        kernel: [1, 1],
+        stride: [1, 1],
+    };
+    conv2d(g, y, w, None, pointwise)
+}
+
 /// Parameters of a factorized reduction.
 #[derive(Clone)]
 pub struct FactorizedReduce {
@@ -168,14 +188,7 @@ pub fn factorized_reduce(
         stride: [2, 2],
     };
     let a = conv2d(g, y, p.w1, None, even)?;
-    let shifted = GroupedConvSpec {
-        kernel: [1, 1],
-        stride: [2, 2],
-        dilation: [1, 1],
-        groups: 1,
-        shift: [1, 1],
-    };
-    let b = grouped_conv2d(g, y, p.w2, None, shifted)?;
+    let b = shifted_pointwise(g, y, p.w2)?;
     let y = concat_padded(g, &[a, b])?;
     batch_norm_train(g, y, p.gamma, p.beta, &p.running, p.bn)
 }

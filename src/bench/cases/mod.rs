@@ -21,6 +21,7 @@ pub mod optim;
 pub mod pool;
 pub mod reduce;
 pub mod sample;
+pub mod subsample;
 pub mod weighted_sum;
 
 /// A family's case builder.
@@ -32,6 +33,7 @@ pub const FAMILIES: &[Family] = &[
     conv2d::cases,
     conv2d_grouped::cases,
     pool::cases,
+    subsample::cases,
     batchnorm::cases,
     elementwise::cases,
     concat::cases,
