@@ -4,11 +4,12 @@
 #   scripts/compare-pytorch.sh [--samples N] [--batch B] [--out DIR] [--profile] [--baseline BIN]
 #                              [NETWORK...]
 #
-# NETWORK is a preset name or an architecture file, NAS-RL layers or a NAS-Bench-201 cell network
-# (default: small-cnn, assets/architectures/nasrl-child.json and
-# assets/architectures/nb201-cell.json). For each, `nasgpu bench-step` exports its initial
-# weights, first batches and losses; scripts/torch_step.py builds the same network in PyTorch
-# (a cell network from `nasgpu export --format pytorch`), checks the losses agree to 1e-4
+# NETWORK is a preset name or an architecture file: NAS-RL layers, a NAS-Bench-201 or DARTS cell
+# network or an ENAS macro network (default: small-cnn, assets/architectures/nasrl-child.json,
+# assets/architectures/nb201-cell.json and assets/architectures/enas-child.json). For each,
+# `nasgpu bench-step` exports its initial weights, first batches and losses;
+# scripts/torch_step.py builds the same network in PyTorch (a cell or ENAS network from
+# `nasgpu export --format pytorch`), checks the losses agree to 1e-4
 # relative, then times both steps alternately (median, min-max) and prints the ratio and our
 # share of the peak-FMA ceiling measured beside every sample.
 # --baseline BIN times another nasgpu binary (say, main's) in the same alternation.
@@ -35,7 +36,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ ${#nets[@]} -gt 0 ] || nets=(small-cnn "$root/assets/architectures/nasrl-child.json" \
-    "$root/assets/architectures/nb201-cell.json")
+    "$root/assets/architectures/nb201-cell.json" "$root/assets/architectures/enas-child.json")
 out=${out:-$(mktemp -d "${TMPDIR:-/tmp}/nasgpu-compare.XXXXXX")}
 mkdir -p "$out"
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}

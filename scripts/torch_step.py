@@ -197,8 +197,13 @@ class Exported(nn.Module):
         return [params[self.tensors[name][0]] for name in self.decayed_names]
 
 
+def is_cell_network(arch):
+    """NAS-Bench-201, DARTS and ENAS networks come from nasgpu's own PyTorch export."""
+    return any(arch.get(kind) for kind in ("nb201", "darts", "enas"))
+
+
 def make(meta, weights, device, exported=None):
-    if "nb201" in meta["architecture"]:
+    if is_cell_network(meta["architecture"]):
         model = Exported(exported, weights, meta)
     else:
         model = Child(meta["architecture"], meta["batch_norm_eps"], meta["batch_norm_momentum"])
@@ -329,7 +334,7 @@ def main():
     ys = [batches[f"labels.{i}"].long().to(device) for i in range(k)]
 
     exported = None
-    if "nb201" in meta["architecture"]:
+    if is_cell_network(meta["architecture"]):
         exported = exported_module(args.nasgpu, meta["architecture"], export)
     # Equal work: the same losses step after step from the same weights and batches.
     model, opt = make(meta, weights, device, exported)
