@@ -8,11 +8,20 @@ use crate::kernels::KernelError;
 use crate::kernels::subsample::{self as kernel, SubsampleSpec};
 use crate::tensor::{DType, Tensor};
 
-struct Subsample(SubsampleSpec);
+/// The subsampling (`adjoint` false: the large plane to the grid) or its adjoint (the grid's
+/// values placed back on a large plane, zeros elsewhere); the gradient of each is the other.
+struct Subsample {
+    spec: SubsampleSpec,
+    adjoint: bool,
+}
 
 impl Op for Subsample {
     fn name(&self) -> &'static str {
-        "subsample"
+        if self.adjoint {
+            "subsample_backward"
+        } else {
+            "subsample"
+        }
     }
 
     fn launches(
@@ -21,40 +30,23 @@ impl Op for Subsample {
         i: &[&Tensor],
         o: &[&Tensor],
     ) -> Result<Vec<Launch>, KernelError> {
-        Ok(vec![kernel::subsample(gpu, i[0], o[0], self.0)?])
-    }
-
-    fn backward(&self, ctx: &mut BackwardCtx<'_>) -> Result<Vec<Option<Value>>, AutogradError> {
-        let dy = ctx.grads[0].expect("gradient present");
-        let shape = ctx.graph.shape(ctx.inputs[0]).to_vec();
-        let spec = self.0;
-        Ok(vec![Some(
-            ctx.graph
-                .push(SubsampleAdjoint(spec), &[dy], &[(shape, DType::F32)])[0],
-        )])
-    }
-}
-
-/// `subsample`'s adjoint: the values at their grid positions of a larger plane, zeros elsewhere.
-struct SubsampleAdjoint(SubsampleSpec);
-
-impl Op for SubsampleAdjoint {
-    fn name(&self) -> &'static str {
-        "subsample_backward"
-    }
-
-    fn launches(
-        &self,
-        gpu: &Gpu,
-        i: &[&Tensor],
-        o: &[&Tensor],
-    ) -> Result<Vec<Launch>, KernelError> {
-        Ok(vec![kernel::subsample_backward(gpu, i[0], o[0], self.0)?])
+        Ok(vec![if self.adjoint {
+            kernel::subsample_backward(gpu, i[0], o[0], self.spec)?
+        } else {
+            kernel::subsample(gpu, i[0], o[0], self.spec)?
+        }])
     }
 
     fn backward(&self, ctx: &mut BackwardCtx<'_>) -> Result<Vec<Option<Value>>, AutogradError> {
         let d = ctx.grads[0].expect("gradient present");
-        Ok(vec![Some(subsample(ctx.graph, d, self.0)?)])
+        let shape = ctx.graph.shape(ctx.inputs[0]).to_vec();
+        let other = Subsample {
+            spec: self.spec,
+            adjoint: !self.adjoint,
+        };
+        Ok(vec![Some(
+            ctx.graph.push(other, &[d], &[(shape, DType::F32)])[0],
+        )])
     }
 }
 
@@ -74,5 +66,9 @@ pub fn subsample(g: &mut Graph, x: Value, spec: SubsampleSpec) -> Result<Value, 
         return Err(shape_error("subsample", "x must be f32".to_string()));
     }
     let [oh, ow] = spec.output_hw([h, w]);
-    Ok(g.push(Subsample(spec), &[x], &[(vec![n, c, oh, ow], DType::F32)])[0])
+    let op = Subsample {
+        spec,
+        adjoint: false,
+    };
+    Ok(g.push(op, &[x], &[(vec![n, c, oh, ow], DType::F32)])[0])
 }

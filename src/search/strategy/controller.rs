@@ -254,11 +254,7 @@ impl Controller {
                 state = next;
                 let mut logits = self.heads[k].forward(&mut g, &mut b, h)?;
                 if squash > 0.0 {
-                    let tempered = if t == 1.0 {
-                        logits
-                    } else {
-                        ops::scale(&mut g, logits, 1.0 / t)
-                    };
+                    let tempered = at_temperature(&mut g, logits, t);
                     let bounded = ops::tanh(&mut g, tempered);
                     logits = ops::scale(&mut g, bounded, op_squash);
                 }
@@ -266,11 +262,7 @@ impl Controller {
                     ops::categorical_sample(g, logits, t_after, uniforms, offset)
                 })?;
                 offset += m;
-                let tempered = if t_after == 1.0 {
-                    logits
-                } else {
-                    ops::scale(&mut g, logits, 1.0 / t_after)
-                };
+                let tempered = at_temperature(&mut g, logits, t_after);
                 let (neg_logp, _) = ops::softmax_cross_entropy(&mut g, tempered, ids)?;
                 neg_log_probs.push(neg_logp);
                 entropies.push(ops::categorical_entropy(&mut g, tempered)?);
@@ -797,4 +789,13 @@ pub fn decode(actions: &[u32], n: usize, m: usize) -> Vec<Rollout> {
     (0..m)
         .map(|k| Rollout((0..n).map(|d| actions[d * m + k] as usize).collect()))
         .collect()
+}
+
+/// `logits / t`, recording nothing at temperature 1.
+fn at_temperature(g: &mut Graph, logits: Value, t: f32) -> Value {
+    if t == 1.0 {
+        logits
+    } else {
+        ops::scale(g, logits, 1.0 / t)
+    }
 }
