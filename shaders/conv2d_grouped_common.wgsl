@@ -1,4 +1,5 @@
-// Prelude of the conv2d_grouped family (conv2d_grouped.wgsl, conv2d_grouped_window.wgsl):
+// Prelude of the conv2d_grouped family (conv2d_grouped.wgsl, conv2d_grouped_window.wgsl,
+// conv2d_grouped_backward_data.wgsl):
 // parameters, bindings, index helper.
 
 struct Params {

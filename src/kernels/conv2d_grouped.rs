@@ -52,9 +52,13 @@ static WINDOW: KernelDef = KernelDef {
     entry: "grouped_window",
     bindings: BINDINGS,
 };
+/// Backward to the input at strides above 1 (template slots SH, SW).
 static BACKWARD_DATA: KernelDef = KernelDef {
     name: "conv2d_grouped_backward_data",
-    source: SOURCE,
+    source: concat!(
+        include_str!("../../shaders/conv2d_grouped_common.wgsl"),
+        include_str!("../../shaders/conv2d_grouped_backward_data.wgsl")
+    ),
     entry: "grouped_backward_data",
     bindings: BINDINGS,
 };
@@ -403,10 +407,14 @@ pub fn grouped_conv2d_backward_data(
     let items = fits_u32(K, "invocations", lanes)?;
     p.items = items;
     p.blocks_w = blocks_w as u32;
+    let strides = vec![
+        ("SH", spec.stride[0].to_string()),
+        ("SW", spec.stride[1].to_string()),
+    ];
     Ok(vec![Launch::new(
         gpu,
         &BACKWARD_DATA,
-        &vec![],
+        &strides,
         bytemuck::bytes_of(&p),
         &[dy.binding(), w.binding(), w.binding(), dx.binding()],
         grid_1d(gpu, items as usize, WG),
