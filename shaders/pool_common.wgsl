@@ -21,8 +21,9 @@ struct Params {
     row: f32,
     rsh: f32,
     rsw: f32,
-    _pad0: u32,
-    _pad1: u32,
+    // Window kernels (pool_window*.wgsl): PX-column blocks per row and its reciprocal.
+    blocks: u32,
+    rblocks: f32,
     _pad2: u32,
 }
 

@@ -1,5 +1,7 @@
-//! Pooling against f64 references (windows 1x1, 2x2, 3x3, 3x1; strides 1, 2, 3; same and valid
-//! padding; overlapping windows) and backward kernels against central finite differences.
+//! Pooling against f64 references (windows 1x1, 2x2, 3x3, 3x1 and 2x4 on the windowed kernels,
+//! 5x5 on the one-element ones; strides 1, 2, 3; same and valid padding; overlapping windows;
+//! rows of one and of several column blocks) and backward kernels against central finite
+//! differences.
 //!
 //! Tolerances: max pooling copies values and indices, so forward and backward must match exactly
 //! up to the f32 sum of the few windows that picked an element (atol 1e-6, rtol 1e-6); argmax
@@ -19,9 +21,9 @@ use nasgpu::kernels::pool::{
 use nasgpu::tensor::{DType, Tensor};
 use rand::seq::SliceRandom;
 
-const WINDOWS: [[usize; 2]; 4] = [[1, 1], [2, 2], [3, 3], [3, 1]];
+const WINDOWS: [[usize; 2]; 6] = [[1, 1], [2, 2], [3, 3], [3, 1], [2, 4], [5, 5]];
 const STRIDES: [[usize; 2]; 4] = [[1, 1], [2, 2], [3, 3], [1, 2]];
-const SHAPES: [[usize; 4]; 3] = [[2, 3, 7, 9], [1, 1, 5, 5], [1, 2, 12, 11]];
+const SHAPES: [[usize; 4]; 4] = [[2, 3, 7, 9], [1, 1, 5, 5], [1, 2, 12, 11], [1, 2, 6, 29]];
 
 fn spec(kind: PoolKind, kernel: [usize; 2], stride: [usize; 2], same: bool) -> Pool2dSpec {
     Pool2dSpec {

@@ -2,7 +2,7 @@
 //! forward and backward. Backward kernels gather (each input element sums the windows that
 //! cover it, in a fixed order), so they need no atomics and allow overlapping windows.
 
-use crate::device::{Access, Gpu, KernelDef, Launch, grid_1d};
+use crate::device::{Access, Gpu, KernelDef, Launch, Specialisation, grid_1d};
 use crate::tensor::{DType, Tensor};
 
 use super::checks::{distinct, fits_u32, has_dtype, has_rank, has_shape};
@@ -31,6 +31,17 @@ const AVG_SRC: &str = concat!(
     include_str!("../../shaders/pool_common.wgsl"),
     include_str!("../../shaders/pool_avg.wgsl")
 );
+/// A windowed pooling source (template slot SW): the preludes, then `$file`.
+macro_rules! window_source {
+    ($file:literal) => {
+        concat!(
+            include_str!("../../shaders/udiv.wgsl"),
+            include_str!("../../shaders/pool_common.wgsl"),
+            include_str!("../../shaders/pool_window_common.wgsl"),
+            include_str!(concat!("../../shaders/", $file))
+        )
+    };
+}
 /// A global pooling source built with a unit prelude (scalar or vec4 units).
 macro_rules! global_source {
     ($unit:literal, $file:literal) => {
@@ -77,6 +88,37 @@ static AVG_BACKWARD: KernelDef = KernelDef {
     entry: "avg_pool_backward",
     bindings: ONE_IN_ONE_OUT,
 };
+static MAX_WINDOW_FORWARD: KernelDef = KernelDef {
+    name: "max_pool_window_forward",
+    source: window_source!("pool_window_max.wgsl"),
+    entry: "max_pool_window_forward",
+    bindings: MAX_FORWARD.bindings,
+};
+static MAX_WINDOW_BACKWARD: KernelDef = KernelDef {
+    name: "max_pool_window_backward",
+    source: window_source!("pool_window_max_backward.wgsl"),
+    entry: "max_pool_window_backward",
+    bindings: MAX_BACKWARD.bindings,
+};
+static AVG_WINDOW_FORWARD: KernelDef = KernelDef {
+    name: "avg_pool_window_forward",
+    source: window_source!("pool_window_avg.wgsl"),
+    entry: "avg_pool_window_forward",
+    bindings: ONE_IN_ONE_OUT,
+};
+static AVG_WINDOW_BACKWARD: KernelDef = KernelDef {
+    name: "avg_pool_window_backward",
+    source: window_source!("pool_window_avg.wgsl"),
+    entry: "avg_pool_window_backward",
+    bindings: ONE_IN_ONE_OUT,
+};
+/// Columns per invocation of the windowed kernels (`PX` in pool_window_common.wgsl).
+const WINDOW_PX: usize = 8;
+/// Widest window and column stride the windowed kernels take (`MAX_PK`, and the SW values
+/// compiled); wider ones run on the one-element kernels.
+const WINDOW_MAX_K: usize = 4;
+const WINDOW_MAX_STRIDE: usize = 3;
+
 /// An entry point of a global pooling file, built twice: [scalar units, vec4 units].
 macro_rules! global_pair {
     ($id:ident, $name:literal, $file:literal) => {
@@ -197,7 +239,10 @@ struct Params {
     total: u32,
     /// Reciprocals of h, w, oh, ow, sh, sw for the shaders' division-free `udiv`.
     reciprocals: [f32; 6],
-    _pad: [u32; 3],
+    /// Windowed kernels: PX-column blocks per row, and its reciprocal.
+    blocks: u32,
+    rblocks: f32,
+    _pad: u32,
 }
 
 /// 1/d rounded to f32, the form `udiv` (shaders/udiv.wgsl) takes divisors in.
@@ -261,8 +306,32 @@ fn pool_params(
             spec.stride[1],
         ]
         .map(reciprocal),
-        _pad: [0; 3],
+        blocks: 0,
+        rblocks: 0.0,
+        _pad: 0,
     })
+}
+
+/// Whether `spec` runs on the windowed kernels (pool_window*.wgsl).
+fn windowed(spec: &Pool2dSpec) -> bool {
+    spec.kernel[1] <= WINDOW_MAX_K && spec.stride[1] <= WINDOW_MAX_STRIDE
+}
+
+/// Sets `p` up for a windowed kernel over `rows` rows of `cols` columns (each PX columns a
+/// block): the block count and the invocation count; returns the template values.
+fn window_launch(
+    kernel: &'static str,
+    p: &mut Params,
+    rows: usize,
+    cols: usize,
+    stride: usize,
+) -> Result<(Specialisation, usize), KernelError> {
+    let blocks = cols.div_ceil(WINDOW_PX);
+    let lanes = rows * blocks;
+    p.blocks = blocks as u32;
+    p.rblocks = reciprocal(blocks);
+    p.total = fits_u32(kernel, "invocations", lanes)?;
+    Ok((vec![("SW", stride.to_string())], lanes))
 }
 
 /// Max pooling needs the argmax tensor (U32, shaped like y); average pooling must pass None.
@@ -300,35 +369,41 @@ pub fn pool2d_forward(
     spec: Pool2dSpec,
 ) -> Result<Launch, KernelError> {
     let name = spec.forward_name();
-    let p = pool_params(name, &spec, ("x", x), ("y", y), false)?;
+    let mut p = pool_params(name, &spec, ("x", x), ("y", y), false)?;
     distinct(name, ("y", y), &[("x", x)])?;
     let argmax = check_argmax(name, &spec, argmax, y)?;
-    let grid = grid_1d(gpu, y.numel(), WG);
-    Ok(match argmax {
+    let (template, lanes) = if windowed(&spec) {
+        let s = y.shape();
+        window_launch(name, &mut p, s[0] * s[1] * s[2], s[3], spec.stride[1])?
+    } else {
+        (vec![], y.numel())
+    };
+    let grid = grid_1d(gpu, lanes, WG);
+    let (kernel, bindings) = match argmax {
         Some(a) => {
             distinct(name, ("argmax", a), &[("x", x), ("y", y)])?;
-            let bindings = [x.binding(), y.binding(), a.binding()];
-            Launch::new(
-                gpu,
-                &MAX_FORWARD,
-                &vec![],
-                bytemuck::bytes_of(&p),
-                &bindings,
-                grid,
-            )
+            let kernel = match windowed(&spec) {
+                true => &MAX_WINDOW_FORWARD,
+                false => &MAX_FORWARD,
+            };
+            (kernel, vec![x.binding(), y.binding(), a.binding()])
         }
         None => {
-            let bindings = [x.binding(), y.binding()];
-            Launch::new(
-                gpu,
-                &AVG_FORWARD,
-                &vec![],
-                bytemuck::bytes_of(&p),
-                &bindings,
-                grid,
-            )
+            let kernel = match windowed(&spec) {
+                true => &AVG_WINDOW_FORWARD,
+                false => &AVG_FORWARD,
+            };
+            (kernel, vec![x.binding(), y.binding()])
         }
-    })
+    };
+    Ok(Launch::new(
+        gpu,
+        kernel,
+        &template,
+        bytemuck::bytes_of(&p),
+        &bindings,
+        grid,
+    ))
 }
 
 /// dx (overwritten) = gradient of the pooling for upstream dy. Each input element sums, in
@@ -344,35 +419,45 @@ pub fn pool2d_backward(
         PoolKind::Max => MAX_BACKWARD.name,
         PoolKind::Avg => AVG_BACKWARD.name,
     };
-    let p = pool_params(name, &spec, ("dx", dx), ("dy", dy), true)?;
+    let mut p = pool_params(name, &spec, ("dx", dx), ("dy", dy), true)?;
     distinct(name, ("dx", dx), &[("dy", dy)])?;
     let argmax = check_argmax(name, &spec, argmax, dy)?;
-    let grid = grid_1d(gpu, dx.numel(), WG);
-    Ok(match argmax {
+    let (template, lanes) = if windowed(&spec) {
+        // One lane row per (plane, column phase, input row); a phase holds every stride-th
+        // column.
+        let s = dx.shape();
+        let stride = spec.stride[1];
+        let rows = s[0] * s[1] * stride * s[2];
+        window_launch(name, &mut p, rows, s[3].div_ceil(stride), stride)?
+    } else {
+        (vec![], dx.numel())
+    };
+    let grid = grid_1d(gpu, lanes, WG);
+    let (kernel, bindings) = match argmax {
         Some(a) => {
             distinct(name, ("dx", dx), &[("argmax", a)])?;
-            let bindings = [dy.binding(), a.binding(), dx.binding()];
-            Launch::new(
-                gpu,
-                &MAX_BACKWARD,
-                &vec![],
-                bytemuck::bytes_of(&p),
-                &bindings,
-                grid,
-            )
+            let kernel = match windowed(&spec) {
+                true => &MAX_WINDOW_BACKWARD,
+                false => &MAX_BACKWARD,
+            };
+            (kernel, vec![dy.binding(), a.binding(), dx.binding()])
         }
         None => {
-            let bindings = [dy.binding(), dx.binding()];
-            Launch::new(
-                gpu,
-                &AVG_BACKWARD,
-                &vec![],
-                bytemuck::bytes_of(&p),
-                &bindings,
-                grid,
-            )
+            let kernel = match windowed(&spec) {
+                true => &AVG_WINDOW_BACKWARD,
+                false => &AVG_BACKWARD,
+            };
+            (kernel, vec![dy.binding(), dx.binding()])
         }
-    })
+    };
+    Ok(Launch::new(
+        gpu,
+        kernel,
+        &template,
+        bytemuck::bytes_of(&p),
+        &bindings,
+        grid,
+    ))
 }
 
 #[repr(C)]

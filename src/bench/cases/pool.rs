@@ -76,8 +76,9 @@ fn spec_cases(
     ])
 }
 
-/// Max pooling 2x2 s2 and 3x3 s2, average pooling 3x3 s1 ("same", as in ENAS cells), and global
-/// average pooling, forward and backward, on both shapes.
+/// Max pooling 2x2 s2, 3x3 s2 and 3x3 s1, average pooling 3x3 s1 and s2 ("same", as in the
+/// ENAS, DARTS and NAS-Bench-201 cells: stride 2 in reduction cells), and global average
+/// pooling, forward and backward, on both shapes.
 pub fn cases(gpu: &Arc<Gpu>) -> Result<Vec<BenchCase>, KernelError> {
     let spec = |kind, k, s, same| Pool2dSpec {
         kind,
@@ -90,7 +91,9 @@ pub fn cases(gpu: &Arc<Gpu>) -> Result<Vec<BenchCase>, KernelError> {
         for p in [
             spec(PoolKind::Max, 2, 2, false),
             spec(PoolKind::Max, 3, 2, true),
+            spec(PoolKind::Max, 3, 1, true),
             spec(PoolKind::Avg, 3, 1, true),
+            spec(PoolKind::Avg, 3, 2, true),
         ] {
             all.extend(spec_cases(gpu, s, p)?);
         }
