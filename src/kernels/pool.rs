@@ -317,6 +317,15 @@ fn windowed(spec: &Pool2dSpec) -> bool {
     spec.kernel[1] <= WINDOW_MAX_K && spec.stride[1] <= WINDOW_MAX_STRIDE
 }
 
+/// `window` where `spec` runs windowed, else the one-element `plain`.
+fn kernel_for(
+    spec: &Pool2dSpec,
+    window: &'static KernelDef,
+    plain: &'static KernelDef,
+) -> &'static KernelDef {
+    if windowed(spec) { window } else { plain }
+}
+
 /// Sets `p` up for a windowed kernel over `rows` rows of `cols` columns (each PX columns a
 /// block): the block count and the invocation count; returns the template values.
 fn window_launch(
@@ -382,17 +391,11 @@ pub fn pool2d_forward(
     let (kernel, bindings) = match argmax {
         Some(a) => {
             distinct(name, ("argmax", a), &[("x", x), ("y", y)])?;
-            let kernel = match windowed(&spec) {
-                true => &MAX_WINDOW_FORWARD,
-                false => &MAX_FORWARD,
-            };
+            let kernel = kernel_for(&spec, &MAX_WINDOW_FORWARD, &MAX_FORWARD);
             (kernel, vec![x.binding(), y.binding(), a.binding()])
         }
         None => {
-            let kernel = match windowed(&spec) {
-                true => &AVG_WINDOW_FORWARD,
-                false => &AVG_FORWARD,
-            };
+            let kernel = kernel_for(&spec, &AVG_WINDOW_FORWARD, &AVG_FORWARD);
             (kernel, vec![x.binding(), y.binding()])
         }
     };
@@ -436,17 +439,11 @@ pub fn pool2d_backward(
     let (kernel, bindings) = match argmax {
         Some(a) => {
             distinct(name, ("dx", dx), &[("argmax", a)])?;
-            let kernel = match windowed(&spec) {
-                true => &MAX_WINDOW_BACKWARD,
-                false => &MAX_BACKWARD,
-            };
+            let kernel = kernel_for(&spec, &MAX_WINDOW_BACKWARD, &MAX_BACKWARD);
             (kernel, vec![dy.binding(), a.binding(), dx.binding()])
         }
         None => {
-            let kernel = match windowed(&spec) {
-                true => &AVG_WINDOW_BACKWARD,
-                false => &AVG_BACKWARD,
-            };
+            let kernel = kernel_for(&spec, &AVG_WINDOW_BACKWARD, &AVG_BACKWARD);
             (kernel, vec![dy.binding(), dx.binding()])
         }
     };
