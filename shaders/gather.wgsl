@@ -1,5 +1,7 @@
 // Batch gather: images[b] = normalise(augment(dataset[order[cursor.offset + b]])), labels[b] the
-// image's label. One invocation per output element. The dataset's u8 pixels are packed 4 per u32
+// image's label. Augmentation: a random crop of the zero-padded image, a horizontal flip, and
+// cutout (DeVries & Taylor 2017: a square of side `cutout` at a random centre, clipped at the
+// border, set to zero, i.e. the channel mean), each from a hash of (seed, image index). One invocation per output element. The dataset's u8 pixels are packed 4 per u32
 // and may be split over several chunk buffers (storage bindings are capped); one launch per
 // chunk writes the samples whose image lies in it, and the first launch also writes the slots
 // past the end of the batch (zeros, IGNORE_LABEL). So every element is written exactly once.
@@ -16,7 +18,7 @@ struct Params {
     pad: u32,             // random-crop zero padding (0 = no crop)
     flip: u32,            // 1 = random horizontal flip
     writes_invalid: u32,  // 1 for the launch that writes the invalid slots
-    _pad0: u32,
+    cutout: u32,          // side of the cutout square (0 = none)
     scale: vec4<f32>,     // per channel: 1 / (255 * std)
     bias: vec4<f32>,      // per channel: -mean / std
 }
@@ -46,6 +48,18 @@ fn mix32(v: u32) -> u32 {
 
 fn augment_hash(seed: u32, index: u32) -> u32 {
     return mix32(index ^ mix32(seed + 0x9e3779b9u));
+}
+
+// Whether output pixel (y, x) lies in the image's cutout square: rows and columns
+// [centre - cutout / 2, centre - cutout / 2 + cutout), the centre uniform over the image. Its
+// own hash (the seed offset by a constant), so it varies independently of crop and flip.
+fn in_cutout(seed: u32, index: u32, y: u32, x: u32) -> bool {
+    let h = augment_hash(seed ^ 0x85ebca6bu, index);
+    let y0 = i32((h & 0xffffu) % p.height) - i32(p.cutout / 2u);
+    let x0 = i32((h >> 16u) % p.width) - i32(p.cutout / 2u);
+    let dy = i32(y) - y0;
+    let dx = i32(x) - x0;
+    return dy >= 0 && dy < i32(p.cutout) && dx >= 0 && dx < i32(p.cutout);
 }
 
 @compute @workgroup_size(256)
@@ -79,6 +93,10 @@ fn gather(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
     let yx = r - c * plane;
     let y = yx / p.width;
     var x = yx - y * p.width;
+    if p.cutout != 0u && in_cutout(cursor[2], index, y, x) {
+        images[i] = 0.0;
+        return;
+    }
     // Flip the cropped image, then crop: the output pixel (y, x) comes from the padded image at
     // (y + dy, x' + dx), i.e. the source pixel (y + dy - pad, x' + dx - pad).
     var dy = 0u;

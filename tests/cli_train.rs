@@ -33,7 +33,7 @@ fn a_short_run_writes_weights_metrics_and_architecture() {
     let out = scratch("short");
     let o = out.to_str().unwrap();
     let run = train(&[
-        "--preset", "tiny-cnn", "--epochs", "1", "--out", o, "--json",
+        "--preset", "tiny-cnn", "--epochs", "1", "--cutout", "8", "--out", o, "--json",
     ]);
     assert!(
         run.status.success(),
@@ -49,6 +49,7 @@ fn a_short_run_writes_weights_metrics_and_architecture() {
     assert_eq!(printed, m);
     assert!(String::from_utf8_lossy(&run.stderr).contains("epoch 1/1"));
     assert_eq!(m["status"], "completed");
+    assert_eq!(m["augment"]["cutout"], 8, "{m}");
     assert_eq!(m["epochs"].as_array().unwrap().len(), 1);
     let test_accuracy = m["test"]["accuracy"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&test_accuracy), "{m}");
@@ -140,6 +141,8 @@ fn bad_options_are_refused_by_name_before_anything_is_written() {
         ("--lr", "NaN"),
         ("--momentum", "1.5"),
         ("--weight-decay", "-0.1"),
+        // The bundled images are 28x28.
+        ("--cutout", "29"),
     ] {
         let out = scratch("bad");
         let arg = format!("{option}={value}");

@@ -108,6 +108,7 @@ fn reference(
         batch,
         pad: augment.crop_padding,
         flip: augment.horizontal_flip,
+        cutout: augment.cutout,
     };
     cpu::gather(&host, &call)
 }
@@ -146,6 +147,22 @@ fn normalisation_matches_reference() {
     }
 }
 
+/// 64 random images of `shape` on the device, a shuffled order of them and an augmentation
+/// seed, all from `seed`.
+fn augment_case(
+    gpu: &Arc<Gpu>,
+    seed: u64,
+    shape: [usize; 3],
+) -> (Dataset, DeviceDataset, Vec<u32>, u32) {
+    let mut r = rng(seed);
+    let n = 64;
+    let data = random_dataset(&mut r, n, shape, 10);
+    let stats = random_stats(&mut r, shape[0]);
+    let device = DeviceDataset::upload(gpu, &data, &stats).unwrap();
+    let order = shuffled(&(0..n as u32).collect::<Vec<_>>(), seed);
+    (data, device, order, r.random_range(0..u32::MAX))
+}
+
 #[test]
 fn crop_and_flip_follow_the_hash() {
     let gpu = gpu();
@@ -158,16 +175,11 @@ fn crop_and_flip_follow_the_hash() {
         ([4, 1, 1], 1, false),
     ] {
         let seed = fresh_seed();
-        let mut r = rng(seed);
-        let n = 64;
-        let data = random_dataset(&mut r, n, shape, 10);
-        let stats = random_stats(&mut r, shape[0]);
-        let device = DeviceDataset::upload(&gpu, &data, &stats).unwrap();
-        let order = shuffled(&(0..n as u32).collect::<Vec<_>>(), seed);
-        let aug_seed = r.random_range(0..u32::MAX);
+        let (data, device, order, aug_seed) = augment_case(&gpu, seed, shape);
         let augment = Augment {
             crop_padding: pad,
             horizontal_flip: flip,
+            cutout: 0,
         };
         check(
             &format!("augment {shape:?} pad {pad} flip {flip}"),
@@ -192,6 +204,59 @@ fn crop_and_flip_follow_the_hash() {
 }
 
 #[test]
+fn cutout_follows_the_hash() {
+    let gpu = gpu();
+    // Odd and even sides, a side as large as the image, a square clipped at every border, and
+    // cutout with crop and flip (the square is placed on the output image, before the flip).
+    for (shape, pad, flip, cutout) in [
+        ([1, 28, 28], 0, false, 14),
+        ([3, 32, 32], 4, true, 16),
+        ([2, 5, 7], 1, true, 3),
+        ([1, 9, 4], 0, false, 9),
+        ([3, 8, 8], 2, false, 1),
+    ] {
+        let seed = fresh_seed();
+        let (data, device, order, aug_seed) = augment_case(&gpu, seed, shape);
+        let augment = Augment {
+            crop_padding: pad,
+            horizontal_flip: flip,
+            cutout,
+        };
+        let case = format!("cutout {cutout} {shape:?} pad {pad} flip {flip}");
+        let gather = |augment| {
+            check(
+                &case,
+                seed,
+                &data,
+                &device,
+                &order,
+                40,
+                (2, 40, aug_seed),
+                augment,
+            )
+        };
+        let cut = gather(augment);
+        let whole = gather(Augment {
+            cutout: 0,
+            ..augment
+        });
+        // Every difference is a zeroed pixel, and the squares sit in more than one place.
+        let zeroed = cut.iter().zip(&whole).filter(|(a, b)| a != b).count();
+        assert!(zeroed > 0, "{case} (seed {seed}): nothing was cut out");
+        assert!(cut.iter().zip(&whole).all(|(a, b)| a == b || *a == 0));
+        let [_, h, w] = shape;
+        let corners: std::collections::HashSet<_> = order[2..42]
+            .iter()
+            .map(|&i| cpu::cutout_corner(aug_seed, i, cutout, h, w))
+            .collect();
+        assert!(
+            corners.len() > 1,
+            "{case} (seed {seed}): every square in one place"
+        );
+    }
+}
+
+#[test]
 fn partial_batches_get_ignore_label_and_zeros() {
     let gpu = gpu();
     let seed = fresh_seed();
@@ -204,6 +269,7 @@ fn partial_batches_get_ignore_label_and_zeros() {
     let aug = Augment {
         crop_padding: 1,
         horizontal_flip: true,
+        cutout: 0,
     };
     for (case, cursor, expect_valid) in [
         (
@@ -266,6 +332,7 @@ fn chunked_dataset_matches_reference_and_unchunked_bits() {
     let aug = Augment {
         crop_padding: 2,
         horizontal_flip: true,
+        cutout: 0,
     };
     let cursor = (0, 27, 99);
     let a = check("chunked", seed, &data, &chunked, &order, 30, cursor, aug);
@@ -298,6 +365,7 @@ fn one_set_of_launches_serves_every_step() {
     let aug = Augment {
         crop_padding: 2,
         horizontal_flip: true,
+        cutout: 0,
     };
     let launches = gather_batch(&gpu, &device, &order_t, &cursor, &images, &labels, aug).unwrap();
     let launches: Vec<_> = launches.iter().collect();
@@ -341,6 +409,7 @@ fn same_seed_same_bits_other_seed_other_crops() {
     let aug = Augment {
         crop_padding: 4,
         horizontal_flip: true,
+        cutout: 0,
     };
     let run_once = |aug_seed: u32| {
         let order_t = Tensor::from_u32(&gpu, &[64], &order).unwrap();
@@ -420,6 +489,8 @@ fn bad_arguments_are_errors() {
     let f32_labels = poisoned(&gpu, &[8]);
     let f32_order = poisoned(&gpu, &[8]);
     let none = Augment::NONE;
+    let with_augment =
+        |augment| gather_batch(&gpu, &device, &order, &cursor, &images, &labels, augment);
     let cases: Vec<(&str, Result<_, DataError>)> = vec![
         (
             "channels",
@@ -439,18 +510,17 @@ fn bad_arguments_are_errors() {
         ),
         (
             "padding",
-            gather_batch(
-                &gpu,
-                &device,
-                &order,
-                &cursor,
-                &images,
-                &labels,
-                Augment {
-                    crop_padding: 5,
-                    horizontal_flip: false,
-                },
-            ),
+            with_augment(Augment {
+                crop_padding: 5,
+                ..Augment::NONE
+            }),
+        ),
+        (
+            "cutout",
+            with_augment(Augment {
+                cutout: 5,
+                ..Augment::NONE
+            }),
         ),
     ];
     for (case, result) in cases {

@@ -26,6 +26,7 @@ impl Format {
             Format::Cifar10 | Format::Cifar100 => Augment {
                 crop_padding: 4,
                 horizontal_flip: true,
+                cutout: 0,
             },
         }
     }

@@ -32,8 +32,8 @@ static GATHER: KernelDef = KernelDef {
     ],
 };
 
-/// Random augmentation applied while gathering; each image's crop offset and flip come from a
-/// hash of (cursor seed, image index), so they are reproducible for a seed.
+/// Random augmentation applied while gathering; each image's crop offset, flip and cutout square
+/// come from a hash of (cursor seed, image index), so they are reproducible for a seed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Augment {
     /// Pad this many zero pixels on every side, then crop back to H x W at a random offset
@@ -41,6 +41,9 @@ pub struct Augment {
     pub crop_padding: u32,
     /// Mirror left-right with probability 1/2.
     pub horizontal_flip: bool,
+    /// Cutout (DeVries & Taylor 2017): zero a square of this side at a uniformly random centre,
+    /// clipped at the border (0 = none). Zero after normalisation, as the crop's padding.
+    pub cutout: u32,
 }
 
 impl Augment {
@@ -48,6 +51,7 @@ impl Augment {
     pub const NONE: Augment = Augment {
         crop_padding: 0,
         horizontal_flip: false,
+        cutout: 0,
     };
 }
 
@@ -96,7 +100,7 @@ struct Params {
     pad: u32,
     flip: u32,
     writes_invalid: u32,
-    _pad: u32,
+    cutout: u32,
     scale: [f32; 4],
     bias: [f32; 4],
 }
@@ -142,6 +146,12 @@ pub fn gather_batch(
             "gather: crop padding {pad} is larger than the {h}x{w} image"
         )));
     }
+    if augment.cutout as usize > h.max(w) {
+        return Err(argument(format!(
+            "gather: cutout {} is larger than the {h}x{w} image",
+            augment.cutout
+        )));
+    }
     let elements = fits_u32(name, "batch elements", images.numel())?;
     let order_len = fits_u32(name, "order length", order.numel())?;
     let stats = data.stats();
@@ -170,7 +180,7 @@ pub fn gather_batch(
                 pad: augment.crop_padding,
                 flip: augment.horizontal_flip as u32,
                 writes_invalid: (k == 0) as u32,
-                _pad: 0,
+                cutout: augment.cutout,
                 scale,
                 bias,
             };

@@ -10,15 +10,21 @@ use crate::kernels::{KernelError, argument_error};
 use crate::tensor::{DType, Tensor};
 
 /// Batch 128 from a 10,000-image dataset: CIFAR-shaped with crop + flip, and
-/// Fashion-MNIST-shaped plain.
+/// Fashion-MNIST-shaped plain and with cutout.
 pub fn cases(gpu: &Arc<Gpu>) -> Result<Vec<BenchCase>, KernelError> {
     let crop_flip = Augment {
         crop_padding: 4,
         horizontal_flip: true,
+        cutout: 0,
+    };
+    let cutout = Augment {
+        cutout: 14,
+        ..Augment::NONE
     };
     Ok(vec![
         case(gpu, [3, 32, 32], crop_flip, "n128 3x32x32 crop4 flip").map_err(to_kernel)?,
         case(gpu, [1, 28, 28], Augment::NONE, "n128 1x28x28").map_err(to_kernel)?,
+        case(gpu, [1, 28, 28], cutout, "n128 1x28x28 cutout14").map_err(to_kernel)?,
     ])
 }
 

@@ -1,6 +1,6 @@
 //! f64 reference of the batch gather kernel, written from its specification: pad the image with
 //! zeros (in normalised units), crop H x W at (dy, dx), mirror the crop when the flip bit is
-//! set, normalise as (p / 255 - mean) / std.
+//! set, normalise as (p / 255 - mean) / std, then zero the cutout square.
 
 /// Label of slots past the end of the order.
 pub const IGNORE: u32 = u32::MAX;
@@ -51,6 +51,19 @@ pub struct GatherCall<'a> {
     pub batch: usize,
     pub pad: u32,
     pub flip: bool,
+    /// Side of the cutout square (0 = none).
+    pub cutout: u32,
+}
+
+/// The first row and column of an image's cutout square (the centre, uniform over the
+/// H x W image, minus half the side), from its own hash of (seed, index).
+pub fn cutout_corner(seed: u32, index: u32, cutout: u32, h: usize, w: usize) -> (i64, i64) {
+    let hash = augment_hash(seed ^ 0x85eb_ca6b, index);
+    let half = (cutout / 2) as i64;
+    (
+        ((hash & 0xffff) as usize % h) as i64 - half,
+        ((hash >> 16) as usize % w) as i64 - half,
+    )
 }
 
 /// Images `[B, C, H, W]` and labels `[B]` of one gathered batch.
@@ -73,6 +86,12 @@ pub fn gather(data: &HostData, call: &GatherCall) -> (Vec<f64>, Vec<u32>) {
         labels.push(data.labels[index]);
         let (dy, dx, mirrored) = augmentation(call.seed, index as u32, call.pad, call.flip);
         let p = call.pad as usize;
+        let (y0, x0) = cutout_corner(call.seed, index as u32, call.cutout, h, w);
+        let side = call.cutout as i64;
+        let cut = |y: usize, x: usize| {
+            let (dy, dx) = (y as i64 - y0, x as i64 - x0);
+            side > 0 && (0..side).contains(&dy) && (0..side).contains(&dx)
+        };
         for ch in 0..c {
             let (mean, std) = (data.mean[ch] as f64, data.std[ch] as f64);
             let plane = &data.pixels[((index * c + ch) * h * w)..((index * c + ch + 1) * h * w)];
@@ -84,6 +103,7 @@ pub fn gather(data: &HostData, call: &GatherCall) -> (Vec<f64>, Vec<u32>) {
                 for x in 0..w {
                     let xc = if mirrored { w - 1 - x } else { x };
                     let value = match padded(y + dy, xc + dx) {
+                        _ if cut(y, x) => 0.0,
                         Some(v) => (v as f64 / 255.0 - mean) / std,
                         None => 0.0,
                     };
