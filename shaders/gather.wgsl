@@ -1,8 +1,9 @@
 // Batch gather: images[b] = normalise(augment(dataset[order[cursor.offset + b]])), labels[b] the
 // image's label. Augmentation: a random crop of the zero-padded image, a horizontal flip, and
 // cutout (DeVries & Taylor 2017: a square of side `cutout` at a random centre, clipped at the
-// border, set to zero, i.e. the channel mean), each from a hash of (seed, image index). One invocation per output element. The dataset's u8 pixels are packed 4 per u32
-// and may be split over several chunk buffers (storage bindings are capped); one launch per
+// border, set to zero, i.e. the channel mean), each from a hash of (seed, image index). One
+// invocation per output element. The dataset's u8 pixels are packed 4 per u32 and may be split
+// over several chunk buffers (storage bindings are capped); one launch per
 // chunk writes the samples whose image lies in it, and the first launch also writes the slots
 // past the end of the batch (zeros, IGNORE_LABEL). So every element is written exactly once.
 
