@@ -344,7 +344,7 @@ fn html_report_fits_a_phone_and_refreshes_a_running_search() {
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(html.contains("<meta http-equiv=\"refresh\" content=\"30\">"));
     assert!(html.contains("60 / 100"));
-    assert!(html.contains("below their budget"));
+    assert!(html.contains("run(s) not finished"));
 
     // Bad input: a missing run and an unwritable file are named; nothing is written.
     let missing = dir.join("no-such-run");

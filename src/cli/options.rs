@@ -36,3 +36,45 @@ pub const MAX_EPOCHS: usize = 100_000;
 pub const MAX_BATCH: usize = 1 << 20;
 /// Most children a search may be given.
 pub const MAX_BUDGET: usize = 100_000_000;
+
+/// Longest time limit an option may give: a year, in seconds.
+pub const MAX_SECONDS: f64 = 366.0 * 86_400.0;
+
+/// Parses a duration in seconds: a positive number, optionally ending in `s`, `m` or `h`
+/// (`90`, `90s`, `30m`, `2.5h`).
+pub fn duration_seconds(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let (number, unit) = match t.char_indices().last() {
+        Some((i, 's')) => (&t[..i], 1.0),
+        Some((i, 'm')) => (&t[..i], 60.0),
+        Some((i, 'h')) => (&t[..i], 3600.0),
+        _ => (t, 1.0),
+    };
+    let value: f64 = number.parse().map_err(|_| {
+        format!("'{t}' is not a duration (seconds, or a number ending in s, m or h)")
+    })?;
+    let seconds = value * unit;
+    if !(seconds.is_finite() && seconds > 0.0) {
+        return Err(format!("'{t}' is not a positive duration"));
+    }
+    if seconds > MAX_SECONDS {
+        return Err(format!("'{t}' is more than the maximum of a year"));
+    }
+    Ok(seconds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::duration_seconds;
+
+    #[test]
+    fn durations_take_units_and_refuse_nonsense() {
+        assert_eq!(duration_seconds("90"), Ok(90.0));
+        assert_eq!(duration_seconds("90s"), Ok(90.0));
+        assert_eq!(duration_seconds("30m"), Ok(1800.0));
+        assert_eq!(duration_seconds(" 2.5h "), Ok(9000.0));
+        for bad in ["", "h", "0", "-5m", "ten", "1e999", "NaN", "400d", "9000h"] {
+            assert!(duration_seconds(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+}

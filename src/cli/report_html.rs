@@ -68,6 +68,8 @@ struct RunView {
     setup: String,
     seed: u64,
     budget: usize,
+    /// Its budget or time limit is spent (`SearchState::finished`).
+    finished: bool,
     children: Vec<ChildView>,
     cost: SearchCost,
     /// History lines left out (not valid records), with their line numbers and faults.
@@ -90,6 +92,7 @@ fn run_view(dir: &Path) -> Result<RunView, CliError> {
         ),
         seed: config.run.seed,
         budget: config.run.budget,
+        finished: state.finished(&config.run),
         children: run.history().iter().map(child_view).collect(),
         cost: state.cost,
         invalid: run.invalid().to_vec(),
@@ -573,7 +576,7 @@ fn render(runs: &[RunView], refresh: Option<u32>) -> String {
         }
     }
     let children: usize = runs.iter().map(|r| r.children.len()).sum();
-    let running = runs.iter().filter(|r| r.children.len() < r.budget).count();
+    let running = runs.iter().filter(|r| !r.finished).count();
     let _ = write!(
         out,
         "<p class=\"note\">{} run(s), {children} children; written {} by nasgpu {}.{}{}</p>",
@@ -581,7 +584,7 @@ fn render(runs: &[RunView], refresh: Option<u32>) -> String {
         crate::util::date::utc_string(std::time::SystemTime::now()),
         crate::nn::meta::NASGPU_VERSION,
         if running > 0 {
-            format!(" {running} run(s) below their budget (running or interrupted).")
+            format!(" {running} run(s) not finished (running or interrupted).")
         } else {
             String::new()
         },

@@ -36,6 +36,8 @@ pub fn document(runs: &[PathBuf], window: usize) -> Result<serde_json::Value, Cl
             "strategy": format!("{:?}", config.run.strategy),
             "seed": config.run.seed,
             "budget": config.run.budget,
+            "time_limit": config.run.time_limit,
+            "finished": state.finished(&config.run),
             "children": children.len(),
             "failed": children.iter().filter(|c| !c.ok).count(),
             "best_reward": best.as_ref().map(|b| b.reward),

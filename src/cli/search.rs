@@ -7,7 +7,7 @@ use std::sync::Arc;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::interrupt::Interrupt;
-use super::options::{MAX_BUDGET, MAX_EPOCHS, count};
+use super::options::{MAX_BUDGET, MAX_EPOCHS, count, duration_seconds};
 use super::{CliError, DeviceArgs};
 use crate::data::{self, Amount, ChannelStats, DataSource, DeviceDataset, Sampling, TrainTest};
 use crate::device::Gpu;
@@ -69,6 +69,11 @@ pub struct SearchArgs {
     /// Children to train in all.
     #[arg(long, allow_negative_numbers = true, value_parser = count(1, MAX_BUDGET))]
     pub budget: Option<usize>,
+    /// Stop starting new batches of children after this much search time over every session
+    /// of the run (seconds, or a number ending in s, m or h: 90, 30m, 2h); the batch in flight
+    /// is finished. Whichever of this and --budget comes first ends the search.
+    #[arg(long, allow_negative_numbers = true, value_parser = duration_seconds)]
+    pub time_limit: Option<f64>,
     /// Architectures sampled per controller update (m).
     #[arg(long, allow_negative_numbers = true,
           value_parser = count(1, crate::search::config::MAX_CHILDREN_PER_STEP))]
@@ -138,6 +143,9 @@ fn configure(args: &SearchArgs) -> Result<SearchConfig, CliError> {
     }
     if let Some(b) = args.budget {
         config.run.budget = b;
+    }
+    if let Some(t) = args.time_limit {
+        config.run.time_limit = t;
     }
     if let Some(m) = args.children_per_step {
         config.reinforce.children_per_step = m;
@@ -263,8 +271,9 @@ fn default_out(strategy: StrategyKind) -> PathBuf {
 enum Target {
     Resumed {
         run: RunDir,
-        /// `--budget` changed the budget: `config.json` is rewritten when the search starts.
-        budget_changed: bool,
+        /// `--budget` or `--time-limit` changed a limit: `config.json` is rewritten when the
+        /// search starts.
+        limits_changed: bool,
     },
     New {
         out: PathBuf,
@@ -417,7 +426,7 @@ fn resume_run(dir: &Path, args: &SearchArgs) -> Result<Option<Opened>, CliError>
         .map(|(name, _)| *name)
         .collect();
         return Err(CliError(format!(
-            "{}: --resume takes its settings from the run directory; only --budget (and the data location) may be given",
+            "{}: --resume takes its settings from the run directory; only --budget, --time-limit (and the data location) may be given",
             given.join(", ")
         )));
     }
@@ -439,7 +448,12 @@ fn resume_run(dir: &Path, args: &SearchArgs) -> Result<Option<Opened>, CliError>
             )));
         }
     }
-    if state.pending.is_none() && state.children_done >= config.run.budget {
+    let limits_changed =
+        budget_changed || args.time_limit.is_some_and(|t| t != config.run.time_limit);
+    if let Some(t) = args.time_limit {
+        config.run.time_limit = t;
+    }
+    if state.finished(&config.run) {
         // Leave the summary as the session that finished the run wrote it.
         if args.json {
             let text = std::fs::read_to_string(dir.join("summary.json")).unwrap_or_default();
@@ -452,11 +466,19 @@ fn resume_run(dir: &Path, args: &SearchArgs) -> Result<Option<Opened>, CliError>
                 }
             );
         }
+        let limits = if config.run.time_limit > 0.0 {
+            format!(
+                "budget {}, time limit {} s ({:.1} s spent)",
+                config.run.budget, config.run.time_limit, state.cost.total_seconds
+            )
+        } else {
+            format!("budget {}", config.run.budget)
+        };
         eprintln!(
-            "{} is finished: {} children, budget {}; nothing to do (--budget raises the budget)",
+            "{} is finished: {} children, {limits}; nothing to do (--budget or --time-limit \
+             raises its limit)",
             dir.display(),
             state.children_done,
-            config.run.budget
         );
         return Ok(None);
     }
@@ -474,7 +496,7 @@ fn resume_run(dir: &Path, args: &SearchArgs) -> Result<Option<Opened>, CliError>
     Ok(Some(Opened {
         target: Target::Resumed {
             run,
-            budget_changed,
+            limits_changed,
         },
         config,
         state,
@@ -498,6 +520,10 @@ fn write_summary(
     let total = search.total_cost();
     let doc = serde_json::json!({
         "status": if end == SearchEnd::Finished { "finished" } else { "interrupted" },
+        // What ended a finished run: its budget, or its time limit first.
+        "ended_by": (end == SearchEnd::Finished).then(|| {
+            if history.len() < search.config().run.budget { "time_limit" } else { "budget" }
+        }),
         "children": history.len(),
         "best_reward": best.map(|b| b.reward),
         "best_child": best.map(|b| b.index),
@@ -583,11 +609,11 @@ pub fn run(device: &DeviceArgs, args: &SearchArgs) -> Result<(), CliError> {
     };
     drop(data); // the device holds the images now
     let (parts, input, classes) = Parts::build(&config, gpu.as_ref(), task).map_err(err)?;
-    let (run_dir, budget_changed) = match target {
+    let (run_dir, limits_changed) = match target {
         Target::Resumed {
             run,
-            budget_changed,
-        } => (run, budget_changed),
+            limits_changed,
+        } => (run, limits_changed),
         Target::New { out, plan, data } => {
             let run = RunDir::create_planned(&out, &config, plan).map_err(err)?;
             if let Some(Err(e)) = data.map(|d| d.save(&out)) {
@@ -608,8 +634,8 @@ pub fn run(device: &DeviceArgs, args: &SearchArgs) -> Result<(), CliError> {
     let resuming = resumed_at > 0 || state.pending.is_some();
     let mut search =
         Search::new(config.clone(), parts, input, classes, run_dir, state).map_err(err)?;
-    if budget_changed {
-        // Every check passed and the strategy restored: the raised budget is now the run's.
+    if limits_changed {
+        // Every check passed and the strategy restored: the new limits are now the run's.
         search
             .run_dir()
             .write_file(
@@ -626,11 +652,16 @@ pub fn run(device: &DeviceArgs, args: &SearchArgs) -> Result<(), CliError> {
     }
     eprintln!("data      {summary}");
     eprintln!(
-        "search    space {}, strategy {}, evaluator {}, budget {}, {}{}, run directory {}{}",
+        "search    space {}, strategy {}, evaluator {}, budget {}{}, {}{}, run directory {}{}",
         search.parts().space.name(),
         search.parts().strategy.name(),
         search.parts().evaluator.name(),
         config.run.budget,
+        if config.run.time_limit > 0.0 {
+            format!(" or {} s", config.run.time_limit)
+        } else {
+            String::new()
+        },
         // DARTS derives one cell per update phase whatever reinforce.children_per_step says.
         if config.run.strategy == StrategyKind::Darts {
             "one derived cell per update phase".to_string()
@@ -761,16 +792,26 @@ pub fn run(device: &DeviceArgs, args: &SearchArgs) -> Result<(), CliError> {
     }
     match end {
         SearchEnd::Finished => {
-            let best = search.run_dir().best();
-            eprintln!(
-                "finished: {} architectures evaluated ({:.0} s this session); best child {}: validation accuracy {:.2}%, reward {:.4}; architecture in {}",
-                search.run_dir().history().len(),
-                started.elapsed().as_secs_f64(),
-                best.map_or(0, |b| b.index),
-                100.0 * best.map_or(0.0, |b| b.best_accuracy()),
-                best.map_or(0.0, |b| b.reward),
-                path.join("best.json").display()
-            );
+            let evaluated = search.run_dir().history().len();
+            let why = if evaluated < config.run.budget {
+                format!(", time limit of {} s reached", config.run.time_limit)
+            } else {
+                String::new()
+            };
+            match search.run_dir().best() {
+                Some(best) => eprintln!(
+                    "finished: {evaluated} architectures evaluated ({:.0} s this session{why}); best child {}: validation accuracy {:.2}%, reward {:.4}; architecture in {}",
+                    started.elapsed().as_secs_f64(),
+                    best.index,
+                    100.0 * best.best_accuracy(),
+                    best.reward,
+                    path.join("best.json").display()
+                ),
+                None => eprintln!(
+                    "finished: {evaluated} architectures evaluated ({:.0} s this session{why}); no best architecture",
+                    started.elapsed().as_secs_f64(),
+                ),
+            }
             if let Some(d) = search.derived() {
                 for (k, sample) in d.samples.iter().enumerate() {
                     eprintln!(

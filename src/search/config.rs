@@ -602,16 +602,28 @@ impl EvaluatorKind {
 pub struct RunConfig {
     /// Children to evaluate in all.
     pub budget: usize,
+    /// Seconds of search time, over every session of the run, after which no new batch of
+    /// children is started (the batch in flight is finished, so no work is lost); 0: no limit.
+    /// Whichever of this and `budget` comes first ends the search.
+    pub time_limit: f64,
     pub strategy: StrategyKind,
     pub space: SpaceKind,
     pub evaluator: EvaluatorKind,
     pub seed: u64,
 }
 
+impl RunConfig {
+    /// Whether `seconds` of search time use up the time limit (never, without one).
+    pub fn time_spent(&self, seconds: f64) -> bool {
+        self.time_limit > 0.0 && seconds >= self.time_limit
+    }
+}
+
 impl Default for RunConfig {
     fn default() -> Self {
         RunConfig {
             budget: 12_800,
+            time_limit: 0.0,
             strategy: StrategyKind::Reinforce,
             space: SpaceKind::Macro,
             evaluator: EvaluatorKind::Train,
@@ -913,6 +925,7 @@ impl SearchConfig {
             ("reinforce.entropy_weight", self.reinforce.entropy_weight),
             ("child.weight_decay", self.child.weight_decay as f64),
             ("supernet.weight_decay", self.supernet.weight_decay as f64),
+            ("run.time_limit", self.run.time_limit),
         ] {
             if !(value.is_finite() && value >= 0.0) {
                 return Err(ConfigError::field(field, format!("{value} (must be >= 0)")));

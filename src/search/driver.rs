@@ -259,6 +259,10 @@ impl Search {
         })
     }
 
+    pub fn config(&self) -> &SearchConfig {
+        &self.config
+    }
+
     pub fn run_dir(&self) -> &RunDir {
         &self.run
     }
@@ -288,6 +292,12 @@ impl Search {
         self.clock = now;
     }
 
+    /// Whether the run's search time, over every session, has used up `run.time_limit`.
+    pub fn time_limit_spent(&mut self) -> bool {
+        self.tick();
+        self.config.run.time_spent(self.total_cost().total_seconds)
+    }
+
     /// Replaces `state.json`, with the run's cost up to now.
     fn save_state(&mut self) -> Result<(), SearchError> {
         self.tick();
@@ -295,7 +305,8 @@ impl Search {
         self.run.save_state(&self.state)
     }
 
-    /// Runs until the budget is spent or `stop` returns true (checked between training steps).
+    /// Runs until the budget or the time limit is spent (the limit is checked before each new
+    /// batch) or `stop` returns true (checked between training steps).
     pub fn run(
         &mut self,
         stop: &dyn Fn() -> bool,
@@ -307,6 +318,11 @@ impl Search {
         let budget = self.config.run.budget;
         let end = loop {
             if self.state.children_done >= budget {
+                break SearchEnd::Finished;
+            }
+            if self.state.pending.is_none() && self.time_limit_spent() {
+                // Written now, so a resumed run sees the limit spent and finds nothing to do.
+                self.save_state()?;
                 break SearchEnd::Finished;
             }
             if stop() {

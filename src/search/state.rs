@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use super::config::{SearchConfig, StrategyKind};
+use super::config::{RunConfig, SearchConfig, StrategyKind};
 use super::cost::SearchCost;
 use super::record::ChildRecord;
 use super::run_dir::{HISTORY_FILE, STATE_FILE};
@@ -63,6 +63,12 @@ impl SearchState {
             evaluator: Json::Null,
             cost: SearchCost::default(),
         }
+    }
+
+    /// Whether the run is over: no batch in flight, and its budget or its time limit spent.
+    pub fn finished(&self, run: &RunConfig) -> bool {
+        self.pending.is_none()
+            && (self.children_done >= run.budget || run.time_spent(self.cost.total_seconds))
     }
 
     /// Checks this state against the run's configuration, space and recorded history, so that
